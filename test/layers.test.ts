@@ -1,0 +1,44 @@
+// Enforces the layer rules of docs/architecture.md: each folder imports only from the layers it is allowed to.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+
+const allowed: Record<string, string[]> = {
+  tl: [],
+  crypto: ['tl'],
+  transport: ['crypto', 'tl'],
+  mtproto: ['tl', 'crypto', 'transport'],
+  dc: ['mtproto', 'tl', 'crypto', 'transport'],
+  lifecycle: ['dc', 'mtproto', 'tl', 'crypto', 'transport', 'trace', 'storage'],
+  files: ['lifecycle', 'dc', 'mtproto', 'tl', 'crypto', 'transport', 'trace'],
+  trace: ['tl'],
+  storage: [],
+  sandbox: ['tl', 'crypto', 'transport', 'mtproto'],
+  ipc: [],
+};
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('src layers import only what docs/architecture.md allows', () => {
+  const problems: string[] = [];
+  for (const file of walk('src')) {
+    const layer = relative('src', file).split('/')[0]!;
+    const text = readFileSync(file, 'utf8');
+    const isVscode = layer === 'vscode' || layer === 'extension.ts';
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\(\s*)['"]([^'"]+)['"]/g)) {
+      const spec = m[1]!;
+      if (spec === 'vscode' && !isVscode) problems.push(`${file} imports vscode`);
+      if (!spec.startsWith('.')) continue;
+      const target = relative('src', resolve(dirname(file), spec)).split('/')[0]!;
+      if (target === layer || !(layer in allowed)) continue;
+      if (!allowed[layer]!.includes(target)) problems.push(`${file} (${layer}) imports ${spec} (${target})`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
