@@ -1,0 +1,19 @@
+// Public API of the TL layer (see docs/contracts.md). Notes for consumers:
+// - `Object`/`!X` fields (rpc_result.result, message.body, invokeWithLayer.query) decode to a TlObject, a boolean
+//   for boolTrue/boolFalse, or — for a boxed vector, whose element type only the method knows — the serialized
+//   bytes (Uint8Array): pass them to `codec.decodeValue(codec.returnTypeOf(call), bytes)`. When encoding such a
+//   field a Uint8Array is written as is (pre-serialized) and an array of bigints/numbers/strings/objects as a Vector.
+// - `vector<%Message>` (msg_container) always means the MTProto `message` (the API's `message` shares the name);
+//   its `bytes` is computed on encode and bounds `body` on decode. A lenient codec keeps an unknown body serialized.
+// - Decoded `bytes`/int128/int256 values are views into the input buffer (no copy).
+export { crc32 } from './crc32.js';
+export type { TlObject, TlParam, TlEntry } from './types.js';
+export { TlSchema } from './schema.js';
+export { parseTlSchema, computeTlId, normalizeTlDeclaration, TlParseError } from './parser.js';
+export { TlWriter, TlReader, TlDecodeError } from './binary.js';
+export { TlCodec, TlEncodeError, isTlObject, MT_MESSAGE_ENTRY, VECTOR_ID, GZIP_PACKED_ID, BOOL_TRUE_ID, BOOL_FALSE_ID } from './codec.js';
+export type { TlCodecOptions } from './codec.js';
+export { tlToJson, tlFromJson, TlJsonError } from './json.js';
+export { API_LAYER, apiSchema, apiTypeComment, mtprotoSchema, fullSchema, schemaFromTlText, entriesFromMtcuteJson } from './bundled.js';
+export type { MtcuteSchemaJson } from './bundled.js';
+export { MTPROTO_SCHEMA_TL } from './mtproto-schema.js';
