@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AesIge, aesIgeDecrypt, aesIgeEncrypt } from '../../src/crypto/aes-ige';
+import { AesCtr } from '../../src/crypto/aes-ctr';
+import { sha1 } from '../../src/crypto/hash';
+import { hex, SAMPLE } from './samples-auth-key';
+
+// Reference IGE built on node:crypto aes-256-ecb, block by block (slow but obviously right).
+function refIge(data: Uint8Array, key: Uint8Array, iv: Uint8Array, decrypt: boolean): Uint8Array {
+  const c = decrypt
+    ? createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false)
+    : createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+  const out = new Uint8Array(data.length);
+  // encrypt: prevIn = previous plaintext (iv[16..32]), prevOut = previous ciphertext (iv[0..16])
+  let xorIn = decrypt ? iv.subarray(16, 32) : iv.subarray(0, 16);
+  let xorOut = decrypt ? iv.subarray(0, 16) : iv.subarray(16, 32);
+  for (let o = 0; o < data.length; o += 16) {
+    const blk = data.subarray(o, o + 16);
+    const t = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) t[i] = blk[i]! ^ xorIn[i]!;
+    const e = c.update(t);
+    for (let i = 0; i < 16; i++) out[o + i] = e[i]! ^ xorOut[i]!;
+    xorIn = out.subarray(o, o + 16);
+    xorOut = blk;
+  }
+  return out;
+}
+
+test('AES-256 block: FIPS-197 appendix C.3 vector', () => {
+  const key = hex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+  const ct = new AesIge(key, new Uint8Array(32)).encryptBlock(hex('00112233445566778899aabbccddeeff'));
+  assert.equal(Buffer.from(ct).toString('hex'), '8ea2b7ca516745bfeafc49904b496089');
+});
+
+test('IGE: the well-known Telethon/GramJS vector (ASCII key, iv and 64-byte text)', () => {
+  const key = new TextEncoder().encode('the key needs 32 characters long');
+  const iv = new TextEncoder().encode('the iv needs 32 characters long.');
+  const plain = new TextEncoder().encode('this should hold a 64 characters long string. only 10 more left.');
+  const cipher =
+    '4a657a834edc2956ec95b2a42ec8c1f2d1f0a6028ac26fd830ed23855574b4e69dd1a2be2ba18a53a49b879b245e1065e14b6e8ac5ba9b24befaff3209b77b5f';
+  assert.equal(Buffer.from(aesIgeEncrypt(plain, key, iv)).toString('hex'), cipher);
+  assert.deepEqual(aesIgeDecrypt(hex(cipher), key, iv), plain);
+});
+
+test('AesCtr: the well-known Telethon/GramJS CTR vector, two updates', () => {
+  const ctr = new AesCtr(new TextEncoder().encode('the key needs 32 characters long'), new TextEncoder().encode('the iv does not.'));
+  assert.equal(Buffer.from(ctr.update(new TextEncoder().encode('this can be any length'))).toString('hex'), '5f40f14f8b70178f70e8045b44eff5f1b148714f23cd');
+  assert.equal(
+    Buffer.from(ctr.update(new TextEncoder().encode('this also can be anything'))).toString('hex'),
+    'cd0779d148b466935cf573450212451692bc82fccd5b106e53',
+  );
+});
+
+test('AES-256 block matches node aes-256-ecb on random keys', () => {
+  for (let i = 0; i < 50; i++) {
+    const key = randomBytes(32);
+    const blk = randomBytes(16);
+    const ref = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false).update(blk);
+    assert.deepEqual(Buffer.from(new AesIge(key, new Uint8Array(32)).encryptBlock(blk)), ref);
+  }
+});
+
+test('IGE: samples-auth_key encrypted_answer decrypts to SHA1(answer) + answer + padding', () => {
+  const plain = aesIgeDecrypt(hex(SAMPLE.encryptedAnswer), hex(SAMPLE.tmpAesKey), hex(SAMPLE.tmpAesIv));
+  const answer = hex(SAMPLE.answer);
+  assert.equal(plain.length, 592);
+  assert.deepEqual(plain.subarray(20, 20 + answer.length), answer);
+  assert.deepEqual(plain.subarray(0, 20), sha1(answer));
+  // and encrypting the plaintext back gives the page's bytes exactly
+  assert.deepEqual(aesIgeEncrypt(plain, hex(SAMPLE.tmpAesKey), hex(SAMPLE.tmpAesIv)), hex(SAMPLE.encryptedAnswer));
+});
+
+test('IGE: samples-auth_key set_client_DH_params encrypted_data decrypts to a hashed client_DH_inner_data with g_b', () => {
+  const plain = aesIgeDecrypt(hex(SAMPLE.clientEncryptedData), hex(SAMPLE.tmpAesKey), hex(SAMPLE.tmpAesIv));
+  const body = plain.subarray(20);
+  // client_DH_inner_data#6643b654 nonce server_nonce retry_id:long g_b:bytes(256) → 4+16+16+8+4+256 = 304 bytes
+  assert.equal(Buffer.from(body.subarray(0, 4)).readUInt32LE(0), 0x6643b654);
+  assert.deepEqual(body.subarray(4, 20), hex(SAMPLE.nonce));
+  assert.deepEqual(body.subarray(20, 36), hex(SAMPLE.serverNonce));
+  assert.deepEqual(body.subarray(48, 304), hex(SAMPLE.gB));
+  assert.deepEqual(plain.subarray(0, 20), sha1(body.subarray(0, 304)));
+});
+
+test('IGE matches the node aes-256-ecb reference on random data, both directions, several sizes', () => {
+  for (const size of [16, 32, 48, 1024, 4096 + 16]) {
+    const key = randomBytes(32);
+    const iv = randomBytes(32);
+    const data = randomBytes(size);
+    const enc = aesIgeEncrypt(data, key, iv);
+    assert.deepEqual(enc, refIge(data, key, iv, false));
+    assert.deepEqual(aesIgeDecrypt(data, key, iv), refIge(data, key, iv, true));
+    assert.deepEqual(aesIgeDecrypt(enc, key, iv), new Uint8Array(data));
+  }
+});
+
+test('AesIge instance is reusable, works in place, and one flipped bit garbles the rest of the message', () => {
+  const key = randomBytes(32);
+  const iv = randomBytes(32);
+  const ige = new AesIge(key, iv);
+  const data = new Uint8Array(randomBytes(256));
+  const a = ige.encrypt(data);
+  const b = ige.encrypt(data);
+  assert.deepEqual(a, b);
+  const inPlace = data.slice();
+  ige.encrypt(inPlace, inPlace);
+  assert.deepEqual(inPlace, a);
+  ige.decrypt(inPlace, inPlace);
+  assert.deepEqual(inPlace, data);
+  const tampered = a.slice();
+  tampered[40]! ^= 1;
+  const dec = ige.decrypt(tampered);
+  assert.deepEqual(dec.subarray(0, 32), data.subarray(0, 32));
+  for (let blk = 2; blk < 16; blk++) assert.notDeepEqual(dec.subarray(blk * 16, blk * 16 + 16), data.subarray(blk * 16, blk * 16 + 16));
+});
+
+test('IGE rejects bad lengths', () => {
+  assert.throws(() => aesIgeEncrypt(new Uint8Array(15), new Uint8Array(32), new Uint8Array(32)), RangeError);
+  assert.throws(() => aesIgeEncrypt(new Uint8Array(16), new Uint8Array(16), new Uint8Array(32)), RangeError);
+  assert.throws(() => aesIgeDecrypt(new Uint8Array(16), new Uint8Array(32), new Uint8Array(16)), RangeError);
+});
+
+test('IGE agrees with @mtcute/wasm (independent implementation) on 64 KiB', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require('node:fs') as typeof import('node:fs');
+  const warn = console.warn;
+  console.warn = () => {};
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const wasm = require('@mtcute/wasm') as {
+    initSync(m: unknown): void;
+    ige256Encrypt(d: Uint8Array, k: Uint8Array, i: Uint8Array): Uint8Array;
+  };
+  console.warn = warn;
+  wasm.initSync(fs.readFileSync(require.resolve('@mtcute/wasm/mtcute.wasm')));
+  const key = randomBytes(32), iv = randomBytes(32), data = randomBytes(65536);
+  assert.deepEqual(aesIgeEncrypt(data, key, iv), new Uint8Array(wasm.ige256Encrypt(data, key, iv)));
+});
+
+test('AesCtr: stream continues across updates and matches a one-shot node aes-256-ctr', () => {
+  const key = randomBytes(32), iv = randomBytes(16), data = randomBytes(1000);
+  const ref = createCipheriv('aes-256-ctr', key, iv).update(data);
+  const ctr = new AesCtr(key, iv);
+  const parts = [ctr.update(data.subarray(0, 7)), ctr.update(data.subarray(7, 500)), ctr.update(data.subarray(500))];
+  assert.deepEqual(Buffer.concat(parts), ref);
+  assert.deepEqual(Buffer.from(new AesCtr(key, iv).update(ref)), data);
+  assert.throws(() => new AesCtr(key, new Uint8Array(32)), RangeError);
+});
