@@ -39,12 +39,12 @@ test('factorizePq: small and even composites, squares, rejects primes', () => {
   assert.throws(() => factorizePq(1000003n), RangeError);
 });
 
-test('checkDhParams accepts TELEGRAM_DH_PRIME with g = 3 (and caches the proof)', () => {
-  checkDhParams(P, 3);
-  const t0 = performance.now();
+test('TELEGRAM_DH_PRIME (pre-seeded as proven) really is a safe 2048-bit prime, and passes with g = 3 and 4', () => {
+  assert.equal(P.toString(2).length, 2048);
+  assert.ok(checkPrimeSync(P), 'p is prime');
+  assert.ok(checkPrimeSync((P - 1n) / 2n), '(p-1)/2 is prime');
   checkDhParams(P, 3);
   checkDhParams(P, 4);
-  assert.ok(performance.now() - t0 < 50, 'second check should hit the cache (a primality proof takes hundreds of ms)');
 });
 
 test('checkDhParams accepts the RFC 3526 2048-bit group (safe prime, p mod 8 = 7) with g = 2', () => {
