@@ -1,0 +1,25 @@
+// Public surface of the MTProto layer.
+export * from './wire-event';
+export * from './msg-id';
+export * from './errors';
+export {
+  encryptMessage,
+  decryptMessage,
+  keyIdOf,
+  peekAuthKeyId,
+  type EncryptedMessageFields,
+} from './message-crypto';
+export * from './plain';
+export * from './handshake-errors';
+export { createAuthKey, type CreateAuthKeyOptions, type AuthKeyResult } from './handshake-client';
+export { ServerHandshake, type ServerHandshakeOptions, type ServerHandshakeDone } from './handshake-server';
+export {
+  MtprotoSession,
+  defaultCodec,
+  type MtprotoSessionOptions,
+  type InitConnectionParams,
+  type InvokeOptions,
+  type FutureSalt,
+} from './session';
+export * from './session-server';
+export * from './client';

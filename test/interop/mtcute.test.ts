@@ -1,0 +1,110 @@
+// mtcute (@mtcute/node 0.30.3, layer 227), unmodified, against the sandbox: auth-key creation with the sandbox's
+// RSA key (p_q_inner_data_dc), PHONE_MIGRATE from DC 2 to the phone's home DC with the address AND port taken from
+// the sandbox's help.getConfig, sign-in (plain and SRP 2FA), users.getUsers(self).
+// How mtcute is pointed at the sandbox: see helpers/mtcute.ts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { startInteropSandbox, withTimeout, tails, explained, homeDcOf, codeOf, seededUser, type InteropSandbox } from './helpers/sandbox';
+import {
+  makeMtcuteClient,
+  mtcuteStart,
+  mtcuteGetSelfRaw,
+  mtcutePrimaryDc,
+  registerMtcuteKey,
+  mtcuteFingerprintHex,
+  type MtcuteHandle,
+  type MtcuteTransport,
+} from './helpers/mtcute';
+
+let s: InteropSandbox;
+before(async () => {
+  s = await startInteropSandbox();
+});
+after(async () => {
+  await s?.stop();
+});
+
+async function withClient<T>(transport: MtcuteTransport, fn: (h: MtcuteHandle, diag: () => string) => Promise<T>): Promise<T> {
+  const h = await makeMtcuteClient(s, { transport });
+  const diag = () => tails({ sandbox: s.log, [`mtcute/${transport}`]: h.logs });
+  try {
+    return await explained(() => fn(h, diag), diag);
+  } finally {
+    await h.destroy();
+  }
+}
+
+async function loginThroughMigrate(transport: MtcuteTransport, phone: string, password?: string) {
+  const home = homeDcOf(phone);
+  return withClient(transport, async (h, diag) => {
+    const user = await withTimeout(mtcuteStart(h, phone, codeOf(phone), password), 25_000, `mtcute/${transport} start(${phone})`, diag);
+    assert.equal(user.isSelf, true);
+    assert.equal(user.phoneNumber, phone);
+    assert.equal(h.sentCodeTypes.length, 1, 'auth.sentCode received once (after the migration)');
+
+    // The migration, as mtcute saw it.
+    assert.deepEqual(h.dials[0], { dcId: 2, ip: '127.0.0.1', port: s.portOf(2), mediaOnly: false }, 'first dial: defaultDcs = DC 2');
+    assert.ok(h.logs.some((l) => l.includes(`received PHONE_MIGRATE_${home}, migrating to dc ${home}`)), `mtcute saw PHONE_MIGRATE_${home}`);
+    const homeDials = h.dials.filter((d) => d.dcId === home);
+    assert.ok(homeDials.length > 0, `mtcute dialled DC ${home}`);
+    // mtcute uses help.getConfig's dc_options as they are, ports included: they must be the sandbox's listeners.
+    for (const d of homeDials) assert.deepEqual(d, { dcId: home, ip: '127.0.0.1', port: s.portOf(home), mediaOnly: false });
+    const primary = await mtcutePrimaryDc(h);
+    assert.equal(primary.id, home, `mtcute's primary DC is ${home}`);
+    assert.equal(primary.port, s.portOf(home));
+
+    const raw = await mtcuteGetSelfRaw(h);
+    assert.equal(raw._, 'user');
+    if (raw._ !== 'user') return undefined as never;
+    assert.equal(raw.self, true, 'users.getUsers(inputUserSelf) returns the user with the self flag');
+    assert.equal(raw.phone, phone);
+    assert.equal(raw.id, user.id);
+    const seeded = seededUser(s, phone);
+    assert.equal(String(raw.id), seeded.id, 'the seeded user id (above 2^32, int53 in mtcute)');
+    assert.equal(raw.firstName, seeded.firstName);
+    assert.equal(seeded.homeDc, home);
+    assert.ok(seeded.authDcs.includes(home), `the sandbox recorded an authorization on DC ${home}`);
+    assert.ok(!seeded.authDcs.includes(2), 'no authorization on DC 2 (the sign-in happened after the migration)');
+    const me = await h.tg.getMe();
+    assert.equal(me.id, raw.id);
+    assert.equal((await mtcutePrimaryDc(h)).id, home, 'still on the home DC after the calls');
+    return { id: String(raw.id), firstName: raw.firstName ?? '' };
+  });
+}
+
+test('mtcute computes the same fingerprint from the sandbox PEM as the sandbox announces', async () => {
+  const fromPem = await registerMtcuteKey(s);
+  assert.equal(fromPem, mtcuteFingerprintHex(s.sb.info.rsa.fingerprint));
+  assert.equal(BigInt.asIntN(64, s.sb.rsaKey.fingerprint).toString(), s.sb.info.rsa.fingerprint);
+  const jwk = createPublicKey(s.sb.info.rsa.pem).export({ format: 'jwk' });
+  assert.equal(BigInt('0x' + Buffer.from(jwk.n!, 'base64url').toString('hex')), s.sb.rsaKey.n, 'PEM modulus = rsaKey.n');
+  assert.equal(BigInt('0x' + Buffer.from(jwk.e!, 'base64url').toString('hex')), s.sb.rsaKey.e, 'PEM exponent = rsaKey.e');
+});
+
+const ids: string[] = [];
+for (const transport of ['intermediate', 'padded', 'obfuscated'] as const) {
+  test(`mtcute/${transport}: 9996641234 logs in through PHONE_MIGRATE_4 and reads users.getUsers(self)`, { timeout: 60_000 }, async () => {
+    const r = await loginThroughMigrate(transport, '9996641234');
+    ids.push(r.id);
+    assert.equal(new Set(ids).size, 1, 'the same seeded user whatever the transport');
+  });
+}
+
+test('mtcute: 2FA number 9996659234 logs in through PHONE_MIGRATE_5 and the SRP check (password "sandbox")', { timeout: 60_000 }, async () => {
+  const r = await loginThroughMigrate('intermediate', '9996659234', 'sandbox');
+  assert.notEqual(r.id, ids[0]);
+});
+
+test('mtcute: a wrong 2FA password is refused with PASSWORD_HASH_INVALID', { timeout: 60_000 }, async () => {
+  await withClient('intermediate', async (h, diag) => {
+    await assert.rejects(
+      withTimeout(mtcuteStart(h, '9996639234', '33333', 'not-the-password'), 25_000, 'mtcute start (wrong password)', diag),
+      (e: unknown) => {
+        // mtcute calls invalidCodeCallback('password') for PASSWORD_HASH_INVALID; ours throws.
+        assert.match(String(e), /the sandbox rejected the password/);
+        return true;
+      },
+    );
+  });
+});
