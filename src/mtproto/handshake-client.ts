@@ -6,7 +6,7 @@
 // a 'check-failed' wire event is emitted and the link is closed (the guidelines ask to drop the connection).
 //
 // Measured on loopback (test/mtproto/handshake.test.ts, "timing": median of 7 key creations, client and server in
-// one Node 20 process, 2 cores): 26–32 ms on a quiet machine (min 18 ms); 65–105 ms while other suites loaded both
+// one Node 20 process, 2 cores): 20–32 ms on a quiet machine (min 17 ms); 65–105 ms while other suites loaded both
 // cores (load average ≈ 10). The first key of a process costs ≈ 0.4 s more: proving dh_prime a safe prime
 // (checkDhParams caches it afterwards).
 

@@ -57,6 +57,11 @@ export interface ServerHandshakeOptions {
   acceptNoDc?: boolean;
   /** Answer dh_gen_retry to the first set_client_DH_params (tests the client's retry path). */
   retryOnce?: boolean;
+  /**
+   * Whether another key already has this auth_key_id: then the answer is dh_gen_retry, as the spec asks (the
+   * client retries with a new b). Bounded: after 5 retries the key is refused with dh_gen_fail.
+   */
+  keyIdInUse?: (authKeyId: bigint) => boolean;
   hostile?: HostileMode;
   /** Clock for server_time (ms), default Date.now. */
   now?: () => number;
@@ -89,12 +94,14 @@ type Phase =
       dhPrime: bigint;
       expectedRetryId: bigint;
       retried: boolean;
+      retries: number;
       innerData: string;
       clientDc?: number;
       expiresIn?: number;
     }
   | { name: 'done' };
 
+const MAX_SERVER_RETRIES = 5;
 const PQ_INNER_FORMS = new Set(['p_q_inner_data', 'p_q_inner_data_dc', 'p_q_inner_data_temp', 'p_q_inner_data_temp_dc']);
 
 let nonSafePrimeCache: bigint | undefined;
@@ -257,6 +264,7 @@ export class ServerHandshake {
       dhPrime,
       expectedRetryId: 0n,
       retried: false,
+      retries: 0,
       innerData: inner._,
       ...(clientDc !== undefined ? { clientDc } : {}),
       ...(expiresIn !== undefined ? { expiresIn } : {}),
@@ -301,12 +309,15 @@ export class ServerHandshake {
     const aux = authKeyAuxHash(authKey);
     const base = { nonce: st.nonce, server_nonce: st.serverNonce };
 
-    if (this.opts.retryOnce && !st.retried) {
+    const keyId = computeAuthKeyId(authKey);
+    const taken = this.opts.keyIdInUse?.(keyId) ?? false;
+    if ((this.opts.retryOnce && !st.retried) || (taken && st.retries < MAX_SERVER_RETRIES)) {
       st.retried = true;
+      st.retries++;
       st.expectedRetryId = retryIdFromAuxHash(aux);
       return { reply: { _: 'dh_gen_retry', ...base, new_nonce_hash2: newNonceHash(st.newNonce, 2, aux) } };
     }
-    if (this.opts.hostile === 'dh-gen-fail') {
+    if (this.opts.hostile === 'dh-gen-fail' || taken) {
       this.phase = { name: 'idle' };
       return { reply: { _: 'dh_gen_fail', ...base, new_nonce_hash3: newNonceHash(st.newNonce, 3, aux) } };
     }
@@ -315,7 +326,7 @@ export class ServerHandshake {
     this.phase = { name: 'done' };
     const done: ServerHandshakeDone = {
       authKey,
-      authKeyId: computeAuthKeyId(authKey),
+      authKeyId: keyId,
       serverSalt: initialServerSalt(st.newNonce, st.serverNonce),
       innerData: st.innerData,
       ...(st.clientDc !== undefined ? { clientDc: st.clientDc } : {}),

@@ -240,6 +240,17 @@ test('dh_gen_retry: the client retries with retry_id = auth_key_aux_hash and a n
   assert.equal(err.reason, 'dh_gen_retry');
 });
 
+test('an auth_key_id already in use makes the server answer dh_gen_retry; always in use ends in dh_gen_fail', async () => {
+  let calls = 0;
+  const server = await startServer({ keyIdInUse: () => ++calls <= 2 });
+  const { result } = await runClient(server.port);
+  assertSameKey(result, server.done[0]);
+  assert.equal(result.roundTrips, 5, 'two retries');
+  const always = await startServer({ keyIdInUse: () => true });
+  const err = await expectHandshakeError(runClient(always.port, { maxRetries: 10 }));
+  assert.equal(err.reason, 'dh_gen_fail');
+});
+
 test('the handshake sets the time offset on the given clock from server_time', async () => {
   const server = await startServer({ now: () => Date.now() + 100_000 });
   const clock = new MsgIdClock();

@@ -4,6 +4,7 @@
 //  - a `Connection` subclass (the `connection` client option) replaces the port of every connection with the
 //    sandbox port of its dcId: GramJS always dials port 80 (443 with WSS) whatever help.getConfig said;
 //  - a MemorySession whose first DC is set with session.setDC (StringSession cannot save ports > 32767);
+//  - a TelegramClient subclass whose disconnect() also closes the senders borrowed for other DCs;
 //  - a `Logger` subclass (the `baseLogger` option) that keeps log lines in memory instead of printing them.
 import { TelegramClient, Api, Logger } from 'telegram';
 import { MemorySession } from 'telegram/sessions';
@@ -64,6 +65,25 @@ class MemoryLogger extends Logger {
   }
 }
 
+/**
+ * GramJS 2.26's disconnect() walks its exported-sender and release-timer Maps with Object.values(), which sees
+ * nothing in a Map: senders borrowed with client.invoke(request, dcId) stay connected after destroy() and their
+ * 30 s release timer keeps the process alive. This subclass closes them too (client-side cleanup only).
+ */
+class SandboxTelegramClient extends TelegramClient {
+  override async disconnect(): Promise<void> {
+    const self = this as unknown as {
+      _exportedSenderPromises: Map<number, Promise<{ disconnect(): Promise<void> } | undefined>>;
+      _exportedSenderReleaseTimeouts: Map<number, NodeJS.Timeout>;
+    };
+    for (const t of self._exportedSenderReleaseTimeouts.values()) clearTimeout(t);
+    self._exportedSenderReleaseTimeouts.clear();
+    const borrowed = await Promise.allSettled([...self._exportedSenderPromises.values()]);
+    await super.disconnect();
+    for (const r of borrowed) if (r.status === 'fulfilled' && r.value) await r.value.disconnect();
+  }
+}
+
 export interface GramjsHandle {
   client: TelegramClient;
   session: MemorySession;
@@ -83,7 +103,7 @@ export function makeGramjsClient(s: InteropSandbox, opts: { transport?: GramjsTr
   const dc = s.sb.info.dcs.find((d) => d.id === startDc);
   if (!dc) throw new Error(`sandbox has no DC ${startDc}`);
   session.setDC(startDc, dc.host, dc.port);
-  const client = new TelegramClient(session, SANDBOX_API_ID, SANDBOX_API_HASH, {
+  const client = new SandboxTelegramClient(session, SANDBOX_API_ID, SANDBOX_API_HASH, {
     connection: sandboxConnection(TRANSPORTS[opts.transport ?? 'full'], s.ports, dials),
     baseLogger: new MemoryLogger(logs),
     useWSS: false,
