@@ -11,6 +11,7 @@ import {
   seeOther,
   unauthorized,
 } from './errors';
+import { FaultInjector } from './faults';
 import { CODE_LENGTH, isSandboxDc, normalizePhone } from './phones';
 import {
   SRP_G,
@@ -389,6 +390,8 @@ export interface SandboxApiOptions {
 
 export class SandboxApi {
   private readonly log: (line: string) => void;
+  /** Scenario knob: chosen calls answer chosen rpc_errors (see faults.ts). */
+  readonly faults = new FaultInjector();
   constructor(
     readonly world: World,
     private readonly opts: SandboxApiOptions,
@@ -416,6 +419,8 @@ export class SandboxApi {
     const { world } = this;
     const name = method._;
     if (typeof name !== 'string' || name === '') throw badRequest('INPUT_METHOD_INVALID');
+    const fault = this.faults.take(name, call.dcId);
+    if (fault) throw fault;
     let auth = world.authorization(call.dcId, call.authKeyId);
     let user = auth ? world.userById(auth.userId) : undefined;
     if (auth && !user) {

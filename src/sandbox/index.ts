@@ -2,6 +2,7 @@
 // or an ephemeral port when basePort is 0) on the IPv4 host and, when it works, on ::1; every DC has its own
 // auth-key store; all share one World (users, codes, authorizations). Transports are auto-detected per
 // connection (listenFrames); the encrypted session is run by serveMtprotoLink with the API handler of api.ts.
+import type { FaultRule } from './faults';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RsaPublicKey } from '../crypto/rsa';
@@ -64,6 +65,9 @@ export interface Sandbox {
   setPassword(phone: string, password: string | null): void;
   registerUser(phone: string, firstName: string, lastName?: string): void;
   setLatency(dcId: number, ms: number): void;
+  /** Make matching calls answer an rpc_error (FLOOD_WAIT_X, *_MIGRATE_X, AUTH_BYTES_INVALID, ...); see faults.ts. */
+  injectFault(rule: FaultRule): void;
+  clearFaults(): void;
   /** The served API layers, ascending. */
   layers: number[];
   world: World;
@@ -191,6 +195,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       latency.set(dcId, Math.max(0, ms));
       log(`DC${dcId}: latency ${Math.max(0, ms)} ms`);
     },
+    injectFault: (rule) => {
+      api.faults.add(rule);
+      log(`fault: ${rule.method}${rule.dcId ? ` on DC${rule.dcId}` : ''} → ${rule.error} (${rule.times ?? 1}×)`);
+    },
+    clearFaults: () => api.faults.clear(),
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -199,3 +208,4 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
   };
 }
+export type { FaultRule } from './faults';
