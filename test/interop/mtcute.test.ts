@@ -108,3 +108,33 @@ test('mtcute: a wrong 2FA password is refused with PASSWORD_HASH_INVALID', { tim
     );
   });
 });
+
+test('mtcute: calls routed to DC 2 and DC 3 with { dcId } go through auth.exportAuthorization / auth.importAuthorization', { timeout: 60_000 }, async () => {
+  const phone = '9996611234';
+  await withClient('intermediate', async (h, diag) => {
+    await withTimeout(mtcuteStart(h, phone, codeOf(phone)), 25_000, `mtcute start(${phone})`, diag);
+    assert.equal((await mtcutePrimaryDc(h)).id, 1, 'PHONE_MIGRATE_1 from DC 2');
+    const seededId = seededUser(s, phone).id;
+    // DC 2 still has mtcute's pre-migration key (unauthorized: AUTH_KEY_UNREGISTERED, then export/import);
+    // DC 3 is new (key creation, then export/import before the call).
+    for (const dcId of [2, 3]) {
+      const res = await withTimeout(
+        h.tg.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, { dcId }),
+        25_000,
+        `users.getUsers(self) on DC ${dcId}`,
+        diag,
+      );
+      const u = res[0];
+      assert.ok(u && u._ === 'user', `DC ${dcId} answered a user`);
+      assert.equal(String(u.id), seededId);
+      assert.equal(u.phone, phone);
+      assert.ok(h.logs.some((l) => l.includes(`exporting auth to dc ${dcId}`)), `mtcute exported its authorization to DC ${dcId}`);
+      assert.ok(h.dials.some((d) => d.dcId === dcId && d.port === s.portOf(dcId)), `mtcute dialled DC ${dcId} at the port from help.getConfig`);
+    }
+    const auths = seededUser(s, phone).auths;
+    assert.ok(auths.some((a) => a.dcId === 1 && a.kind === 'login'));
+    assert.ok(auths.some((a) => a.dcId === 2 && a.kind === 'imported'));
+    assert.ok(auths.some((a) => a.dcId === 3 && a.kind === 'imported'));
+    assert.equal((await mtcutePrimaryDc(h)).id, 1, 'the primary DC stays 1');
+  });
+});
