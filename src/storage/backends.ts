@@ -1,0 +1,39 @@
+// The two keyv backends a profile lives in: plain values and secrets (auth keys, api_hash).
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type Keyv from 'keyv';
+import { createFileKeyv, createMemoryKeyv } from './file-store.js';
+
+export interface ProfileBackends {
+  plain: Keyv;
+  secrets: Keyv;
+}
+
+export const DEFAULT_DCLAB_DIR = join(homedir(), '.dclab');
+
+/**
+ * The CLI's backends: `dir/state.json` (plain) and `dir/secrets.json` (secrets), both 0600. The directory is created
+ * 0700; an existing directory's mode is left alone (it may be a directory the user shares on purpose).
+ */
+export function cliBackends(dir: string = DEFAULT_DCLAB_DIR): ProfileBackends {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) chmodSync(dir, 0o700); // beat the umask on the directory we made
+  const plain = join(dir, 'state.json');
+  const secrets = join(dir, 'secrets.json');
+  for (const f of [plain, secrets]) tighten(f);
+  return { plain: createFileKeyv(plain), secrets: createFileKeyv(secrets) };
+}
+
+/** An existing store file readable by group/others (copied, restored from a backup) is brought back to 0600. */
+function tighten(file: string): void {
+  try {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+export function memoryBackends(): ProfileBackends {
+  return { plain: createMemoryKeyv(), secrets: createMemoryKeyv() };
+}
