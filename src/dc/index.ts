@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './profile';
+export * from './topology';
+export * from './pool';

@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './store';
+export * from './runtime';
+export * from './session-machine';
+export * from './client-machine';
+export * from './client';
