@@ -100,16 +100,21 @@ function defaultSaltStore(keyStore: object): ServerSaltStore {
   return m;
 }
 
-/** Sessions (auth key + session_id) already announced with new_session_created, per key store (i.e. per DC): a
- *  client that reconnects with its session_id keeps its session, as on Telegram. Bounded. */
-const announcedSessions = new WeakMap<object, Set<string>>();
-function announcedFor(keyStore: object): Set<string> {
-  let set = announcedSessions.get(keyStore);
-  if (!set) {
-    set = new Set();
-    announcedSessions.set(keyStore, set);
+/**
+ * Sessions belong to the auth key, not to a TCP connection (mtproto/description: a session is attached to the
+ * client, a connection is not): per key store (i.e. per DC) a bounded registry of (auth_key_id, session_id) →
+ * session state, so a client that reconnects keeps its seqno, duplicate-id window and new_session_created
+ * announcement, and can destroy_session a session it used on an earlier connection.
+ */
+const SESSION_REGISTRY_LIMIT = 10_000;
+const sessionRegistries = new WeakMap<object, Map<string, ClientSession>>();
+function sessionRegistryFor(keyStore: object): Map<string, ClientSession> {
+  let m = sessionRegistries.get(keyStore);
+  if (!m) {
+    m = new Map();
+    sessionRegistries.set(keyStore, m);
   }
-  return set;
+  return m;
 }
 
 let mtCodec: TlCodec | undefined;
@@ -344,8 +349,14 @@ export class ServerSession extends EventEmitter {
     this.key = { authKey, authKeyId: keyId };
     let s = this.sessions.get(m.sessionId);
     if (!s) {
-      const announced = announcedFor(this.opts.keyStore).has(`${keyId}:${m.sessionId}`);
-      s = { id: m.sessionId, seq: new SeqNo(), recent: new RecentIds(2000), announced, queue: [], acks: [], answered: new Set(), destroyed: false };
+      const registry = sessionRegistryFor(this.opts.keyStore);
+      const registryKey = `${keyId}:${m.sessionId}`;
+      s = registry.get(registryKey);
+      if (!s) {
+        s = { id: m.sessionId, seq: new SeqNo(), recent: new RecentIds(2000), announced: false, queue: [], acks: [], answered: new Set(), destroyed: false };
+        registry.set(registryKey, s);
+        if (registry.size > SESSION_REGISTRY_LIMIT) registry.delete(registry.keys().next().value!);
+      }
       this.sessions.set(m.sessionId, s);
     }
     this.lastSession = s;
@@ -376,9 +387,6 @@ export class ServerSession extends EventEmitter {
     s.recent.add(m.msgId);
     if (!s.announced) {
       s.announced = true;
-      const registry = announcedFor(this.opts.keyStore);
-      registry.add(`${keyId}:${m.sessionId}`);
-      if (registry.size > 10_000) registry.delete(registry.values().next().value as string);
       // first_msg_id: the lowest id of the first message (a container's children come before the container), so a
       // client re-sends only what was sent before the session existed
       let first = m.msgId;
@@ -528,10 +536,14 @@ export class ServerSession extends EventEmitter {
       case MT.destroy_session: {
         const target = r.long();
         this.wire({ ...base, kind: 'service', ctor: 'destroy_session' });
-        const t = this.sessions.get(target);
+        // any session of this auth key, also one used on an earlier connection, may be destroyed
+        const registry = sessionRegistryFor(this.opts.keyStore);
+        const registryKey = `${this.key!.authKeyId}:${target}`;
+        const t = registry.get(registryKey);
         const ok = !!t && target !== s.id;
         if (ok) {
           t!.destroyed = true;
+          registry.delete(registryKey);
           this.sessions.delete(target);
         }
         const w = new TlWriter(12);

@@ -363,6 +363,12 @@ const getState: MethodImpl = (ctx) => {
   return { _: 'updates.state', pts: 1, qts: 0, date: Math.floor(ctx.world.now() / 1000), seq: 0, unread_count: 0 };
 };
 
+/** The sandbox world has no update stream yet: every difference is empty at the current state. */
+const getDifference: MethodImpl = (ctx) => {
+  requireUser(ctx);
+  return { _: 'updates.differenceEmpty', date: Math.floor(ctx.world.now() / 1000), seq: 0 };
+};
+
 export const METHODS: Readonly<Record<string, MethodImpl>> = {
   'help.getConfig': (ctx) => buildConfig(ctx.dcId, ctx.topology(), ctx.world.now()),
   'help.getNearestDc': (ctx) => buildNearestDc(ctx.dcId, ctx.world.nearestDc),
@@ -380,6 +386,7 @@ export const METHODS: Readonly<Record<string, MethodImpl>> = {
   'users.getUsers': getUsers,
   'users.getFullUser': getFullUser,
   'updates.getState': getState,
+  'updates.getDifference': getDifference,
 };
 
 export interface SandboxApiOptions {

@@ -14,7 +14,7 @@ export function loadOrCreateRsaKey(dataDir: string): { pair: RsaKeyPair; created
   const path = join(dataDir, RSA_KEY_FILE);
   if (existsSync(path)) return { pair: loadExisting(path), created: false, path };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const pair = generateRsaKeyPair();
+  const pair = generateCompatibleKeyPair();
   try {
     writeFileSync(path, pair.privatePem, { mode: 0o600, flag: 'wx' });
   } catch (e) {
@@ -24,6 +24,18 @@ export function loadOrCreateRsaKey(dataDir: string): { pair: RsaKeyPair; created
   }
   chmodSync(path, 0o600);
   return { pair, created: true, path };
+}
+
+/**
+ * A key whose unsigned 64-bit fingerprint has a non-zero top hex digit. mtcute 0.30 keeps fingerprints as 16
+ * zero-padded hex digits but looks them up unpadded, so it cannot find 1 key in 16; regenerating (a few ms) keeps
+ * the sandbox usable with it without touching the protocol.
+ */
+function generateCompatibleKeyPair(): RsaKeyPair {
+  for (;;) {
+    const pair = generateRsaKeyPair();
+    if (BigInt.asUintN(64, pair.publicKey.fingerprint) >> 60n !== 0n) return pair;
+  }
 }
 
 function loadExisting(path: string): RsaKeyPair {

@@ -171,3 +171,69 @@ test('GramJS: raw auth.importAuthorization on a fresh DC 1 client: tampered byte
     }
   });
 });
+
+test('GramJS over IPv6: starts on [::1] DC 2, follows PHONE_MIGRATE_4 to the IPv6 dc_option of DC 4', { timeout: 60_000 }, async (t) => {
+  if (!s.sb.info.dcs.every((d) => d.ipv6)) return t.skip('the sandbox has no IPv6 listeners here');
+  const phone = '9996641234';
+  const h = makeGramjsClient(s, { transport: 'full', ipv6: true });
+  const diag = () => tails({ sandbox: s.log, 'gramjs/ipv6': h.logs });
+  try {
+    await explained(async () => {
+      await withTimeout(gramjsStart(h, phone, codeOf(phone)), 25_000, 'GramJS IPv6 start', diag);
+      assert.deepEqual(h.authErrors, []);
+      assert.equal(h.session.dcId, 4);
+      assert.ok(h.dials.length >= 2);
+      for (const d of h.dials) assert.equal(d.ip, '::1', `DC ${d.dcId} dialled over IPv6 (address from help.getConfig)`);
+      assert.equal(h.dials.at(-1)?.port, s.sb.info.dcs.find((d) => d.id === 4)!.ipv6!.port);
+      const me = await gramjsGetSelf(h);
+      assert.equal(me.id.toString(), seededUser(s, phone).id);
+      assert.ok(s.log.some((l) => /^DC4: \S+ from \[?::1\]?:\d+/.test(l)), 'the sandbox logged a DC 4 connection from ::1');
+    }, diag);
+  } finally {
+    await h.destroy();
+  }
+});
+
+test('GramJS signs up a new number: NETWORK_MIGRATE_2 from DC 1, code read from the sandbox inbox, auth.signUp', { timeout: 60_000 }, async () => {
+  const phone = '15550001234';
+  assert.equal(s.sb.world.userByPhone(phone), undefined, 'not registered yet');
+  const h = makeGramjsClient(s, { transport: 'abridged', startDc: 1 });
+  const diag = () => tails({ sandbox: s.log, 'gramjs/signup': h.logs });
+  try {
+    await explained(async () => {
+      await withTimeout(
+        h.client.start({
+          phoneNumber: async () => phone,
+          phoneCode: async () => {
+            const sent = s.sb.inbox().filter((e) => e.phone.replace(/\D/g, '') === phone);
+            assert.equal(sent.length, 1, 'one code delivered to the inbox');
+            assert.equal(sent[0]!.dcId, 2, 'delivered by DC 2 (the nearest DC)');
+            return sent[0]!.code;
+          },
+          firstAndLastNames: async () => ['Grace', 'Hopper'],
+          onError: async (err: Error) => {
+            h.authErrors.push(err);
+            return true;
+          },
+        }),
+        25_000,
+        'GramJS sign-up',
+        diag,
+      );
+      assert.deepEqual(h.authErrors.map((e) => rpcErrorText(e) ?? e.message), []);
+      assert.ok(h.logs.some((l) => l.includes('Phone migrated to 2')), 'GramJS handled NETWORK_MIGRATE_2 (it logs every *_MIGRATE as "Phone migrated")');
+      assert.equal(h.dials[0]?.dcId, 1);
+      assert.equal(h.session.dcId, 2);
+      const me = await gramjsGetSelf(h);
+      assert.equal(me.phone, phone);
+      assert.equal(me.firstName, 'Grace');
+      assert.equal(me.lastName, 'Hopper');
+      const u = s.sb.world.userByPhone(phone);
+      assert.ok(u, 'the sandbox registered the user');
+      assert.equal(u.homeDc, 2);
+      assert.equal(me.id.toString(), u.id.toString());
+    }, diag);
+  } finally {
+    await h.destroy();
+  }
+});

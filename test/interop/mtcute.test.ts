@@ -56,7 +56,6 @@ async function loginThroughMigrate(transport: MtcuteTransport, phone: string, pa
 
     const raw = await mtcuteGetSelfRaw(h);
     assert.equal(raw._, 'user');
-    if (raw._ !== 'user') return undefined as never;
     assert.equal(raw.self, true, 'users.getUsers(inputUserSelf) returns the user with the self flag');
     assert.equal(raw.phone, phone);
     assert.equal(raw.id, user.id);
@@ -136,5 +135,100 @@ test('mtcute: calls routed to DC 2 and DC 3 with { dcId } go through auth.export
     assert.ok(auths.some((a) => a.dcId === 2 && a.kind === 'imported'));
     assert.ok(auths.some((a) => a.dcId === 3 && a.kind === 'imported'));
     assert.equal((await mtcutePrimaryDc(h)).id, 1, 'the primary DC stays 1');
+  });
+});
+
+test('mtcute over IPv6: PHONE_MIGRATE_4 is followed to the IPv6 dc_option of DC 4 (useIpv6)', { timeout: 60_000 }, async (t) => {
+  if (!s.sb.info.dcs.every((d) => d.ipv6)) return t.skip('the sandbox has no IPv6 listeners here');
+  const phone = '9996641234';
+  const h = await makeMtcuteClient(s, { ipv6: true });
+  const diag = () => tails({ sandbox: s.log, 'mtcute/ipv6': h.logs });
+  try {
+    await explained(async () => {
+      await withTimeout(mtcuteStart(h, phone, codeOf(phone)), 25_000, 'mtcute IPv6 start', diag);
+      const v6 = s.sb.info.dcs.find((d) => d.id === 4)!.ipv6!;
+      const dc4 = h.dials.filter((d) => d.dcId === 4);
+      assert.ok(dc4.length > 0);
+      for (const d of dc4) assert.deepEqual(d, { dcId: 4, ip: v6.host, port: v6.port, mediaOnly: false });
+      const raw = await mtcuteGetSelfRaw(h);
+      assert.equal(String(raw.id), seededUser(s, phone).id);
+    }, diag);
+  } finally {
+    await h.destroy();
+  }
+});
+
+test('mtcute: a registered non-test number on DC 2 asked on DC 3 (PHONE_MIGRATE_2), code read from the sandbox inbox', { timeout: 60_000 }, async () => {
+  const phone = '15550005678';
+  s.sb.registerUser(phone, 'Ada', 'Lovelace');
+  const h = await makeMtcuteClient(s, { startDc: 3 });
+  const diag = () => tails({ sandbox: s.log, 'mtcute/registered': h.logs });
+  try {
+    await explained(async () => {
+      const user = await withTimeout(
+        h.tg.start({
+          phone,
+          code: async () => {
+            const sent = s.sb.inbox().filter((e) => e.phone.replace(/\D/g, '') === phone);
+            assert.equal(sent.length, 1, 'one code delivered to the inbox');
+            return sent[0]!.code;
+          },
+          codeSentCallback: async () => {},
+          invalidCodeCallback: async (kind) => {
+            throw new Error(`the sandbox rejected the ${kind}`);
+          },
+        }),
+        25_000,
+        'mtcute start (registered number)',
+        diag,
+      );
+      assert.equal(user.phoneNumber, phone);
+      assert.equal(user.firstName, 'Ada');
+      assert.equal(user.lastName, 'Lovelace');
+      assert.equal(h.dials[0]?.dcId, 3);
+      assert.ok(h.logs.some((l) => l.includes('received PHONE_MIGRATE_2, migrating to dc 2')));
+      assert.equal((await mtcutePrimaryDc(h)).id, 2);
+      assert.equal(String(user.id), s.sb.world.userByPhone(phone)!.id.toString());
+    }, diag);
+  } finally {
+    await h.destroy();
+  }
+});
+
+test('mtcute: auth.logOut ends the authorization (AUTH_KEY_UNREGISTERED afterwards)', { timeout: 60_000 }, async () => {
+  const phone = '9996621234';
+  await withClient('intermediate', async (h, diag) => {
+    await withTimeout(mtcuteStart(h, phone, codeOf(phone)), 25_000, `mtcute start(${phone})`, diag);
+    // Home DC 2: no migration for this one.
+    assert.ok(!h.logs.some((l) => l.includes('_MIGRATE_')));
+    assert.ok(seededUser(s, phone).authDcs.includes(2));
+    const res = await h.tg.call({ _: 'auth.logOut' });
+    assert.equal(res._, 'auth.loggedOut');
+    assert.ok(!seededUser(s, phone).authDcs.includes(2), 'the sandbox dropped the authorization');
+    await assert.rejects(h.tg.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }), (e: unknown) => {
+      assert.match(String(e), /AUTH_KEY_UNREGISTERED/);
+      return true;
+    });
+  });
+});
+
+test('mtcute: destroy_session for its pre-reconnect session on the same auth key answers destroy_session_ok', { timeout: 60_000 }, async () => {
+  // With disableUpdates, mtcute resets its sessions right after auth.signIn: it drops the TCP connection, opens a
+  // new one with a new session_id on the same auth key, and sends destroy_session(old session_id). Sessions belong
+  // to the auth key, not to a TCP connection (core.telegram.org/mtproto/description#session), so the server knows
+  // the old session and must answer destroy_session_ok; destroy_session_none means it forgot it with the socket.
+  const phone = '9996631234';
+  await withClient('intermediate', async (h, diag) => {
+    await withTimeout(mtcuteStart(h, phone, codeOf(phone)), 25_000, `mtcute start(${phone})`, diag);
+    await mtcuteGetSelfRaw(h);
+    const answered = () => h.logs.filter((l) => /received mt_destroy_session_(ok|none) \(msg_id: /.test(l));
+    for (let i = 0; i < 40 && answered().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const lines = answered();
+    assert.ok(lines.length > 0, 'mtcute sent destroy_session and got an answer');
+    assert.deepEqual(
+      lines.map((l) => (l.includes('destroy_session_ok') ? 'destroy_session_ok' : 'destroy_session_none')),
+      lines.map(() => 'destroy_session_ok'),
+      'the sandbox forgot the session when its TCP connection closed',
+    );
   });
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorCodeFor } from '../../src/sandbox/faults';
-import { harness, rejectsRpc } from './helpers';
+import { harness, login, rejectsRpc } from './helpers';
 
 const nearest = { _: 'help.getNearestDc' };
 
@@ -36,4 +36,13 @@ test('a fault limited to one DC leaves the other DCs alone; clear() removes ever
 test('a fault token must be an uppercase rpc_error token', () => {
   const h = harness();
   assert.throws(() => h.api.faults.add({ method: '*', error: 'flood wait' }), /uppercase token/);
+});
+
+test('updates.getDifference answers an empty difference to an authorized user', async () => {
+  const h = harness();
+  const diff = { _: 'updates.getDifference', pts: 1, date: 0, qts: 0 };
+  await rejectsRpc(h.call(2, 77n, diff), 401, 'AUTH_KEY_UNREGISTERED');
+  await login(h, 2, 77n, '9996621234', '22222');
+  const d = await h.call(2, 77n, diff);
+  assert.equal(d._, 'updates.differenceEmpty');
 });

@@ -43,12 +43,17 @@ export interface DialRecord {
   port: number;
 }
 
-/** A subclass of a GramJS connection class that dials the sandbox port of the connection's dcId. */
-export function sandboxConnection(base: typeof Connection, ports: Map<number, number>, dials: DialRecord[]): typeof Connection {
+/**
+ * A subclass of a GramJS connection class that dials the sandbox port of the connection's dcId (the IPv6 listener's
+ * port when GramJS picked an IPv6 address from help.getConfig).
+ */
+export function sandboxConnection(base: typeof Connection, s: InteropSandbox, dials: DialRecord[]): typeof Connection {
   class SandboxConnection extends base {
     constructor(params: ConstructorParameters<typeof Connection>[0]) {
-      const port = ports.get(Math.abs(params.dcId));
-      if (port === undefined) throw new Error(`no sandbox port for DC ${params.dcId}`);
+      const dcId = Math.abs(params.dcId);
+      const dc = s.sb.info.dcs.find((d) => d.id === dcId);
+      const port = params.ip.includes(':') ? dc?.ipv6?.port : dc?.port;
+      if (port === undefined) throw new Error(`no sandbox port for DC ${params.dcId} at ${params.ip}`);
       dials.push({ dcId: params.dcId, ip: params.ip, requestedPort: params.port, port });
       super({ ...params, port });
     }
@@ -94,7 +99,7 @@ export interface GramjsHandle {
   destroy(): Promise<void>;
 }
 
-export function makeGramjsClient(s: InteropSandbox, opts: { transport?: GramjsTransport; startDc?: number } = {}): GramjsHandle {
+export function makeGramjsClient(s: InteropSandbox, opts: { transport?: GramjsTransport; startDc?: number; ipv6?: boolean } = {}): GramjsHandle {
   registerGramjsKey(s);
   const startDc = opts.startDc ?? 2;
   const dials: DialRecord[] = [];
@@ -102,12 +107,17 @@ export function makeGramjsClient(s: InteropSandbox, opts: { transport?: GramjsTr
   const session = new MemorySession();
   const dc = s.sb.info.dcs.find((d) => d.id === startDc);
   if (!dc) throw new Error(`sandbox has no DC ${startDc}`);
-  session.setDC(startDc, dc.host, dc.port);
+  if (opts.ipv6) {
+    if (!dc.ipv6) throw new Error(`sandbox DC ${startDc} has no IPv6 listener`);
+    session.setDC(startDc, dc.ipv6.host, dc.ipv6.port); // GramJS then sets useIPV6 from the ':' in the address
+  } else {
+    session.setDC(startDc, dc.host, dc.port);
+  }
   const client = new SandboxTelegramClient(session, SANDBOX_API_ID, SANDBOX_API_HASH, {
-    connection: sandboxConnection(TRANSPORTS[opts.transport ?? 'full'], s.ports, dials),
+    connection: sandboxConnection(TRANSPORTS[opts.transport ?? 'full'], s, dials),
     baseLogger: new MemoryLogger(logs),
     useWSS: false,
-    useIPV6: false,
+    useIPV6: !!opts.ipv6,
     autoReconnect: false,
     connectionRetries: 2,
     retryDelay: 100,

@@ -10,7 +10,6 @@
 // mtcute is loaded as ESM with import(): the CJS bundle prints deprecation warnings, and the key index must be the
 // one of the module instance the client uses.
 import { createPublicKey } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { SANDBOX_API_ID, SANDBOX_API_HASH, type InteropSandbox } from './sandbox';
 
 async function loadMtcute() {
@@ -85,7 +84,7 @@ function formatLog(fmt: string, args: unknown[]): string {
 
 export async function makeMtcuteClient(
   s: InteropSandbox,
-  opts: { transport?: MtcuteTransport; startDc?: number; disableUpdates?: boolean; gzip?: 'zlib' | 'gzip' } = {},
+  opts: { transport?: MtcuteTransport; startDc?: number; disableUpdates?: boolean; ipv6?: boolean } = {},
 ): Promise<MtcuteHandle> {
   const { node, utils } = await mtcute();
   await registerMtcuteKey(s);
@@ -109,15 +108,9 @@ export async function makeMtcuteClient(
     },
   };
 
-  // mtcute's NodeCryptoProvider.gzip is zlib.deflateSync: gzip_packed payloads in RFC 1950 (zlib) framing, which
-  // Telegram accepts. `gzip: 'gzip'` swaps in RFC 1952 framing through a provider subclass (diagnostics only).
-  class GzipCryptoProvider extends utils.NodeCryptoProvider {
-    override gzip(data: Uint8Array, maxSize: number): Uint8Array | null {
-      const out = gzipSync(data);
-      return out.length > maxSize ? null : new Uint8Array(out);
-    }
-  }
-  const crypto = (opts.gzip ?? (process.env.DCLAB_MTCUTE_GZIP === 'gzip' ? 'gzip' : 'zlib')) === 'gzip' ? new GzipCryptoProvider() : new utils.NodeCryptoProvider();
+  // Stock crypto provider on purpose: its gzip() is zlib.deflateSync, so gzip_packed requests arrive in RFC 1950
+  // (zlib) framing, as Telegram accepts them.
+  const crypto = new utils.NodeCryptoProvider();
   const main = { id: startDc, ipAddress: dc.host, port: dc.port };
   const tg = new node.TelegramClient({
     apiId: SANDBOX_API_ID,
@@ -126,7 +119,7 @@ export async function makeMtcuteClient(
     crypto,
     defaultDcs: { main, media: main },
     testMode: false,
-    useIpv6: false,
+    useIpv6: !!opts.ipv6,
     disableUpdates: opts.disableUpdates ?? true,
     transport: transport as unknown as InstanceType<Mt['node']['TcpTransport']>,
     logLevel: utils.LogManager.DEBUG,
