@@ -113,6 +113,11 @@ export class DcPool {
     return [...this.live.keys()].filter((d) => this.isConnected(d)).sort((a, b) => a - b);
   }
 
+  /** Tells the pool which DCs have a stored key (e.g. from the store's key list), without loading the keys. */
+  noteStoredKeys(dcIds: number[]): void {
+    for (const d of dcIds) if (!this.keyKnown.has(d)) this.keyKnown.set(d, true);
+  }
+
   /** Looks up (and remembers) whether a key is stored for the DC, without connecting. */
   async peekKey(dcId: number): Promise<boolean> {
     const has = (await this.keys.loadKey(dcId)) !== undefined;
@@ -197,6 +202,7 @@ export class DcPool {
         this.keyKnown.set(dcId, true);
         this.emit({ type: 'key-created', dcId, connId, roundTrips: res.roundTrips, ...pid });
       }
+      if (this.closedAll) throw new DcError('CLOSED', dcId, `the DC pool was closed while opening DC ${dcId}`);
       const session = new MtprotoSession(link, {
         dcId,
         authKey,

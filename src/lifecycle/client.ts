@@ -28,6 +28,8 @@ export interface DcClientOptions {
   onWire?: (e: WireEvent) => void;
   callTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** XState inspection of the client actor and its session actors (called after the built-in trace hook). */
+  inspect?: (e: InspectionEvent) => void;
 }
 
 export interface DcStatusEntry {
@@ -110,6 +112,16 @@ export function createDcClient(opts: DcClientOptions): DcClient {
   // Every transition of the client and of the session actors becomes a 'state' event.
   const lastState = new Map<string, string>();
   const inspect = (ev: InspectionEvent): void => {
+    traceTransition(ev);
+    if (opts.inspect) {
+      try {
+        opts.inspect(ev);
+      } catch {
+        // observers must not break the client
+      }
+    }
+  };
+  const traceTransition = (ev: InspectionEvent): void => {
     if (ev.type !== '@xstate.snapshot') return;
     const snap = ev.snapshot as { value?: unknown; context?: { dcId?: number; cause?: number } };
     if (snap.value === undefined) return;

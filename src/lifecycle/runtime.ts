@@ -114,7 +114,8 @@ export class ClientRuntime {
   onPoolEvent: ((e: DcPoolEvent) => void) | undefined;
   private readonly opts: ClientRuntimeOptions;
   private readonly transfers = new Map<number, Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Pending flood-wait countdowns (stop() rejects them). */
+  private readonly cancels = new Set<() => void>();
   private ownIds = 0;
   private stopped = false;
 
@@ -209,12 +210,14 @@ export class ClientRuntime {
   /** Loads the persisted state and connects to the home DC (stored key: no handshake). */
   async connectHome(): Promise<{ homeDc: number; authorized: boolean; userId?: bigint }> {
     this.assertRunning();
-    const [home, userId, authorizedDcs, options] = await Promise.all([
+    const [home, userId, authorizedDcs, options, keyed] = await Promise.all([
       this.store.getHomeDc(),
       this.store.getUserId(),
       this.store.getAuthorizedDcs(),
       this.store.getDcOptions<Topology>(),
+      this.store.listDcKeys(),
     ]);
+    this.pool.noteStoredKeys(keyed);
     if (home !== undefined && this.profile.dcs.some((d) => d.id === home)) this.homeDc = home;
     else this.homeDc = this.profile.firstDc;
     if (options && isTopology(options.options)) {
@@ -348,32 +351,44 @@ export class ClientRuntime {
   private countdown(seconds: number, dcId: number, parentId: number, name: string): Promise<void> {
     return new Promise((resolve, reject) => {
       let remaining = seconds;
+      let timer: NodeJS.Timeout | undefined;
+      const cancel = (): void => {
+        if (timer) clearTimeout(timer);
+        this.cancels.delete(cancel);
+        reject(new LifecycleError('STOPPED', `the client was stopped during ${name}`, { dcId }));
+      };
+      this.cancels.add(cancel);
       const tick = (): void => {
-        if (this.stopped) return reject(new LifecycleError('STOPPED', 'the client was stopped during a flood wait'));
         this.emit({ kind: 'flood-wait', name, dcId, waitSeconds: remaining, parentId, note: remaining > 0 ? `retrying in ${remaining} s` : 'retrying now' });
-        if (remaining <= 0) return resolve();
+        if (remaining <= 0) {
+          this.cancels.delete(cancel);
+          resolve();
+          return;
+        }
         remaining -= 1;
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          tick();
-        }, 1000);
-        this.timers.add(t);
+        timer = setTimeout(tick, 1000);
       };
       tick();
     });
   }
 
-  /** A raw call on one DC with call/result/error events (no routing). */
+  /** A call on one DC with call/result/error events: no routing, but FLOOD_WAIT is waited out as in call(). */
   private async rawCall<T>(dcId: number, method: TlObject, parentId: number): Promise<T> {
     const id = this.emit({ kind: 'call', name: method._, dcId, parentId, payload: method });
-    const started = Date.now();
-    try {
-      const res = await this.pool.invoke<T>(dcId, method, { parentId });
-      this.emit({ kind: 'result', name: resultName(res), dcId, parentId: id, durationMs: Date.now() - started, payload: res });
-      return res;
-    } catch (e) {
-      this.emit({ kind: 'error', name: e instanceof RpcError ? e.errorMessage : e instanceof Error ? e.name : 'Error', dcId, parentId: id, note: errText(e) });
-      throw e;
+    for (let floods = 0; ; floods++) {
+      const started = Date.now();
+      try {
+        const res = await this.pool.invoke<T>(dcId, method, { parentId });
+        this.emit({ kind: 'result', name: resultName(res), dcId, parentId: id, durationMs: Date.now() - started, payload: res });
+        return res;
+      } catch (e) {
+        if (e instanceof RpcError && e.kind === 'FLOOD_WAIT' && e.value !== undefined && e.value <= this.floodWaitThreshold && floods < 3) {
+          await this.countdown(e.value, dcId, id, e.errorMessage);
+          continue;
+        }
+        this.emit({ kind: 'error', name: e instanceof RpcError ? e.errorMessage : e instanceof Error ? e.name : 'Error', dcId, parentId: id, note: errText(e) });
+        throw e;
+      }
     }
   }
 
@@ -439,6 +454,7 @@ export class ClientRuntime {
   }
 
   private async revoke(reason: string, parentId: number): Promise<void> {
+    this.currentCallId = parentId;
     this.authorized = false;
     this.authorizedDcs.clear();
     await this.persistAuthorized();
@@ -555,11 +571,10 @@ export class ClientRuntime {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    await this.prewarming.catch(() => undefined);
+    for (const c of [...this.cancels]) c();
     await this.pool.persistSessions();
     this.pool.close();
+    await this.prewarming.catch(() => undefined);
   }
 }
 

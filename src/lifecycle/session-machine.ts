@@ -85,7 +85,7 @@ export const dcSessionMachine = setup({
     disconnected: {
       always: { guard: ({ context }) => context.attempts === 0 && context.pool.isConnected(context.dcId), target: 'ready' },
       on: {
-        CONNECT: { target: 'connecting', actions: 'setCause' },
+        CONNECT: { target: 'connecting', actions: ['setCause', assign({ attempts: 0 })] },
         POOL_CONNECTING: { target: 'connecting', actions: 'setCause' },
         KEY_CREATING: { target: 'connecting.creatingKey', actions: 'setCause' },
       },
