@@ -86,6 +86,10 @@ const isWire = (e: TraceEvent): boolean => e.kind === 'wire-in' || e.kind === 'w
  * trips) → auth.sendCode @DC4 → auth.sentCode`, followed (details) by the chain's events indented by depth.
  * Wire events are left out unless `wire` is set (they are many; `formatTimeline` is the wire view).
  */
+function isMachineTransition(e: TraceEvent): boolean {
+  return e.kind === 'state' && e.from !== undefined && e.to !== undefined;
+}
+
 export function formatTraceTimeline(events: readonly TraceEvent[], opts: { details?: boolean; wire?: boolean } = {}): string {
   const details = opts.details ?? true;
   const shown = events.filter((e) => opts.wire || !isWire(e)).slice().sort((a, b) => a.id - b.id);
@@ -115,10 +119,12 @@ export function formatTraceTimeline(events: readonly TraceEvent[], opts: { detai
       continue;
     }
     // The summary follows id order (the order things happened), not tree order.
+    // Machine transitions (state events with from/to) stay in the details: in the summary they drown the story.
     const ordered = chain.map((c) => c.e).sort((a, b) => a.id - b.id);
     const last = ordered[ordered.length - 1]!;
     const span = Math.round(last.time - root.time);
-    lines.push(`${rel(root.time)}  chain #${root.id}: ${ordered.map(traceEventLabel).join(' → ')}  (${span} ms)`);
+    const story = ordered.filter((e) => e === root || !isMachineTransition(e));
+    lines.push(`${rel(root.time)}  chain #${root.id}: ${story.map(traceEventLabel).join(' → ')}  (${span} ms)`);
     if (details) {
       for (const { e, depth } of chain) {
         lines.push(`${' '.repeat(11)}${'  '.repeat(depth + 1)}${rel(e.time)} #${e.id} ${e.kind.padEnd(10)} ${traceEventLabel(e)}${suffix(e)}`);
