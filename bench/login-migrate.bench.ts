@@ -18,13 +18,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TelegramClient } from 'telegram';
-import { Logger } from 'telegram/extensions';
 import { LogLevel } from 'telegram/extensions/Logger';
 import { MemorySession } from 'telegram/sessions';
-import { Connection, ConnectionTCPAbridged, ConnectionTCPFull } from 'telegram/network';
-import { _serverKeys } from 'telegram/crypto/RSA';
-import { returnBigInt } from 'telegram/Helpers';
+import { ConnectionTCPAbridged, ConnectionTCPFull } from 'telegram/network';
 import gramjsApiTl from 'telegram/tl/apiTl.js';
 import { LAYER as GRAMJS_LAYER } from 'telegram/tl/AllTLObjects';
 import { startSandbox, type Sandbox } from '../src/sandbox/index';
@@ -32,6 +28,9 @@ import type { WireEvent } from '../src/mtproto/wire-event';
 import { profileFromSandboxInfo, type Profile } from '../src/dc/index';
 import { createDcClient, type LifecycleEvent } from '../src/lifecycle/index';
 import { emit, fail, log, median, nowMs, rotate, round } from './_lib';
+// GramJS against the sandbox (key registration, port-rewriting connection, in-memory logger, a client whose
+// disconnect() also closes borrowed senders): the interop tests' harness, which imports nothing of the test runner.
+import { MemoryLogger, registerGramjsKey, SandboxTelegramClient, sandboxConnection } from '../test/interop/helpers/gramjs';
 
 const RUNS = Number(process.env.BENCH_LOGIN_RUNS ?? 9);
 const WARMUP = Number(process.env.BENCH_LOGIN_WARMUP ?? 1);
@@ -158,45 +157,6 @@ async function oursOnce(profile: Profile, phone: string, v: 'ours' | 'oursPrewar
 
 // ---------------------------------------------------------------- GramJS
 
-/** GramJS's connection class with the port replaced by the sandbox port of the connection's dcId (GramJS always dials 80). */
-function sandboxConnection(base: typeof Connection, sb: Sandbox): typeof Connection {
-  class SandboxConnection extends base {
-    constructor(params: ConstructorParameters<typeof Connection>[0]) {
-      const dc = sb.info.dcs.find((d) => d.id === Math.abs(params.dcId));
-      if (!dc) throw new Error(`no sandbox port for DC ${params.dcId}`);
-      super({ ...params, port: dc.port });
-    }
-  }
-  return SandboxConnection;
-}
-
-class MemoryLogger extends Logger {
-  constructor(readonly lines: string[]) {
-    super(LogLevel.INFO);
-  }
-  override log(level: LogLevel, message: string): void {
-    this.lines.push(`[${level}] ${message}`);
-  }
-}
-
-/**
- * GramJS 2.26's disconnect() walks its exported-sender Maps with Object.values() (sees nothing in a Map), so a
- * borrowed sender would stay connected; close those too (client-side cleanup, not timed).
- */
-class BenchTelegramClient extends TelegramClient {
-  override async disconnect(): Promise<void> {
-    const self = this as unknown as {
-      _exportedSenderPromises: Map<number, Promise<{ disconnect(): Promise<void> } | undefined>>;
-      _exportedSenderReleaseTimeouts: Map<number, NodeJS.Timeout>;
-    };
-    for (const t of self._exportedSenderReleaseTimeouts.values()) clearTimeout(t);
-    self._exportedSenderReleaseTimeouts.clear();
-    const borrowed = await Promise.allSettled([...self._exportedSenderPromises.values()]);
-    await super.disconnect();
-    for (const r of borrowed) if (r.status === 'fulfilled' && r.value) await r.value.disconnect();
-  }
-}
-
 async function gramjsOnce(sb: Sandbox, phone: string, lines: string[], diag: () => string): Promise<RunResult> {
   const wire: WireEvent[] = [];
   const errors: Error[] = [];
@@ -205,9 +165,9 @@ async function gramjsOnce(sb: Sandbox, phone: string, lines: string[], diag: () 
   const t0 = nowMs();
   const session = new MemorySession();
   session.setDC(START_DC, dc.host, dc.port);
-  const client = new BenchTelegramClient(session, API_ID, API_HASH, {
+  const client = new SandboxTelegramClient(session, API_ID, API_HASH, {
     connection: sandboxConnection(TRANSPORT === 'full' ? ConnectionTCPFull : ConnectionTCPAbridged, sb),
-    baseLogger: new MemoryLogger(lines),
+    baseLogger: new MemoryLogger(lines, LogLevel.INFO),
     useWSS: false,
     useIPV6: false,
     autoReconnect: false,
@@ -276,10 +236,7 @@ async function main(): Promise<void> {
   });
   try {
     for (let dc = 1; dc <= 5; dc++) sb.setLatency(dc, LATENCY_MS);
-    // GramJS looks the server key up by its signed decimal fingerprint.
-    const signed = BigInt.asIntN(64, sb.rsaKey.fingerprint).toString();
-    if (signed !== sb.info.rsa.fingerprint) fail(`sandbox info.rsa.fingerprint ${sb.info.rsa.fingerprint} != signed rsaKey.fingerprint ${signed}`);
-    _serverKeys.set(signed, { n: returnBigInt(sb.rsaKey.n), e: Number(sb.rsaKey.e) });
+    registerGramjsKey(sb); // GramJS looks the server key up by its signed decimal fingerprint
     const profile = profileFromSandboxInfo(sb.info, { firstDc: START_DC, transport: TRANSPORT, apiId: API_ID, apiHash: API_HASH });
     log(`sandbox DCs ${sb.info.dcs.map((d) => `${d.id}:${d.port}`).join(' ')}, latency ${LATENCY_MS} ms on DC 1..5, transport ${TRANSPORT}, GramJS layer ${GRAMJS_LAYER}`);
 

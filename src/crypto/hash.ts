@@ -1,4 +1,4 @@
-import { createHash, pbkdf2Sync } from 'node:crypto';
+import { createHash, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 
 function digest(algo: string, parts: Uint8Array[]): Uint8Array {
   const h = createHash(algo);
@@ -20,6 +20,11 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 /** SHA-512 of the concatenation of `parts`. */
 export function sha512(...parts: Uint8Array[]): Uint8Array {
   return digest('sha512', parts);
+}
+
+/** Whether two byte strings are equal, compared in constant time for equal lengths (digests, nonces, msg_key). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** PBKDF2-HMAC-SHA512. */

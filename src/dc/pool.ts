@@ -79,6 +79,9 @@ export class DcPool {
   private readonly latencies = new Map<number, number>();
   private topo: Topology | undefined;
   private closedAll = false;
+  /** Key drops under way (a −404 seen on a live session): open() and invoke() wait for them. */
+  private readonly dropping = new Map<number, Promise<void>>();
+  private readonly dropParents = new Map<number, number>();
 
   constructor(opts: DcPoolOptions) {
     this.opts = opts;
@@ -152,6 +155,7 @@ export class DcPool {
     const address = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
     const connId = newConnId(dcId);
     const pid = parentId !== undefined ? { parentId } : {};
+    await this.dropping.get(dcId);
     const stored = await this.keys.loadKey(dcId);
     this.keyKnown.set(dcId, stored !== undefined);
     this.emit({ type: 'connecting', dcId, connId, address, ...pid });
@@ -214,9 +218,20 @@ export class DcPool {
         ...(this.opts.callTimeoutMs !== undefined ? { timeoutMs: this.opts.callTimeoutMs } : {}),
       });
       this.live.set(dcId, { session, authKey });
+      // −404: the DC does not know this key. Drop it before the close is reported, so the close reads as
+      // "key dropped" (→ a new key) rather than as a lost connection that would reconnect with the stale key.
+      // The session fails its pending calls with the TransportError and closes itself; the close is then reported
+      // as "key dropped", which the session actor leaves to the following key-dropped event.
+      let keyUnknown = false;
+      session.once('transport-error', (code: number) => {
+        if (code !== -404 || this.live.get(dcId)?.session !== session) return;
+        keyUnknown = true;
+        this.live.delete(dcId);
+        void this.dropKeyOnce(dcId, 'transport error -404 (auth key unknown to the DC)', undefined, true);
+      });
       session.once('close', (reason: string) => {
         if (this.live.get(dcId)?.session === session) this.live.delete(dcId);
-        this.emit({ type: 'closed', dcId, connId, reason });
+        this.emit({ type: 'closed', dcId, connId, reason: keyUnknown ? `key dropped: ${reason}` : reason });
       });
       return session;
     } catch (e) {
@@ -237,7 +252,7 @@ export class DcPool {
       return await session.invoke<T>(method, inv);
     } catch (e) {
       if (!(e instanceof TransportError) || e.code !== -404) throw e;
-      await this.dropKey(dcId, `transport error -404 during ${method._}`, opts.parentId);
+      await this.dropKeyOnce(dcId, `transport error -404 during ${method._}`, opts.parentId);
       const again = await this.get(dcId, pid);
       return await again.invoke<T>(method, inv);
     }
@@ -267,6 +282,26 @@ export class DcPool {
       }),
     );
     return out;
+  }
+
+  /**
+   * dropKey, shared by everyone who saw the same −404 (the session's event and the failed calls). The session's
+   * event comes first but knows no call; it is deferred past the microtasks in which the failed calls report
+   * theirs, so the key-dropped event links to the call that hit the −404.
+   */
+  private dropKeyOnce(dcId: number, reason: string, parentId?: number, deferred = false): Promise<void> {
+    if (parentId !== undefined && !this.dropParents.has(dcId)) this.dropParents.set(dcId, parentId);
+    const pending = this.dropping.get(dcId);
+    if (pending) return pending;
+    const start = deferred ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
+    const p: Promise<void> = start
+      .then(() => this.dropKey(dcId, reason, this.dropParents.get(dcId)))
+      .finally(() => {
+        if (this.dropping.get(dcId) === p) this.dropping.delete(dcId);
+        this.dropParents.delete(dcId);
+      });
+    this.dropping.set(dcId, p);
+    return p;
   }
 
   /** Forgets the DC's key (store + live session); the next get() creates a new one. */

@@ -14,6 +14,11 @@ export interface OpenSessionOptions {
   host: string;
   port: number;
   dcId: number;
+  /**
+   * The dc written into p_q_inner_data_dc when a new key is made (default dcId). A test-mode client passes
+   * 10000 + dcId (a test DC refuses the plain id); media DCs use the negative id.
+   */
+  handshakeDcId?: number;
   transport: TransportName;
   rsaKeys: RsaPublicKey[];
   authKey?: Uint8Array;
@@ -67,7 +72,7 @@ export async function openSession(opts: OpenSessionOptions): Promise<OpenedSessi
     let created = false;
     if (!authKey) {
       const res = await createAuthKey(link, {
-        dcId: opts.dcId,
+        dcId: opts.handshakeDcId ?? opts.dcId,
         rsaKeys: opts.rsaKeys,
         clock,
         connId,

@@ -10,13 +10,12 @@
 // cores (load average ≈ 10). The first key of a process costs ≈ 0.4 s more: proving dh_prime a safe prime
 // (checkDhParams caches it afterwards).
 
-import { timingSafeEqual } from 'node:crypto';
 import type { TlObject } from '../tl/types';
 import { TlReader } from '../tl/binary';
 import { TlCodec } from '../tl/codec';
 import { mtprotoSchema } from '../tl/bundled';
 import { randomBytes } from '../crypto/random';
-import { sha1 } from '../crypto/hash';
+import { bytesEqual, sha1 } from '../crypto/hash';
 import { bigIntFromBytes, bigIntToBytes, bigIntToMinBytes } from '../crypto/bigint';
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
 import { rsaPadEncrypt, type RsaPublicKey } from '../crypto/rsa';
@@ -72,10 +71,6 @@ let sharedCodec: TlCodec | undefined;
 /** The codec of the service (mtproto) schema, created once. */
 export function mtprotoCodec(): TlCodec {
   return (sharedCodec ??= new TlCodec(mtprotoSchema()));
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** SHA1(data) + data + 0–15 random bytes so the length is a multiple of 16 (answer_with_hash / data_with_hash). */

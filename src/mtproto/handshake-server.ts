@@ -10,7 +10,7 @@ import { generatePrimeSync } from 'node:crypto';
 import type { TlObject } from '../tl/types';
 import type { TlCodec } from '../tl/codec';
 import { randomBytes } from '../crypto/random';
-import { sha1 } from '../crypto/hash';
+import { bytesEqual } from '../crypto/hash';
 import { bigIntFromBytes, bigIntToBytes, bigIntToMinBytes, modPow } from '../crypto/bigint';
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
 import { rsaPadDecrypt, type RsaKeyPair } from '../crypto/rsa';
@@ -22,7 +22,6 @@ import type { FrameLink } from '../transport/tcp';
 import { ServerHandshakeError } from './handshake-errors';
 import {
   authKeyAuxHash,
-  bytesEqual,
   mtprotoCodec,
   newNonceHash,
   openHashed,

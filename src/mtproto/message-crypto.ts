@@ -4,6 +4,7 @@
 // msg_key = middle 16 bytes of SHA-256(auth_key[88+x .. 120+x] + plaintext with padding); x = 0 client→server,
 // x = 8 server→client. Decryption performs every check of mtproto/security_guidelines that needs only the key.
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
+import { bytesEqual } from '../crypto/hash';
 import { authKeyId as computeAuthKeyId, messageKeyIv, msgKey as computeMsgKey } from '../crypto/kdf';
 import { randomBytes } from '../crypto/random';
 import { MessageCheckError } from './errors';
@@ -70,14 +71,6 @@ export function encryptMessage(authKey: Uint8Array, msg: EncryptedMessageFields,
   return out;
 }
 
-/** Compares without an early exit on the first differing byte. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
 /** Decrypts and checks; throws `MessageCheckError { check }` naming the failed check. */
 export function decryptMessage(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8): EncryptedMessageFields {
   // The padded intermediate transport may append 0..15 random bytes after the packet: they are not ciphertext.
@@ -88,7 +81,7 @@ export function decryptMessage(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8): E
   const mk = u8.subarray(8, OUTER_HEADER);
   const { key, iv } = messageKeyIv(authKey, mk, x);
   const plain = aesIgeDecrypt(u8.subarray(OUTER_HEADER, OUTER_HEADER + cipherLen), key, iv);
-  if (!sameBytes(computeMsgKey(authKey, plain, x), mk)) throw new MessageCheckError('msg_key');
+  if (!bytesEqual(computeMsgKey(authKey, plain, x), mk)) throw new MessageCheckError('msg_key');
   const v = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
   const len = v.getInt32(28, true);
   const room = plain.length - INNER_HEADER;

@@ -10,15 +10,14 @@
 import { EventEmitter } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
-import { TlCodec } from '../tl/codec';
-import { mtprotoSchema } from '../tl/bundled';
+import { isTlObject, TlCodec } from '../tl/codec';
 import type { TlEntry, TlObject } from '../tl/types';
-import { randomBytes } from '../crypto/random';
 import { encodeTransportError, transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { RpcError } from './errors';
 import { decryptMessage, encryptMessage, MessageCheckError, peekAuthKeyId } from './message-crypto';
 import { MsgIdClock, SeqNo } from './msg-id';
+import { mtprotoCodec } from './handshake-client';
 import { decodePlainMessage, encodePlainMessage } from './plain';
 import {
   MT,
@@ -29,7 +28,10 @@ import {
   encodeLongVectorMessage,
   encodeRpcError,
   encodeRpcResult,
+  errText,
+  groupForContainers,
   gunzipPacked,
+  outgoingWireEvent,
   peekId,
   randomLong,
   readLongVector,
@@ -115,15 +117,6 @@ function sessionRegistryFor(keyStore: object): Map<string, ClientSession> {
     sessionRegistries.set(keyStore, m);
   }
   return m;
-}
-
-let mtCodec: TlCodec | undefined;
-function serviceCodec(): TlCodec {
-  return (mtCodec ??= new TlCodec(mtprotoSchema()));
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function hex(id: number): string {
@@ -291,7 +284,7 @@ export class ServerSession extends EventEmitter {
   }
 
   private async onPlain(payload: Uint8Array): Promise<void> {
-    const codec = serviceCodec();
+    const codec = mtprotoCodec();
     let msg: TlObject;
     let msgId: bigint;
     try {
@@ -690,7 +683,7 @@ export class ServerSession extends EventEmitter {
       }
     }
     s.answered.add(call.msgId);
-    const ctor = value && typeof value === 'object' && !Array.isArray(value) && typeof (value as TlObject)._ === 'string' ? (value as TlObject)._ : rtype;
+    const ctor = isTlObject(value) ? value._ : rtype;
     this.enqueue(s, { body: encodeRpcResult(call.msgId, bytes), contentRelated: true, ctor: `rpc_result:${ctor}`, kind: 'encrypted', idKind: 'response', reqMsgId: call.msgId, note });
   }
 
@@ -738,21 +731,7 @@ export class ServerSession extends EventEmitter {
         if (s.acks.length) this.scheduleFlush();
       }
       items.push(...s.queue.splice(0));
-      if (!items.length) continue;
-      // big answers travel alone; the rest share containers of at most 1020 messages / ~1 MiB
-      let group: OutItem[] = [];
-      let bytes = 0;
-      const send = (): void => {
-        if (group.length) this.sendGroup(s, group);
-        group = [];
-        bytes = 0;
-      };
-      for (const it of items) {
-        if (group.length && (group.length >= 1020 || bytes + it.body.length > 1 << 20)) send();
-        group.push(it);
-        bytes += it.body.length + 16;
-      }
-      send();
+      for (const g of groupForContainers(items)) this.sendGroup(s, g);
     }
   }
 
@@ -773,13 +752,7 @@ export class ServerSession extends EventEmitter {
       packet = enc(containerId, cseq, body);
       this.wire({ dir: 'out', kind: 'service', msgId: containerId.toString(), seqno: cseq, ctor: 'msg_container', size: body.length, note: `${items.length} messages` });
     }
-    for (const { it, msgId, seqno, body } of items) {
-      const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'out', kind: it.kind, msgId: msgId.toString(), seqno, ctor: it.ctor, size: body.length };
-      if (containerId !== undefined) e.containerId = containerId.toString();
-      if (it.reqMsgId !== undefined) e.reqMsgId = it.reqMsgId.toString();
-      if (it.note) e.note = it.note;
-      this.wire(e);
-    }
+    for (const { it, msgId, seqno, body } of items) this.wire(outgoingWireEvent(it, msgId, seqno, body.length, containerId));
     this.link.send(packet);
   }
 }

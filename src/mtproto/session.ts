@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { inflateRawSync, unzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
-import { TlCodec } from '../tl/codec';
+import { isTlObject, TlCodec } from '../tl/codec';
 import { API_LAYER, fullSchema } from '../tl/bundled';
 import type { TlObject } from '../tl/types';
 import { randomBytes } from '../crypto/random';
@@ -77,6 +77,28 @@ export function peekId(body: Uint8Array): number {
 /** Max messages in one msg_container (Telegram's limit is 1020) and a soft byte budget. */
 export const CONTAINER_MAX_MESSAGES = 1020;
 export const CONTAINER_MAX_BYTES = 1 << 20;
+
+/**
+ * Splits outgoing messages into the groups that travel alone or together in one msg_container: at most
+ * CONTAINER_MAX_MESSAGES each, and CONTAINER_MAX_BYTES counting 16 bytes of framing per message; a message bigger
+ * than the budget travels alone. Order is kept.
+ */
+export function groupForContainers<T extends { body: Uint8Array }>(msgs: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let bytes = 0;
+  for (const m of msgs) {
+    if (group.length && (group.length >= CONTAINER_MAX_MESSAGES || bytes + m.body.length + 16 > CONTAINER_MAX_BYTES)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(m);
+    bytes += m.body.length + 16;
+  }
+  if (group.length) groups.push(group);
+  return groups;
+}
 
 export interface ContainerItem {
   msgId: bigint;
@@ -246,11 +268,26 @@ export class RecentIds {
   }
 }
 
+/** The 'out' wire event of one sent message (`containerId`: the container it travelled in). */
+export function outgoingWireEvent(
+  m: { kind: WireKind; ctor: string; reqMsgId?: bigint; note?: string },
+  msgId: bigint,
+  seqno: number,
+  size: number,
+  containerId: bigint | undefined,
+): Omit<WireEvent, 'time' | 'dcId' | 'connId'> {
+  const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'out', kind: m.kind, msgId: msgId.toString(), seqno, ctor: m.ctor, size };
+  if (containerId !== undefined) e.containerId = containerId.toString();
+  if (m.reqMsgId !== undefined) e.reqMsgId = m.reqMsgId.toString();
+  if (m.note) e.note = m.note;
+  return e;
+}
+
 export function randomLong(): bigint {
   return new DataView(randomBytes(8).buffer).getBigInt64(0, true);
 }
 
-function errText(e: unknown): string {
+export function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -317,6 +354,18 @@ interface Pending {
   acked: boolean;
   timer?: NodeJS.Timeout;
   cleanup?: () => void;
+}
+
+function newPending(
+  kind: PendingKind,
+  method: string,
+  returnType: string,
+  body: Uint8Array,
+  resolve: (v: unknown) => void,
+  reject: (e: Error) => void,
+  wrapped = false,
+): Pending {
+  return { kind, method, returnType, body, wrapped, resolve, reject, sentAt: Date.now(), resends: 0, acked: false };
 }
 
 interface OutMsg {
@@ -435,18 +484,7 @@ export class MtprotoSession extends EventEmitter {
         reject(e instanceof Error ? e : new Error(String(e)));
         return;
       }
-      const p: Pending = {
-        kind: 'call',
-        method: this.codec.innerQuery(method)._,
-        returnType,
-        body,
-        wrapped,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        sentAt: Date.now(),
-        resends: 0,
-        acked: false,
-      };
+      const p = newPending('call', this.codec.innerQuery(method)._, returnType, body, resolve as (v: unknown) => void, reject, wrapped);
       this.arm(p, opts);
       this.enqueue({ body, contentRelated: true, ctor: p.method, kind: 'encrypted', pending: p, ...(wrapped ? { note: `wrapped in invokeWithLayer(${this.layer}) + initConnection` } : {}) });
     });
@@ -454,52 +492,18 @@ export class MtprotoSession extends EventEmitter {
 
   /** Sends ping and resolves with the round trip in ms when the pong arrives. */
   ping(opts: InvokeOptions = {}): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      if (this.closedReason !== undefined) return reject(new SessionClosedError(this.closedReason, 'ping', this.dcId));
-      const w = new TlWriter(12);
-      w.uint(MT.ping);
-      w.long(randomLong());
-      const body = w.finish();
-      const p: Pending = {
-        kind: 'ping',
-        method: 'ping',
-        returnType: 'Pong',
-        body,
-        wrapped: false,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        sentAt: Date.now(),
-        resends: 0,
-        acked: false,
-      };
-      this.arm(p, opts);
-      this.enqueue({ body, contentRelated: true, ctor: 'ping', kind: 'service', pending: p });
-    });
+    const w = new TlWriter(12);
+    w.uint(MT.ping);
+    w.long(randomLong());
+    return this.serviceRequest('ping', 'ping', 'Pong', w.finish(), opts);
   }
 
   /** get_future_salts: resolves with the salts (also remembered in knownFutureSalts). */
   getFutureSalts(num = 1, opts: InvokeOptions = {}): Promise<{ now: number; salts: FutureSalt[] }> {
-    return new Promise((resolve, reject) => {
-      if (this.closedReason !== undefined) return reject(new SessionClosedError(this.closedReason, 'get_future_salts', this.dcId));
-      const w = new TlWriter(8);
-      w.uint(MT.get_future_salts);
-      w.int(num);
-      const body = w.finish();
-      const p: Pending = {
-        kind: 'future_salts',
-        method: 'get_future_salts',
-        returnType: 'FutureSalts',
-        body,
-        wrapped: false,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        sentAt: Date.now(),
-        resends: 0,
-        acked: false,
-      };
-      this.arm(p, opts);
-      this.enqueue({ body, contentRelated: true, ctor: 'get_future_salts', kind: 'service', pending: p });
-    });
+    const w = new TlWriter(8);
+    w.uint(MT.get_future_salts);
+    w.int(num);
+    return this.serviceRequest('future_salts', 'get_future_salts', 'FutureSalts', w.finish(), opts);
   }
 
   /** Closes the connection; pending calls reject with SessionClosedError. */
@@ -508,6 +512,16 @@ export class MtprotoSession extends EventEmitter {
   }
 
   // ---------------- sending ----------------
+
+  /** A service request (ping, get_future_salts) that settles when its answer arrives, like a call. */
+  private serviceRequest<T>(kind: Exclude<PendingKind, 'call'>, ctor: string, returnType: string, body: Uint8Array, opts: InvokeOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closedReason !== undefined) return reject(new SessionClosedError(this.closedReason, ctor, this.dcId));
+      const p = newPending(kind, ctor, returnType, body, resolve as (v: unknown) => void, reject);
+      this.arm(p, opts);
+      this.enqueue({ body, contentRelated: true, ctor, kind: 'service', pending: p });
+    });
+  }
 
   private arm(p: Pending, opts: InvokeOptions): void {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
@@ -588,22 +602,7 @@ export class MtprotoSession extends EventEmitter {
       }
     }
     msgs.push(...this.queue.splice(0));
-    if (!msgs.length) return;
-    // group into containers (limits: message count and a byte budget); big messages travel alone
-    let group: OutMsg[] = [];
-    let bytes = 0;
-    const groups: OutMsg[][] = [];
-    for (const m of msgs) {
-      if (group.length && (group.length >= CONTAINER_MAX_MESSAGES || bytes + m.body.length + 16 > CONTAINER_MAX_BYTES)) {
-        groups.push(group);
-        group = [];
-        bytes = 0;
-      }
-      group.push(m);
-      bytes += m.body.length + 16;
-    }
-    if (group.length) groups.push(group);
-    for (const g of groups) this.sendGroup(g);
+    for (const g of groupForContainers(msgs)) this.sendGroup(g);
   }
 
   private sendGroup(group: OutMsg[]): void {
@@ -629,11 +628,7 @@ export class MtprotoSession extends EventEmitter {
         this.pending.set(it.msgId, m.pending);
       }
       if (m.acks) this.remember(this.sentAcks, it.msgId, m.acks);
-      const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'out', kind: m.kind, msgId: it.msgId.toString(), seqno: it.seqno, ctor: m.ctor, size: it.body.length };
-      if (containerId !== undefined) e.containerId = containerId.toString();
-      if (m.reqMsgId !== undefined) e.reqMsgId = m.reqMsgId.toString();
-      if (m.note) e.note = m.note;
-      this.wire(e);
+      this.wire(outgoingWireEvent(m, it.msgId, it.seqno, it.body.length, containerId));
     }
     this.link.send(packet);
   }
@@ -909,11 +904,7 @@ export class MtprotoSession extends EventEmitter {
       return;
     }
     if (p.wrapped) this.initDone = true;
-    const ctor =
-      value && typeof value === 'object' && !Array.isArray(value) && typeof (value as TlObject)._ === 'string'
-        ? (value as TlObject)._
-        : p.returnType;
-    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { ...ev, ctor: `rpc_result:${ctor}` };
+    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { ...ev, ctor: `rpc_result:${isTlObject(value) ? value._ : p.returnType}` };
     if (gzNote) e.note = gzNote;
     this.wire(e);
     p.resolve(value);

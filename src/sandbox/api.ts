@@ -393,6 +393,8 @@ export interface SandboxApiOptions {
   /** The listeners as help.getConfig should advertise them (read at call time). */
   topology: () => DcEndpoint[];
   log?: (line: string) => void;
+  /** More methods (issue 4: files.ts), looked up before METHODS. */
+  methods?: Readonly<Record<string, (ctx: CallContext, params: TlObject) => unknown>>;
 }
 
 export class SandboxApi {
@@ -439,7 +441,10 @@ export class SandboxApi {
     if (auth && user && auth.kind === 'login' && user.homeDc !== call.dcId && name !== 'auth.exportAuthorization') {
       throw seeOther('USER_MIGRATE', user.homeDc);
     }
-    const impl = Object.prototype.hasOwnProperty.call(METHODS, name) ? METHODS[name] : undefined;
+    const extra = this.opts.methods;
+    const impl =
+      (extra && Object.prototype.hasOwnProperty.call(extra, name) ? extra[name] : undefined) ??
+      (Object.prototype.hasOwnProperty.call(METHODS, name) ? METHODS[name] : undefined);
     if (!impl) {
       this.log(`DC${call.dcId}: method ${name} (layer ${call.layer}) is not implemented in the sandbox`);
       throw methodNotSupported(name);

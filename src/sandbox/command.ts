@@ -25,6 +25,11 @@ function intArg(flag: string, v: string | undefined, min: number, max: number): 
   return n;
 }
 
+function textArg(flag: string, v: string | undefined, what: string): string {
+  if (!v) throw new SandboxUsageError(`${flag} needs ${what}`);
+  return v;
+}
+
 function pairArg(flag: string, v: string | undefined): [string, string] {
   const i = v?.indexOf(':') ?? -1;
   if (!v || i <= 0 || i === v.length - 1) throw new SandboxUsageError(`${flag} needs A:B, got ${v ?? 'nothing'}`);
@@ -45,19 +50,16 @@ export function parseSandboxArgs(argv: string[]): ParsedSandboxArgs {
         out.help = true;
         break;
       case '--host':
-        out.host = value() ?? '';
-        if (!out.host) throw new SandboxUsageError('--host needs an address');
+        out.host = textArg(flag, value(), 'an address');
         break;
       case '--base-port':
         out.basePort = intArg(flag, value(), 0, 65530);
         break;
       case '--info-file':
-        out.infoFile = value() ?? '';
-        if (!out.infoFile) throw new SandboxUsageError('--info-file needs a path');
+        out.infoFile = textArg(flag, value(), 'a path');
         break;
       case '--data-dir':
-        out.dataDir = value() ?? '';
-        if (!out.dataDir) throw new SandboxUsageError('--data-dir needs a path');
+        out.dataDir = textArg(flag, value(), 'a path');
         break;
       case '--nearest-dc':
         out.nearestDc = intArg(flag, value(), 1, 5);

@@ -18,12 +18,16 @@ import { LayerCodecs, type ExtraSchema } from './layers';
 import { SANDBOX_DC_IDS, isSandboxDc } from './phones';
 import { defaultDataDir, loadOrCreateRsaKey } from './rsa-key';
 import { World, type InboxEntry, type SandboxUser } from './world';
+import { CDN_DC_ID, FileStore, fileMethods, filePartGzipPolicy, type SandboxFileInfo } from './files';
+import { CDN_RSA_KEY_FILE, cdnHandler, cdnLinkServer } from './cdn';
+import { ConnectionFaults } from './net-faults';
 
 export { World } from './world';
 export { SandboxApi, METHODS, METHODS_BEFORE_AUTH } from './api';
 export { SandboxRpcError, METHOD_NOT_SUPPORTED, methodNotSupported } from './errors';
 export { LayerCodecs } from './layers';
 export { TEST_PASSWORD, testPhoneCode, testPhoneDc } from './phones';
+export { CDN_DC_ID, FileStore, type SandboxFileInfo } from './files';
 
 /** CLI default: DC n listens on 20440 + n (20441..20445), below 32768 so GramJS's StringSession can store it. */
 export const DEFAULT_BASE_PORT = 20440;
@@ -47,11 +51,17 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** Wire events of every DC's connections (never carry keys or payloads). */
   onWire?: (e: WireEvent) => void;
+  /** Run the CDN DC 203 (default true). */
+  cdn?: boolean;
 }
 
 export interface SandboxInfo {
   dcs: { id: number; host: string; port: number; ipv6?: { host: string; port: number } }[];
   rsa: { pem: string; fingerprint: string };
+  /** The CDN DC (issue 4): not one of `dcs`. */
+  cdn?: { id: number; host: string; port: number; rsa: { pem: string; fingerprint: string } };
+  /** The seeded files (issue 4). */
+  files?: SandboxFileInfo[];
 }
 
 export interface Sandbox {
@@ -68,10 +78,32 @@ export interface Sandbox {
   /** Make matching calls answer an rpc_error (FLOOD_WAIT_X, *_MIGRATE_X, AUTH_BYTES_INVALID, ...); see faults.ts. */
   injectFault(rule: FaultRule): void;
   clearFaults(): void;
+  /** DC `dcId` forgets its auth keys (and their authorizations): old keys then get transport error −404. Returns the count. */
+  dropAuthKeys(dcId: number): number;
+  /** Revokes a user's authorizations (every DC, or one): those keys then answer 401 AUTH_KEY_UNREGISTERED. Returns the count. */
+  revokeAuthorizations(phone: string, dcId?: number): number;
   /** The served API layers, ascending. */
   layers: number[];
   world: World;
   stop(): Promise<void>;
+  // ---- issue 4: files and CDN (see docs/contracts.md) ----
+  /** The seeded files with their current dc_id, sha256 and location JSON. */
+  files(): SandboxFileInfo[];
+  fileStore: FileStore;
+  /** The CDN DC's public key (also in help.getCdnConfig); undefined when the CDN is off. */
+  cdnKey?: RsaPublicKey;
+  /** getFile on the file's old DC answers FILE_MIGRATE_<dcId> from now on. */
+  moveFile(key: string, dcId: number): void;
+  setCdnReuploadNeeded(key: string, needed: boolean): void;
+  /** Every file token → FILE_TOKEN_INVALID; new redirects give new tokens. */
+  expireFileTokens(): void;
+  /** The connection that makes the DC's sent-byte counter reach `bytes` is closed; `times` drops (default 1). */
+  dropConnectionsAfterBytes(dcId: number, bytes: number, times?: number): void;
+  /** Closes the live connections of one DC, or of all; returns how many. */
+  dropConnections(dcId?: number): number;
+  clearConnectionFaults(): void;
+  /** Closes every listener and connection and listens again on the same ports (world and keys kept). */
+  restartListeners(): Promise<void>;
 }
 
 function advertisedHost(host: string): string {
@@ -103,22 +135,41 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   for (const [dc, ms] of Object.entries(opts.latencyMs ?? {})) latency.set(Number(dc), Math.max(0, Number(ms) || 0));
 
   const endpoints: DcEndpoint[] = [];
-  const api = new SandboxApi(world, { topology: () => endpoints, log });
+  const cdnOn = opts.cdn !== false;
+  const cdnKey = cdnOn ? loadOrCreateRsaKey(dataDir, CDN_RSA_KEY_FILE) : undefined;
+  if (cdnKey) log(`CDN DC${CDN_DC_ID}: RSA key ${cdnKey.created ? 'generated and saved to' : 'loaded from'} ${cdnKey.path}`);
+  let cdnEndpoint: { host: string; port: number } | undefined;
+  const fileStore = new FileStore({ log });
+  const connFaults = new ConnectionFaults(log);
+  const methods = fileMethods(fileStore, { cdnEndpoint: () => cdnEndpoint, cdnPublicPem: () => cdnKey?.pair.publicPem });
+  const api = new SandboxApi(world, { topology: () => endpoints, log, methods });
   const listeners: FrameListener[] = [];
+  /** Every listener's address and link server, for restartListeners(). */
+  const specs: { host: string; port: number; latencyDc: number; onLink: (link: ServerFrameLink) => void }[] = [];
+  const listen = async (listenHost: string, port: number, dcId: number, onLink: (link: ServerFrameLink) => void): Promise<FrameListener> => {
+    const l = await listenFrames({ host: listenHost, port, latencyMs: () => latency.get(dcId) ?? 0 }, onLink);
+    specs.push({ host: listenHost, port: l.port, latencyDc: dcId, onLink });
+    return l;
+  };
   let connSeq = 0;
 
   const serve = (dcId: number, link: ServerFrameLink): void => {
+    connFaults.wrap(dcId, link);
     const connId = `dc${dcId}-${++connSeq}`;
     log(`DC${dcId}: ${connId} from ${link.remote} (${link.obfuscated ? 'obfuscated ' : ''}${link.transport})`);
     link.once('close', (reason: string) => log(`DC${dcId}: ${connId} closed (${reason})`));
     try {
+      const gzip = filePartGzipPolicy(api.handle);
       const served: unknown = serveMtprotoLink(link, {
         dcId,
         keyStore: world.keyStore(dcId),
         createHandshake: () => new ServerHandshake({ dcId, rsa: [pair], dhPrime: TELEGRAM_DH_PRIME, g: 3 }),
         codecForLayer: (layer: number) => codecs.codecFor(layer),
         defaultLayer: API_LAYER,
-        handler: api.handle,
+        handler: gzip.handler,
+        get gzipThreshold() {
+          return gzip.threshold();
+        },
         ...(opts.onWire ? { onWire: opts.onWire } : {}),
         log: (line: string) => log(`DC${dcId}: ${connId}: ${line}`),
         connId,
@@ -142,7 +193,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   try {
     const v4Host = advertisedHost(host);
     for (const dcId of SANDBOX_DC_IDS) {
-      const l = await listenFrames({ host, port: basePort ? basePort + dcId : 0, latencyMs: () => latency.get(dcId) ?? 0 }, (link) => serve(dcId, link));
+      const l = await listen(host, basePort ? basePort + dcId : 0, dcId, (link) => serve(dcId, link));
       listeners.push(l);
       endpoints.push({ id: dcId, host: v4Host, port: l.port });
     }
@@ -150,14 +201,30 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const v6: FrameListener[] = [];
       try {
         for (const dcId of SANDBOX_DC_IDS) {
-          v6.push(await listenFrames({ host: '::1', port: basePort ? basePort + dcId : 0, latencyMs: () => latency.get(dcId) ?? 0 }, (link) => serve(dcId, link)));
+          v6.push(await listen('::1', basePort ? basePort + dcId : 0, dcId, (link) => serve(dcId, link)));
         }
         listeners.push(...v6);
         v6.forEach((l, i) => (endpoints[i]!.ipv6 = { host: '::1', port: l.port }));
       } catch (e) {
         await Promise.all(v6.map((l) => l.close().catch(() => undefined)));
+        specs.splice(SANDBOX_DC_IDS.length);
         log(`IPv6: not listening on ::1 (${errorText(e)})`);
       }
+    }
+    if (cdnKey) {
+      const onLink = cdnLinkServer({
+        pair: cdnKey.pair,
+        keyStore: world.keyStore(CDN_DC_ID),
+        codecs,
+        handler: cdnHandler(fileStore, log),
+        log,
+        ...(opts.onWire ? { onWire: opts.onWire } : {}),
+        wrap: (link) => connFaults.wrap(CDN_DC_ID, link),
+      });
+      const cdnPort = basePort && basePort + CDN_DC_ID <= 65535 ? basePort + CDN_DC_ID : 0;
+      const l = await listen(host, cdnPort, CDN_DC_ID, onLink);
+      listeners.push(l);
+      cdnEndpoint = { host: v4Host, port: l.port };
     }
   } catch (e) {
     await stopAll();
@@ -167,7 +234,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const info: SandboxInfo = {
     dcs: endpoints.map((d) => ({ id: d.id, host: d.host, port: d.port, ...(d.ipv6 ? { ipv6: { ...d.ipv6 } } : {}) })),
     rsa: { pem: pair.publicPem, fingerprint },
+    ...(cdnKey && cdnEndpoint
+      ? { cdn: { id: CDN_DC_ID, host: cdnEndpoint.host, port: cdnEndpoint.port, rsa: { pem: cdnKey.pair.publicPem, fingerprint: cdnKey.pair.publicKey.fingerprint.toString() } } }
+      : {}),
+    files: fileStore.files(),
   };
+  if (info.cdn) log(`CDN DC${CDN_DC_ID}: listening on ${info.cdn.host}:${info.cdn.port}, RSA fingerprint ${info.cdn.rsa.fingerprint}`);
   for (const d of info.dcs) log(`DC${d.id}: listening on ${d.host}:${d.port}${d.ipv6 ? ` and [${d.ipv6.host}]:${d.ipv6.port}` : ''}`);
   log(`API layers served: ${codecs.layers().join(', ')} (default ${API_LAYER}); nearest DC ${world.nearestDc}`);
   if (opts.infoFile) {
@@ -200,6 +272,32 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       log(`fault: ${rule.method}${rule.dcId ? ` on DC${rule.dcId}` : ''} → ${rule.error} (${rule.times ?? 1}×)`);
     },
     clearFaults: () => api.faults.clear(),
+    files: () => fileStore.files(),
+    fileStore,
+    ...(cdnKey ? { cdnKey: cdnKey.pair.publicKey } : {}),
+    moveFile: (key, dcId) => fileStore.moveFile(key, dcId),
+    setCdnReuploadNeeded: (key, needed) => fileStore.setCdnReuploadNeeded(key, needed),
+    expireFileTokens: () => fileStore.expireFileTokens(),
+    dropConnectionsAfterBytes: (dcId, bytes, times = 1) => {
+      connFaults.dropAfterBytes(dcId, bytes, times);
+      log(`fault: DC${dcId} drops a connection after ${bytes} bytes sent (${times}×)`);
+    },
+    dropConnections: (dcId) => {
+      const n = connFaults.dropAll(dcId);
+      log(`fault: dropped ${n} connection(s)${dcId === undefined ? '' : ` of DC${dcId}`}`);
+      return n;
+    },
+    clearConnectionFaults: () => connFaults.clear(),
+    restartListeners: async () => {
+      if (stopped) throw new Error('the sandbox is stopped');
+      await stopAll();
+      for (const sp of specs) {
+        listeners.push(await listenFrames({ host: sp.host, port: sp.port, latencyMs: () => latency.get(sp.latencyDc) ?? 0 }, sp.onLink));
+      }
+      log('listeners restarted on the same ports');
+    },
+    dropAuthKeys: (dcId) => world.dropAuthKeys(dcId),
+    revokeAuthorizations: (phone, dcId) => world.revokeAuthorizations(phone, dcId),
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -10,8 +10,8 @@ export function defaultDataDir(): string {
   return join(homedir(), '.dclab', 'sandbox');
 }
 
-export function loadOrCreateRsaKey(dataDir: string): { pair: RsaKeyPair; created: boolean; path: string } {
-  const path = join(dataDir, RSA_KEY_FILE);
+export function loadOrCreateRsaKey(dataDir: string, file = RSA_KEY_FILE): { pair: RsaKeyPair; created: boolean; path: string } {
+  const path = join(dataDir, file);
   if (existsSync(path)) return { pair: loadExisting(path), created: false, path };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const pair = generateCompatibleKeyPair();

@@ -156,7 +156,7 @@ export class World {
   private readonly challenges = new Map<bigint, SrpChallenge>();
   private readonly delivered: InboxEntry[] = [];
   private readonly inboxListeners = new Set<(e: InboxEntry) => void>();
-  private readonly keyStores = new Map<number, KeyStore & { size(): number }>();
+  private readonly keyStores = new Map<number, KeyStore & { size(): number; clear(): bigint[] }>();
   private nextUserId = 8_000_000_001n;
 
   constructor(opts: WorldOptions = {}) {
@@ -183,6 +183,11 @@ export class World {
         get: (id) => keys.get(id),
         set: (id, key) => void keys.set(id, key),
         size: () => keys.size,
+        clear: () => {
+          const ids = [...keys.keys()];
+          keys.clear();
+          return ids;
+        },
       };
       this.keyStores.set(dcId, store);
     }
@@ -272,6 +277,33 @@ export class World {
     user.password = password === null ? null : makePasswordRecord(password, version);
     this.log(`user ${user.id} (+${user.phone}): 2FA password ${password === null ? 'removed' : 'set'}`);
     return user;
+  }
+
+  /**
+   * Scenario knob: DC `dcId` forgets every auth key it holds, with the authorizations, pending 2FA steps and SRP
+   * challenges of those keys (a DC that lost its key store). The next message with an old key gets transport error
+   * −404; other DCs keep their keys. Returns how many keys were forgotten.
+   */
+  dropAuthKeys(dcId: number): number {
+    if (!isSandboxDc(dcId)) throw new RangeError(`DC must be 1..5, got ${dcId}`);
+    const ids = new Set(this.keyStores.get(dcId)?.clear() ?? []);
+    for (const id of ids) this.unauthorize(dcId, id);
+    for (const [srpId, c] of this.challenges) if (c.dcId === dcId && ids.has(c.authKeyId)) this.challenges.delete(srpId);
+    this.log(`DC${dcId}: ${ids.size} auth key(s) forgotten`);
+    return ids.size;
+  }
+
+  /**
+   * Scenario knob: the user's authorizations are revoked (on every DC, or only on `dcId`), as after "terminate
+   * sessions" from another device. The keys stay known to the DC; their calls answer 401 AUTH_KEY_UNREGISTERED.
+   * Returns how many authorizations were revoked.
+   */
+  revokeAuthorizations(rawPhone: string, dcId?: number): number {
+    const user = this.requireUser(rawPhone);
+    const gone = this.authorizationsOf(user.id).filter((a) => dcId === undefined || a.dcId === dcId);
+    for (const a of gone) this.unauthorize(a.dcId, a.authKeyId);
+    this.log(`user ${user.id} (+${user.phone}): ${gone.length} authorization(s) revoked${dcId === undefined ? '' : ` on DC${dcId}`}`);
+    return gone.length;
   }
 
   // ---- login codes and the inbox ----

@@ -3,6 +3,16 @@
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
 
+/**
+ * Joins two parts of a field path (`users[0].photo`): a `.` between them unless the right part is an index
+ * (`[3]`) or either part is empty. Used by the TL error classes of the binary codec and the JSON mapping.
+ */
+export function joinTlPath(left: string, right: string): string {
+  if (!right) return left;
+  if (!left) return right;
+  return right.startsWith('[') ? left + right : `${left}.${right}`;
+}
+
 /** A decoding failure; the message names the byte offset, the TL type and, when known, the field path. */
 export class TlDecodeError extends Error {
   /** Field path from the decoded root, e.g. `users[0].photo.photo_id` (empty at the root). */
@@ -21,7 +31,7 @@ export class TlDecodeError extends Error {
 
   /** Prepends a path segment (`name` or `[3]`) while the error travels up. */
   prependPath(segment: string): this {
-    this.path = !this.path ? segment : this.path.startsWith('[') ? segment + this.path : `${segment}.${this.path}`;
+    this.path = joinTlPath(segment, this.path);
     this.message = this.format();
     return this;
   }

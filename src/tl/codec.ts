@@ -1,6 +1,6 @@
 // Schema-driven TL binary codec: TlObject <-> bytes for constructors, method calls and typed values.
 import { unzipSync } from 'node:zlib';
-import { TlDecodeError, TlReader, TlWriter } from './binary.js';
+import { joinTlPath, TlDecodeError, TlReader, TlWriter } from './binary.js';
 import { computeTlId } from './parser.js';
 import type { TlSchema } from './schema.js';
 import type { TlEntry, TlObject } from './types.js';
@@ -28,7 +28,7 @@ export class TlEncodeError extends Error {
   }
 
   prependPath(segment: string): this {
-    this.path = !this.path ? segment : this.path.startsWith('[') ? segment + this.path : `${segment}.${this.path}`;
+    this.path = joinTlPath(segment, this.path);
     this.message = this.format();
     return this;
   }
@@ -40,7 +40,7 @@ export class TlEncodeError extends Error {
   }
 
   private format(): string {
-    const where = [this.root, this.path].filter(Boolean).join(this.path.startsWith('[') ? '' : '.');
+    const where = joinTlPath(this.root, this.path);
     return `${where ? `${where}: ` : ''}${this.reason} (expected ${this.expected})`;
   }
 }
@@ -50,8 +50,21 @@ export interface TlCodecOptions {
   lenient?: boolean;
 }
 
+/** Kinds of TL types that need no schema lookup (`#` is `flags`; `Object` and `!X` are `any`). */
+type TlScalarKind = 'int' | 'long' | 'double' | 'string' | 'bytes' | 'int128' | 'int256' | 'bool' | 'true' | 'flags' | 'any';
+
+/**
+ * A TL type string classified against a schema (see resolveTlType); vector elements are left as type strings. A
+ * bare `entry` is undefined for a `%T` when no constructor is named T and T has not exactly one constructor.
+ */
+export type TlTypeRef =
+  | { k: TlScalarKind }
+  | { k: 'vector'; boxed: boolean; elem: string; text: string }
+  | { k: 'object'; type: string }
+  | { k: 'bare'; entry: TlEntry | undefined; text: string };
+
 type Node =
-  | { k: 'int' | 'long' | 'double' | 'string' | 'bytes' | 'int128' | 'int256' | 'bool' | 'true' | 'flags' | 'any' }
+  | { k: TlScalarKind }
   | { k: 'vector'; boxed: boolean; elem: Node; text: string }
   | { k: 'object'; type: string }
   | { k: 'bare'; entry: TlEntry; text: string };
@@ -92,7 +105,7 @@ interface Compiled {
   isMessage: boolean;
 }
 
-const PRIMITIVES: Record<string, Node['k']> = {
+const PRIMITIVES: Record<string, TlScalarKind> = {
   int: 'int',
   '#': 'flags',
   long: 'long',
@@ -106,6 +119,31 @@ const PRIMITIVES: Record<string, Node['k']> = {
   true: 'true',
   Object: 'any',
 };
+
+/**
+ * Classifies a TL type string (shared by the binary codec and the JSON mapping): a primitive, `!X` (any boxed
+ * value), `Vector<T>` / `vector<T>` (also written `Vector T`), `%Message` (always MT_MESSAGE_ENTRY), `%T` (the
+ * constructor named T, else the only constructor of type T), a name whose last part is lower-case and names a
+ * constructor (bare), otherwise a boxed type.
+ */
+export function resolveTlType(schema: TlSchema, type: string): TlTypeRef {
+  const t = type.trim();
+  const prim = PRIMITIVES[t];
+  if (prim) return { k: prim };
+  if (t.startsWith('!')) return { k: 'any' };
+  const vm = /^([Vv])ector\s*<\s*(.+)\s*>$/.exec(t) ?? /^([Vv])ector\s+(.+)$/.exec(t);
+  if (vm) return { k: 'vector', boxed: vm[1] === 'V', elem: vm[2]!, text: t };
+  if (t === '%Message') return { k: 'bare', entry: MT_MESSAGE_ENTRY, text: t };
+  if (t.startsWith('%')) {
+    const inner = t.slice(1);
+    const ctors = schema.constructorsOfType(inner);
+    return { k: 'bare', entry: schema.constructorByName(inner) ?? (ctors.length === 1 ? ctors[0] : undefined), text: t };
+  }
+  const lastPart = t.slice(t.lastIndexOf('.') + 1);
+  const bareCtor = /^[a-z]/.test(lastPart) ? schema.constructorByName(t) : undefined;
+  if (bareCtor) return { k: 'bare', entry: bareCtor, text: t };
+  return { k: 'object', type: t };
+}
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -206,25 +244,19 @@ export class TlCodec {
   }
 
   private parseType(type: string): Node {
-    const t = type.trim();
-    const prim = PRIMITIVES[t];
-    if (prim) return { k: prim } as Node;
-    if (t.startsWith('!')) return { k: 'any' };
-    const vm = /^([Vv])ector\s*<\s*(.+)\s*>$/.exec(t) ?? /^([Vv])ector\s+(.+)$/.exec(t);
-    if (vm) return { k: 'vector', boxed: vm[1] === 'V', elem: this.node(vm[2]!), text: t };
-    if (t === '%Message') return { k: 'bare', entry: MT_MESSAGE_ENTRY, text: t };
-    if (t.startsWith('%')) {
-      const inner = t.slice(1);
-      const byName = this.schema.constructorByName(inner);
-      if (byName) return { k: 'bare', entry: byName, text: t };
-      const ctors = this.schema.constructorsOfType(inner);
-      if (ctors.length !== 1) throw new TlEncodeError(`bare type ${t} needs exactly one constructor of ${inner}, found ${ctors.length}`, t);
-      return { k: 'bare', entry: ctors[0]!, text: t };
+    const ref = resolveTlType(this.schema, type);
+    switch (ref.k) {
+      case 'vector':
+        return { k: 'vector', boxed: ref.boxed, elem: this.node(ref.elem), text: ref.text };
+      case 'bare': {
+        if (ref.entry) return { k: 'bare', entry: ref.entry, text: ref.text };
+        const inner = ref.text.slice(1);
+        const found = this.schema.constructorsOfType(inner).length;
+        throw new TlEncodeError(`bare type ${ref.text} needs exactly one constructor of ${inner}, found ${found}`, ref.text);
+      }
+      default:
+        return ref;
     }
-    const lastPart = t.slice(t.lastIndexOf('.') + 1);
-    const bareCtor = /^[a-z]/.test(lastPart) ? this.schema.constructorByName(t) : undefined;
-    if (bareCtor) return { k: 'bare', entry: bareCtor, text: t };
-    return { k: 'object', type: t };
   }
 
   private compile(e: TlEntry): Compiled {

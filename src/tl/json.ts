@@ -1,6 +1,7 @@
 // JSON mapping of TL values (user-facing): long ↔ decimal string, bytes ↔ base64, int128/int256 ↔ hex.
 // tlFromJson validates against the schema and reports the failing path and the expected type.
-import { MT_MESSAGE_ENTRY } from './codec.js';
+import { joinTlPath } from './binary.js';
+import { MT_MESSAGE_ENTRY, resolveTlType, type TlTypeRef } from './codec.js';
 import type { TlSchema } from './schema.js';
 import type { TlEntry, TlObject } from './types.js';
 
@@ -15,44 +16,13 @@ export class TlJsonError extends Error {
   }
 }
 
-type Kind =
-  | { k: 'int' | 'long' | 'double' | 'string' | 'bytes' | 'int128' | 'int256' | 'bool' | 'true' | 'flags' | 'any' }
-  | { k: 'vector'; elem: string; text: string }
-  | { k: 'bare'; entry: TlEntry }
-  | { k: 'object'; type: string };
+/** A resolved TL type; a `%T` without a single constructor is read as any object. */
+type Kind = Exclude<TlTypeRef, { k: 'bare' }> | { k: 'bare'; entry: TlEntry };
 
-const PRIM: Record<string, Kind['k']> = {
-  int: 'int',
-  '#': 'flags',
-  long: 'long',
-  int53: 'long',
-  double: 'double',
-  string: 'string',
-  bytes: 'bytes',
-  int128: 'int128',
-  int256: 'int256',
-  Bool: 'bool',
-  true: 'true',
-  Object: 'any',
-};
-
-function classify(schema: TlSchema | undefined, type: string): Kind {
-  const t = type.trim();
-  const p = PRIM[t];
-  if (p) return { k: p } as Kind;
-  if (t.startsWith('!')) return { k: 'any' };
-  const vm = /^[Vv]ector\s*<\s*(.+)\s*>$/.exec(t);
-  if (vm) return { k: 'vector', elem: vm[1]!, text: t };
-  if (t === '%Message') return { k: 'bare', entry: MT_MESSAGE_ENTRY };
-  if (t.startsWith('%')) {
-    const inner = t.slice(1);
-    const c = schema?.constructorByName(inner) ?? (schema?.constructorsOfType(inner).length === 1 ? schema.constructorsOfType(inner)[0] : undefined);
-    return c ? { k: 'bare', entry: c } : { k: 'any' };
-  }
-  const last = t.slice(t.lastIndexOf('.') + 1);
-  const bare = /^[a-z]/.test(last) ? schema?.constructorByName(t) : undefined;
-  if (bare) return { k: 'bare', entry: bare };
-  return { k: 'object', type: t };
+function classify(schema: TlSchema, type: string): Kind {
+  const ref = resolveTlType(schema, type);
+  if (ref.k !== 'bare') return ref;
+  return ref.entry ? { k: 'bare', entry: ref.entry } : { k: 'any' };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -120,10 +90,6 @@ function toJsonTyped(v: unknown, schema: TlSchema, kind: Kind): unknown {
 }
 
 // ---------------------------------------------------------------- from JSON
-
-function join(path: string, seg: string): string {
-  return seg.startsWith('[') ? path + seg : path ? `${path}.${seg}` : seg;
-}
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -224,7 +190,7 @@ function fromJson(schema: TlSchema, v: unknown, kind: Kind, type: string, path: 
     case 'vector': {
       if (!Array.isArray(v)) return fail(`got ${describe(v)}`);
       const ek = classify(schema, kind.elem);
-      return v.map((x, i) => fromJson(schema, x, ek, kind.elem, join(path, `[${i}]`)));
+      return v.map((x, i) => fromJson(schema, x, ek, kind.elem, joinTlPath(path, `[${i}]`)));
     }
     case 'bare':
       return fromObject(schema, v, path, { bare: kind.entry }, false);
@@ -252,14 +218,14 @@ function fromObject(
   let entry: TlEntry | undefined;
   if (want?.bare) {
     entry = want.bare;
-    if (v._ !== undefined && v._ !== entry.name) throw new TlJsonError(join(path, '_'), `"${entry.name}"`, `got ${describe(v._)}`);
+    if (v._ !== undefined && v._ !== entry.name) throw new TlJsonError(joinTlPath(path, '_'), `"${entry.name}"`, `got ${describe(v._)}`);
   } else {
-    if (typeof v._ !== 'string') throw new TlJsonError(join(path, '_'), expected, `missing "_" (got ${describe(v._)})`);
+    if (typeof v._ !== 'string') throw new TlJsonError(joinTlPath(path, '_'), expected, `missing "_" (got ${describe(v._)})`);
     entry = schema.constructorByName(v._) ?? (allowMethods || (type && !schema.hasType(type)) ? schema.methodByName(v._) : undefined);
     if (!entry && type === 'Bool' && (v._ === 'boolTrue' || v._ === 'boolFalse')) return { _: v._ };
-    if (!entry) throw new TlJsonError(join(path, '_'), expected, `unknown ${allowMethods ? 'constructor or method' : 'constructor'} "${v._}"`);
+    if (!entry) throw new TlJsonError(joinTlPath(path, '_'), expected, `unknown ${allowMethods ? 'constructor or method' : 'constructor'} "${v._}"`);
     if (type && entry.kind === 'constructor' && entry.type !== type && schema.hasType(type))
-      throw new TlJsonError(join(path, '_'), expected, `constructor "${v._}" is of type ${entry.type}, not ${type}`);
+      throw new TlJsonError(joinTlPath(path, '_'), expected, `constructor "${v._}" is of type ${entry.type}, not ${type}`);
   }
   const out: TlObject = { _: entry.name };
   const params = new Map(entry.params.map((p) => [p.name, p]));
@@ -268,11 +234,11 @@ function fromObject(
     const p = params.get(key);
     if (!p) {
       const fields = entry.params.filter((x) => x.type !== '#').map((x) => x.name);
-      throw new TlJsonError(join(path, key), `one of the fields of ${entry.name}: ${fields.join(', ') || '(none)'}`, `unknown field "${key}"`);
+      throw new TlJsonError(joinTlPath(path, key), `one of the fields of ${entry.name}: ${fields.join(', ') || '(none)'}`, `unknown field "${key}"`);
     }
   }
   for (const p of entry.params) {
-    const fp = join(path, p.name);
+    const fp = joinTlPath(path, p.name);
     const raw = v[p.name];
     if (p.type === '#') {
       if (raw !== undefined && raw !== null && !(typeof raw === 'number' && Number.isInteger(raw)))

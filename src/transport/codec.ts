@@ -4,16 +4,13 @@ import {
   createFrameCodec,
   FORBIDDEN_FIRST_WORDS,
   MAX_PAYLOAD_LENGTH,
+  readUint32le,
   type FrameCodec,
   type TransportName,
 } from './frames';
 import { parseObfuscatedHeader } from './obfuscated';
 
 export * from './frames';
-
-function readUint32le(u8: Uint8Array, offset: number): number {
-  return (u8[offset]! | (u8[offset + 1]! << 8) | (u8[offset + 2]! << 16) | (u8[offset + 3]! << 24)) >>> 0;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Server-side detection.

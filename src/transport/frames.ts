@@ -101,9 +101,7 @@ export class ByteQueue {
   }
 
   uint32le(i: number): number {
-    const b = this.buf;
-    const o = this.start + i;
-    return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+    return readUint32le(this.buf, this.start + i);
   }
 
   /** A view of the first n bytes; valid only until the next append/take. */
@@ -131,7 +129,8 @@ function writeUint32le(u8: Uint8Array, offset: number, v: number): void {
   u8[offset + 3] = (v >>> 24) & 0xff;
 }
 
-function readUint32le(u8: Uint8Array, offset: number): number {
+/** The unsigned little-endian 32-bit word at `offset` (caller checks length). */
+export function readUint32le(u8: Uint8Array, offset: number): number {
   return (u8[offset]! | (u8[offset + 1]! << 8) | (u8[offset + 2]! << 16) | (u8[offset + 3]! << 24)) >>> 0;
 }
 
@@ -145,6 +144,23 @@ function tooLong(name: TransportName, length: number): TransportFramingError {
   return new TransportFramingError(
     `${name}: frame length ${length} exceeds the ${MAX_PAYLOAD_LENGTH}-byte limit (garbage or desynchronised stream)`,
   );
+}
+
+/**
+ * `FrameCodec.push` in terms of `pushFrames` (for every codec, plain or obfuscated): quick-ack tokens go to
+ * `onQuickAck`, a payload's quick-ack request to `onQuickAckRequest`; the payloads are returned in order.
+ */
+export function pushPayloads(codec: FrameCodec, chunk: Uint8Array): Uint8Array[] {
+  const payloads: Uint8Array[] = [];
+  for (const f of codec.pushFrames(chunk)) {
+    if (f.kind === 'quick-ack') {
+      codec.onQuickAck?.(f.token);
+    } else {
+      if (f.quickAck) codec.onQuickAckRequest?.(f.payload);
+      payloads.push(f.payload);
+    }
+  }
+  return payloads;
 }
 
 abstract class BaseCodec implements FrameCodec {
@@ -180,16 +196,7 @@ abstract class BaseCodec implements FrameCodec {
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
-    const payloads: Uint8Array[] = [];
-    for (const f of this.pushFrames(chunk)) {
-      if (f.kind === 'quick-ack') {
-        this.onQuickAck?.(f.token);
-      } else {
-        if (f.quickAck) this.onQuickAckRequest?.(f.payload);
-        payloads.push(f.payload);
-      }
-    }
-    return payloads;
+    return pushPayloads(this, chunk);
   }
 }
 

@@ -9,10 +9,14 @@
 // 64 bytes before the first frame).
 //
 // The full transport has no protocol tag, so it cannot be obfuscated (clients in the wild do not do it either).
-import { createCipheriv, createHash, randomBytes as nodeRandomBytes, type Cipher } from 'node:crypto';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { AesCtr } from '../crypto/aes-ctr';
+import { sha256 } from '../crypto/hash';
 import {
   createFrameCodec,
   isForbiddenObfuscatedStart,
+  pushPayloads,
+  readUint32le,
   transportFromTag,
   transportTag,
   type DecodedFrame,
@@ -22,20 +26,9 @@ import {
   type TransportSide,
 } from './frames';
 
-/** A byte-granular AES-256-CTR keystream (state carries over between calls). */
+/** A byte-granular AES-256-CTR keystream (state carries over between calls), e.g. an AesCtr. */
 export interface CtrStream {
   update(data: Uint8Array): Uint8Array;
-}
-
-function ctrStream(key: Uint8Array, iv: Uint8Array): CtrStream {
-  const c: Cipher = createCipheriv('aes-256-ctr', key, iv);
-  return {
-    update(data: Uint8Array): Uint8Array {
-      if (data.length === 0) return new Uint8Array(0);
-      const b = c.update(data);
-      return new Uint8Array(b.buffer, b.byteOffset, b.length);
-    },
-  };
 }
 
 /**
@@ -52,8 +45,7 @@ export function normalizeProxySecret(secret: Uint8Array): Uint8Array {
 }
 
 function deriveKey(key: Uint8Array, secret: Uint8Array | undefined): Uint8Array {
-  if (!secret) return key;
-  return new Uint8Array(createHash('sha256').update(key).update(secret).digest());
+  return secret ? sha256(key, secret) : key;
 }
 
 function reversed(u8: Uint8Array): Uint8Array {
@@ -93,16 +85,7 @@ export class ObfuscatedCodec implements FrameCodec {
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
-    const payloads: Uint8Array[] = [];
-    for (const f of this.pushFrames(chunk)) {
-      if (f.kind === 'quick-ack') {
-        this.onQuickAck?.(f.token);
-      } else {
-        if (f.quickAck) this.onQuickAckRequest?.(f.payload);
-        payloads.push(f.payload);
-      }
-    }
-    return payloads;
+    return pushPayloads(this, chunk);
   }
 }
 
@@ -131,8 +114,8 @@ export function createObfuscatedClient(inner: TransportName, dcId: number, secre
     init[61] = (dcId >> 8) & 0xff;
   }
   const rev = reversed(init);
-  const encryptor = ctrStream(deriveKey(init.subarray(8, 40), s), init.subarray(40, 56));
-  const decryptor = ctrStream(deriveKey(rev.subarray(8, 40), s), rev.subarray(40, 56));
+  const encryptor = new AesCtr(deriveKey(init.subarray(8, 40), s), init.subarray(40, 56));
+  const decryptor = new AesCtr(deriveKey(rev.subarray(8, 40), s), rev.subarray(40, 56));
   const encrypted = encryptor.update(init);
   const header = Uint8Array.from(init);
   header.set(encrypted.subarray(56, 64), 56);
@@ -158,13 +141,12 @@ export function parseObfuscatedHeader(header: Uint8Array, secrets?: Uint8Array[]
   const rev = reversed(h);
   const candidates: (Uint8Array | undefined)[] = [undefined, ...(secrets ?? []).map(normalizeProxySecret)];
   for (const s of candidates) {
-    const decryptor = ctrStream(deriveKey(h.subarray(8, 40), s), h.subarray(40, 56));
+    const decryptor = new AesCtr(deriveKey(h.subarray(8, 40), s), h.subarray(40, 56));
     const plain = decryptor.update(h);
-    const tag = (plain[56]! | (plain[57]! << 8) | (plain[58]! << 16) | (plain[59]! << 24)) >>> 0;
-    const inner = transportFromTag(tag);
+    const inner = transportFromTag(readUint32le(plain, 56));
     if (!inner) continue;
     const dcId = ((plain[60]! | (plain[61]! << 8)) << 16) >> 16;
-    const encryptor = ctrStream(deriveKey(rev.subarray(8, 40), s), rev.subarray(40, 56));
+    const encryptor = new AesCtr(deriveKey(rev.subarray(8, 40), s), rev.subarray(40, 56));
     const res: ObfuscatedServer = { inner, dcId, codec: new ObfuscatedCodec(createFrameCodec(inner, 'server'), encryptor, decryptor) };
     if (s) res.secret = s;
     return res;

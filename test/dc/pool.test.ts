@@ -95,6 +95,29 @@ test('−404: a key the DC does not know is dropped, a new one is made and the c
   }
 });
 
+test('−404 on a live session: the DC forgot its keys (sandbox.dropAuthKeys); the key is dropped, a new one made, the call repeated', async () => {
+  const keys = memoryKeyStore();
+  const events: DcPoolEvent[] = [];
+  const pool = new DcPool({ profile, keys, onEvent: (e) => void events.push(e) });
+  try {
+    await pool.invoke(5, { _: 'help.getNearestDc' });
+    const firstKey = (await keys.loadKey(5))!.authKey;
+    const before = handshakes(5);
+    assert.ok(sandbox.dropAuthKeys(5) >= 1, 'DC5 held the key');
+    const near = await pool.invoke<TlObject>(5, { _: 'help.getNearestDc' }, { parentId: 7 });
+    assert.equal(near.this_dc, 5);
+    assert.equal(handshakes(5), before + 1, 'one new handshake');
+    const dropped = events.find((e) => e.type === 'key-dropped')!;
+    assert.match(dropped.reason ?? '', /-404/);
+    assert.equal(dropped.parentId, 7);
+    const types = events.map((e) => e.type);
+    assert.ok(types.indexOf('key-dropped') < types.lastIndexOf('key-created'), types.join(','));
+    assert.notDeepEqual((await keys.loadKey(5))!.authKey, firstKey);
+  } finally {
+    pool.close();
+  }
+});
+
 test('pre-warming creates keys in parallel (50 ms injected on DC5); ping measures latency', async () => {
   const keys = memoryKeyStore();
   const events: DcPoolEvent[] = [];

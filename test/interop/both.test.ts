@@ -90,7 +90,10 @@ function checkConfig(layer: string, thisDc: number, opts: DcOpt[], expectedThisD
   }
   const media = opts.filter((o) => o.mediaOnly);
   assert.ok(media.length > 0, `${layer}: at least one media_only dc_option`);
-  const listening = new Set(s.sb.info.dcs.flatMap((d) => [d.port, ...(d.ipv6 ? [d.ipv6.port] : [])]));
+  const listening = new Set([
+    ...s.sb.info.dcs.flatMap((d) => [d.port, ...(d.ipv6 ? [d.ipv6.port] : [])]),
+    ...(s.sb.info.cdn ? [s.sb.info.cdn.port] : []),
+  ]);
   for (const o of opts) assert.ok(listening.has(o.port), `${layer}: dc_option ${o.id} ${o.ipAddress}:${o.port} is a sandbox listener`);
 }
 

@@ -61,7 +61,7 @@ async function loginThroughMigrate(transport: GramjsTransport, phone: string, pa
 }
 
 test('the sandbox key is registered in GramJS under its signed decimal fingerprint', () => {
-  const used = registerGramjsKey(s);
+  const used = registerGramjsKey(s.sb);
   assert.equal(used, s.sb.info.rsa.fingerprint);
   const key = _serverKeys.get(s.sb.info.rsa.fingerprint);
   assert.ok(key, 'key present under info.rsa.fingerprint');

@@ -108,7 +108,8 @@ for (const path of paths) {
     if (types.includes('xstate.error.actor.sendCode')) phone = 'not-a-phone';
     const store = memoryLifecycleStore();
     // a stored login (another client instance, same store) with a plain seeded number; the path may log in again later
-    if (kinds.includes('resumed')) await storedLogin(store, `99966${((n + 2) % 5) + 1}1234`);
+    const storedPhone = `99966${((n + 2) % 5) + 1}1234`;
+    if (kinds.includes('resumed')) await storedLogin(store, storedPhone);
     const deadFirstDc = types.includes('xstate.error.actor.connect');
     const profile = profileFromSandboxInfo(lab.sandbox.info);
     const { client } = lab.client({
@@ -154,10 +155,11 @@ for (const path of paths) {
           actor.send({ type: 'SIGN_UP', firstName: 'Model', lastName: `Path ${n}` });
           break;
         case 'SESSION_REVOKED': {
-          // the real trigger: the home DC forgets the authorization, the next call answers AUTH_KEY_UNREGISTERED
+          // the real trigger: the user's sessions on the home DC are terminated (sandbox.revokeAuthorizations), the
+          // next call answers AUTH_KEY_UNREGISTERED
           const home = client.runtime.homeDc;
-          const s = await client.pool.get(home);
-          lab.sandbox.world.unauthorize(home, s.authKeyId);
+          const who = types.slice(0, i).includes('LOGIN') ? phone : storedPhone;
+          assert.ok(lab.sandbox.revokeAuthorizations(who, home) >= 1, `an authorization of +${who} on DC${home}`);
           await assert.rejects(client.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }), (e: unknown) => e instanceof LifecycleError && e.code === 'LOGGED_OUT');
           break;
         }

@@ -1,9 +1,11 @@
 // The client facade against the real sandbox: the redirect chain in the trace, NETWORK_MIGRATE + sign-up with the
 // inbox code, 2FA, USER_MIGRATE, transfer with one shared export, AUTH_BYTES_INVALID retry, DC_ID_INVALID,
 // STATS_MIGRATE, FLOOD_WAIT, AUTH_KEY_UNREGISTERED, redirect bounds, persistence restart, pre-warming, −404.
+// Error paths are reached with the sandbox's own scenario knobs (injectFault, moveUser, revokeAuthorizations,
+// dropAuthKeys), never by patching sandbox internals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SandboxRpcError, METHODS, type World } from '../../src/sandbox';
+import type { FaultRule } from '../../src/sandbox';
 import { randomBytes } from '../../src/crypto/random';
 import { RpcError } from '../../src/mtproto/errors';
 import { ProfileStore, memoryBackends } from '../../src/storage';
@@ -21,14 +23,13 @@ after(() => lab.stop());
 
 const self = { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] };
 
-/** Replaces a World method for the duration of fn. */
-async function patched<K extends keyof World>(world: World, key: K, impl: World[K], fn: () => Promise<void>): Promise<void> {
-  const orig = world[key];
-  (world as unknown as Record<string, unknown>)[key as string] = impl;
+/** Runs fn with the sandbox's fault knob set to these rules (sandbox.injectFault), cleared afterwards. */
+async function withFaults(rules: FaultRule[], fn: () => Promise<void>): Promise<void> {
+  for (const r of rules) lab.sandbox.injectFault(r);
   try {
     await fn();
   } finally {
-    (world as unknown as Record<string, unknown>)[key as string] = orig;
+    lab.sandbox.clearFaults();
   }
 }
 
@@ -138,21 +139,13 @@ test('transfer: concurrent calls to a third DC share one export; later calls reu
   assert.equal(events.find((e) => e.id === transfer.parentId)!.name, 'users.getUsers');
 
   // AUTH_BYTES_INVALID once on DC5: a second export + import succeeds
-  let failures = 0;
-  const world = lab.sandbox.world;
-  const orig = world.redeemExported.bind(world);
-  await patched(world, 'redeemExported', ((id: unknown, bytes: unknown, dcId: number, keyId: bigint) => {
-    if (dcId === 5 && failures++ === 0) throw new SandboxRpcError(400, 'AUTH_BYTES_INVALID');
-    return orig(id, bytes, dcId, keyId);
-  }) as World['redeemExported'], async () => {
+  await withFaults([{ method: 'auth.importAuthorization', dcId: 5, error: 'AUTH_BYTES_INVALID', times: 1 }], async () => {
     const before5 = lab.received('auth.exportAuthorization');
     await client.call(self, { dcId: 5 });
     assert.equal(lab.received('auth.exportAuthorization') - before5, 2);
   });
   // always invalid: bounded (1 + 2 retries), then TRANSFER_FAILED
-  await patched(world, 'redeemExported', (() => {
-    throw new SandboxRpcError(400, 'AUTH_BYTES_INVALID');
-  }) as World['redeemExported'], async () => {
+  await withFaults([{ method: 'auth.importAuthorization', error: 'AUTH_BYTES_INVALID', times: Infinity }], async () => {
     const before4 = lab.received('auth.exportAuthorization');
     await assert.rejects(client.call(self, { dcId: 4 }), (e: unknown) => e instanceof LifecycleError && e.code === 'TRANSFER_FAILED' && /AUTH_BYTES_INVALID/.test(e.message));
     assert.equal(lab.received('auth.exportAuthorization') - before4, 3);
@@ -171,19 +164,16 @@ test('DC_ID_INVALID from exportAuthorization is understood; STATS_MIGRATE routes
   // exporting to the DC you are on: the server's DC_ID_INVALID reaches the caller of a raw call
   await assert.rejects(client.call({ _: 'auth.exportAuthorization', dc_id: 2 }), (e: unknown) => e instanceof RpcError && e.errorMessage === 'DC_ID_INVALID');
 
-  const methods = METHODS as Record<string, unknown>;
-  methods['stats.loadAsyncGraph'] = (ctx: { dcId: number }) => {
-    if (ctx.dcId !== 5) throw new SandboxRpcError(303, 'STATS_MIGRATE_5');
-    return { _: 'statsGraphError', error: 'served by DC5' };
-  };
-  try {
-    const g = await client.call<TlObject>({ _: 'stats.loadAsyncGraph', token: 't' });
-    assert.equal(g.error, 'served by DC5');
+  // the home DC answers STATS_MIGRATE_5 to this call (fault knob); DC5 has no fault and serves it
+  await withFaults([{ method: 'users.getFullUser', dcId: 2, error: 'STATS_MIGRATE_5', times: Infinity }], async () => {
+    const [on2, on5] = [lab.received('users.getFullUser', 2), lab.received('users.getFullUser', 5)];
+    const full = await client.call<TlObject>({ _: 'users.getFullUser', id: { _: 'inputUserSelf' } });
+    assert.equal((full.users as TlObject[])[0]!.id, 7_000_021_234n);
+    assert.equal(lab.received('users.getFullUser', 2) - on2, 1, 'asked at home once');
+    assert.equal(lab.received('users.getFullUser', 5) - on5, 1, 'served by DC5');
     assert.equal(client.status().homeDc, 2, 'home unchanged');
     assert.ok(client.status().authorizedDcs.includes(5), 'DC5 was authorized by transfer first');
-  } finally {
-    delete methods['stats.loadAsyncGraph'];
-  }
+  });
 });
 
 test('USER_MIGRATE: export at the old home, import at X, query repeated, new home persisted', async () => {
@@ -213,13 +203,7 @@ test('USER_MIGRATE: export at the old home, import at X, query repeated, new hom
 test('FLOOD_WAIT: under the threshold → countdown then success; over it → the call fails with the wait time', async () => {
   const { client, events } = lab.client({ floodWaitThreshold: 5 });
   await client.start();
-  const world = lab.sandbox.world;
-  const orig = world.issueCode.bind(world);
-  let n = 0;
-  await patched(world, 'issueCode', ((phone: string, dcId: number) => {
-    if (n++ === 0) throw new SandboxRpcError(420, 'FLOOD_WAIT_1');
-    return orig(phone, dcId);
-  }) as World['issueCode'], async () => {
+  await withFaults([{ method: 'auth.sendCode', error: 'FLOOD_WAIT_1', times: 1 }], async () => {
     const phone = '9996621235';
     const t0 = Date.now();
     const out = await client.runtime.sendCode(phone);
@@ -228,9 +212,7 @@ test('FLOOD_WAIT: under the threshold → countdown then success; over it → th
     const countdown = events.filter((e) => e.kind === 'flood-wait').map((e) => e.waitSeconds);
     assert.deepEqual(countdown, [1, 0]);
   });
-  await patched(world, 'issueCode', (() => {
-    throw new SandboxRpcError(420, 'FLOOD_WAIT_100');
-  }) as World['issueCode'], async () => {
+  await withFaults([{ method: 'auth.sendCode', error: 'FLOOD_WAIT_100', times: Infinity }], async () => {
     await assert.rejects(client.runtime.sendCode('9996621236'), (e: unknown) => e instanceof LifecycleError && e.code === 'FLOOD_WAIT' && e.waitSeconds === 100);
   });
 });
@@ -241,13 +223,7 @@ test('FLOOD_WAIT on exportAuthorization during a transfer is waited out too', as
   const phone = '9996621241';
   lab.sandbox.registerUser(phone, 'Flood', 'Export');
   await client.login({ phone, code: async () => lab.code(phone) });
-  const world = lab.sandbox.world;
-  const orig = world.exportAuthorization.bind(world);
-  let n = 0;
-  await patched(world, 'exportAuthorization', ((u: bigint, from: number, to: number) => {
-    if (n++ === 0) throw new SandboxRpcError(420, 'FLOOD_WAIT_1');
-    return orig(u, from, to);
-  }) as World['exportAuthorization'], async () => {
+  await withFaults([{ method: 'auth.exportAuthorization', error: 'FLOOD_WAIT_1', times: 1 }], async () => {
     const [me] = await client.call<TlObject[]>(self, { dcId: 1 });
     assert.equal(me!.first_name, 'Flood');
   });
@@ -259,10 +235,7 @@ test('FLOOD_WAIT on exportAuthorization during a transfer is waited out too', as
 test('stop() during a flood wait ends the wait with STOPPED', async () => {
   const { client, events } = lab.client({ floodWaitThreshold: 10 });
   await client.start();
-  const world = lab.sandbox.world;
-  await patched(world, 'issueCode', (() => {
-    throw new SandboxRpcError(420, 'FLOOD_WAIT_5');
-  }) as World['issueCode'], async () => {
+  await withFaults([{ method: 'auth.sendCode', error: 'FLOOD_WAIT_5', times: Infinity }], async () => {
     const p = client.runtime.sendCode('9996621240');
     while (!events.some((e) => e.kind === 'flood-wait')) await new Promise((r) => setTimeout(r, 5));
     const t0 = Date.now();
@@ -275,8 +248,12 @@ test('stop() during a flood wait ends the wait with STOPPED', async () => {
 test('redirects are bounded: a loop and more than maxRedirects hops end in errors naming the chain', async () => {
   const { client } = lab.client({ maxRedirects: 2 });
   await client.start();
-  const world = lab.sandbox.world;
-  await patched(world, 'phoneRedirect', ((_p: string, dcId: number) => new SandboxRpcError(303, `PHONE_MIGRATE_${dcId === 2 ? 4 : 2}`)) as World['phoneRedirect'], async () => {
+  // DC2 sends auth.sendCode to DC4 and DC4 sends it back to DC2
+  const loop: FaultRule[] = [
+    { method: 'auth.sendCode', dcId: 2, error: 'PHONE_MIGRATE_4', times: Infinity },
+    { method: 'auth.sendCode', dcId: 4, error: 'PHONE_MIGRATE_2', times: Infinity },
+  ];
+  await withFaults(loop, async () => {
     await assert.rejects(client.runtime.sendCode('9996621237'), (e: unknown) => {
       assert.ok(e instanceof LifecycleError && e.code === 'REDIRECT_LOOP', String(e));
       assert.deepEqual(e.chain, ['auth.sendCode @DC2', 'PHONE_MIGRATE_4 → DC4', 'PHONE_MIGRATE_2 → DC2']);
@@ -284,7 +261,9 @@ test('redirects are bounded: a loop and more than maxRedirects hops end in error
       return true;
     });
   });
-  await patched(world, 'phoneRedirect', ((_p: string, dcId: number) => (dcId < 5 ? new SandboxRpcError(303, `PHONE_MIGRATE_${dcId + 1}`) : null)) as World['phoneRedirect'], async () => {
+  // every DC below 5 sends it one DC further: 2 → 3 → 4 → 5
+  const hops: FaultRule[] = [1, 2, 3, 4].map((dcId) => ({ method: 'auth.sendCode', dcId, error: `PHONE_MIGRATE_${dcId + 1}`, times: Infinity }));
+  await withFaults(hops, async () => {
     await assert.rejects(client.runtime.sendCode('9996621238'), (e: unknown) => e instanceof LifecycleError && e.code === 'TOO_MANY_REDIRECTS' && e.chain!.length === 4);
   });
 });
@@ -295,8 +274,8 @@ test('AUTH_KEY_UNREGISTERED on the home DC → loggedOut with the reason', async
   const phone = '9996621239';
   lab.sandbox.registerUser(phone, 'Revoked', 'User');
   await client.login({ phone, code: async () => lab.code(phone) });
-  const session = await client.pool.get(2);
-  lab.sandbox.world.unauthorize(2, session.authKeyId);
+  // the user's sessions on DC2 are terminated (revocation knob): the key stays known, its calls answer 401
+  assert.equal(lab.sandbox.revokeAuthorizations(phone, 2), 1);
   await assert.rejects(client.call(self), (e: unknown) => e instanceof LifecycleError && e.code === 'LOGGED_OUT');
   const st = client.status();
   assert.equal(st.state, 'loggedOut');
@@ -354,4 +333,16 @@ test('−404 at start: a stored key the DC does not know is dropped and replaced
   assert.equal(st.state, 'unauthorized');
   assert.ok(events.some((e) => e.kind === 'key' && e.name === 'auth key dropped' && e.dcId === 2));
   assert.ok(events.some((e) => e.kind === 'key' && e.name === 'auth key' && e.dcId === 2));
+});
+
+test('−404 mid-session: the DC forgets its keys (sandbox.dropAuthKeys); the next call drops the key, makes a new one and is repeated', async () => {
+  const { client, events } = lab.client();
+  const st = await client.start();
+  assert.equal(st.state, 'unauthorized');
+  const keysBefore = events.filter((e) => e.kind === 'key' && e.name === 'auth key' && e.dcId === 2).length;
+  assert.ok(lab.sandbox.dropAuthKeys(2) >= 1, 'DC2 held the client key');
+  const near = await client.call<TlObject>({ _: 'help.getNearestDc' });
+  assert.equal(near.this_dc, 2);
+  assert.ok(events.some((e) => e.kind === 'key' && e.name === 'auth key dropped' && e.dcId === 2));
+  assert.equal(events.filter((e) => e.kind === 'key' && e.name === 'auth key' && e.dcId === 2).length, keysBefore + 1, 'a new key on DC2');
 });

@@ -86,6 +86,32 @@ test('KEY_INVALID (−404) in ready: connecting again makes a new key', async ()
   pool.close();
 });
 
+test('a real −404 in ready (the DC forgot its keys: sandbox.dropAuthKeys): the next call drops the key, a new one is made, ready again', async () => {
+  const keys = memoryKeyStore();
+  let ref: ReturnType<typeof createActor<typeof dcSessionMachine>> | undefined;
+  const pool = new DcPool({ profile, keys, onEvent: (e) => { const ev = sessionEventOf(e); if (ev && ref) ref.send(ev); } });
+  const actor = createActor(dcSessionMachine, { input: { dcId: 4, pool, maxBackoffMs: 100 } });
+  ref = actor;
+  const seen = track(actor);
+  actor.start();
+  actor.send({ type: 'CONNECT' });
+  await waitFor(actor, (s) => s.matches('ready'), { timeout: 10_000 });
+  const firstKey = (await keys.loadKey(4))!.authKey;
+  assert.ok(sandbox.dropAuthKeys(4) >= 1);
+  const near = await pool.invoke<{ this_dc: number }>(4, { _: 'help.getNearestDc' });
+  assert.equal(near.this_dc, 4);
+  await waitFor(actor, (s) => s.matches('ready') && seen.filter((x) => x === 'ready').length === 2, { timeout: 10_000 });
+  const secondKey = (await keys.loadKey(4))!.authKey;
+  assert.notDeepEqual(secondKey, firstKey);
+  assert.equal(actor.getSnapshot().context.keyCreated, true);
+  // The pool drops the key as soon as the session reports −404, before the close is reported: KEY_INVALID takes
+  // ready → connecting → creatingKey (a new key), never through reconnecting with the stale key.
+  assert.deepEqual(seen, ['disconnected', 'connecting', 'creatingKey', 'ready', 'connecting', 'creatingKey', 'ready']);
+  assert.equal(actor.getSnapshot().context.attempts, 0);
+  actor.stop();
+  pool.close();
+});
+
 test('an unreachable DC: reconnecting with growing backoff, then disconnected with the error', async () => {
   const dead = { ...profile, dcs: profile.dcs.map((d) => (d.id === 1 ? { ...d, port: 1 } : d)) };
   const pool = new DcPool({ profile: dead });

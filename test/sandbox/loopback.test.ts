@@ -76,7 +76,7 @@ const getSelf = { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] };
 
 test('info file and RSA key file', () => {
   const info = JSON.parse(readFileSync(join(dataDir, 'info.json'), 'utf8'));
-  assert.deepEqual(Object.keys(info), ['dcs', 'rsa']);
+  assert.deepEqual(Object.keys(info), ['dcs', 'rsa', 'cdn', 'files']);
   assert.deepEqual(info.dcs.map((d: any) => d.id), [1, 2, 3, 4, 5]);
   for (const d of info.dcs) {
     assert.equal(d.host, '127.0.0.1');
@@ -95,7 +95,7 @@ test('help.getConfig on DC 2 lists the sandbox listeners, ipv6 and media_only en
   const { session } = await open(2);
   const cfg: any = await session.invoke({ _: 'help.getConfig' });
   assert.equal(cfg.this_dc, 2);
-  const v4 = cfg.dc_options.filter((o: any) => !o.ipv6 && !o.media_only);
+  const v4 = cfg.dc_options.filter((o: any) => !o.ipv6 && !o.media_only && !o.cdn);
   assert.deepEqual(v4.map((o: any) => [o.id, o.ip_address, o.port]), sb.info.dcs.map((d) => [d.id, d.host, d.port]));
   const media = cfg.dc_options.filter((o: any) => o.media_only);
   assert.deepEqual(media.map((o: any) => [o.id, o.port]), [[2, port(2)]]);

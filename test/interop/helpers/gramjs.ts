@@ -6,12 +6,15 @@
 //  - a MemorySession whose first DC is set with session.setDC (StringSession cannot save ports > 32767);
 //  - a TelegramClient subclass whose disconnect() also closes the senders borrowed for other DCs;
 //  - a `Logger` subclass (the `baseLogger` option) that keeps log lines in memory instead of printing them.
+// The key registration, the connection and logger subclasses and the client subclass take the sandbox itself (not
+// the interop wrapper) and import nothing of the test runner: bench/login-migrate.bench.ts drives GramJS with them.
 import { TelegramClient, Api, Logger } from 'telegram';
 import { MemorySession } from 'telegram/sessions';
 import { Connection, ConnectionTCPFull, ConnectionTCPAbridged, ConnectionTCPObfuscated } from 'telegram/network';
 import { _serverKeys } from 'telegram/crypto/RSA';
 import { returnBigInt } from 'telegram/Helpers';
 import { LogLevel } from 'telegram/extensions/Logger';
+import type { Sandbox } from '../../../src/sandbox';
 import { SANDBOX_API_ID, SANDBOX_API_HASH, type InteropSandbox } from './sandbox';
 
 export { Api };
@@ -24,8 +27,8 @@ const TRANSPORTS: Record<GramjsTransport, typeof Connection> = {
 };
 
 /** Registers the sandbox's public key with GramJS (process-wide, idempotent). Returns the map key used. */
-export function registerGramjsKey(s: InteropSandbox): string {
-  const { rsaKey, info } = s.sb;
+export function registerGramjsKey(sb: Sandbox): string {
+  const { rsaKey, info } = sb;
   const signed = BigInt.asIntN(64, rsaKey.fingerprint).toString();
   if (signed !== info.rsa.fingerprint) {
     throw new Error(`sandbox info.rsa.fingerprint ${info.rsa.fingerprint} != signed rsaKey.fingerprint ${signed}`);
@@ -47,11 +50,11 @@ export interface DialRecord {
  * A subclass of a GramJS connection class that dials the sandbox port of the connection's dcId (the IPv6 listener's
  * port when GramJS picked an IPv6 address from help.getConfig).
  */
-export function sandboxConnection(base: typeof Connection, s: InteropSandbox, dials: DialRecord[]): typeof Connection {
+export function sandboxConnection(base: typeof Connection, sb: Sandbox, dials: DialRecord[] = []): typeof Connection {
   class SandboxConnection extends base {
     constructor(params: ConstructorParameters<typeof Connection>[0]) {
       const dcId = Math.abs(params.dcId);
-      const dc = s.sb.info.dcs.find((d) => d.id === dcId);
+      const dc = sb.info.dcs.find((d) => d.id === dcId);
       const port = params.ip.includes(':') ? dc?.ipv6?.port : dc?.port;
       if (port === undefined) throw new Error(`no sandbox port for DC ${params.dcId} at ${params.ip}`);
       dials.push({ dcId: params.dcId, ip: params.ip, requestedPort: params.port, port });
@@ -61,9 +64,13 @@ export function sandboxConnection(base: typeof Connection, s: InteropSandbox, di
   return SandboxConnection;
 }
 
-class MemoryLogger extends Logger {
-  constructor(readonly lines: string[]) {
-    super(LogLevel.DEBUG);
+/** Keeps GramJS's log lines (at `level` and above) in `lines` instead of printing them. */
+export class MemoryLogger extends Logger {
+  constructor(
+    readonly lines: string[],
+    level: LogLevel = LogLevel.DEBUG,
+  ) {
+    super(level);
   }
   override log(level: LogLevel, message: string): void {
     this.lines.push(`[${level}] ${message}`);
@@ -75,7 +82,7 @@ class MemoryLogger extends Logger {
  * nothing in a Map: senders borrowed with client.invoke(request, dcId) stay connected after destroy() and their
  * 30 s release timer keeps the process alive. This subclass closes them too (client-side cleanup only).
  */
-class SandboxTelegramClient extends TelegramClient {
+export class SandboxTelegramClient extends TelegramClient {
   override async disconnect(): Promise<void> {
     const self = this as unknown as {
       _exportedSenderPromises: Map<number, Promise<{ disconnect(): Promise<void> } | undefined>>;
@@ -100,7 +107,7 @@ export interface GramjsHandle {
 }
 
 export function makeGramjsClient(s: InteropSandbox, opts: { transport?: GramjsTransport; startDc?: number; ipv6?: boolean } = {}): GramjsHandle {
-  registerGramjsKey(s);
+  registerGramjsKey(s.sb);
   const startDc = opts.startDc ?? 2;
   const dials: DialRecord[] = [];
   const logs: string[] = [];
@@ -114,7 +121,7 @@ export function makeGramjsClient(s: InteropSandbox, opts: { transport?: GramjsTr
     session.setDC(startDc, dc.host, dc.port);
   }
   const client = new SandboxTelegramClient(session, SANDBOX_API_ID, SANDBOX_API_HASH, {
-    connection: sandboxConnection(TRANSPORTS[opts.transport ?? 'full'], s, dials),
+    connection: sandboxConnection(TRANSPORTS[opts.transport ?? 'full'], s.sb, dials),
     baseLogger: new MemoryLogger(logs),
     useWSS: false,
     useIPV6: !!opts.ipv6,

@@ -1,0 +1,96 @@
+// Usage texts: `dclab --help` and `dclab <command> --help`.
+import { DEFAULT_BASE_PORT } from '../sandbox';
+import { SANDBOX_USAGE } from '../sandbox/command';
+
+export const COMMON_USAGE = `Common options (every command except sandbox and demo):
+  --profile sandbox|test|production|custom:<name>   which DCs (default sandbox)
+  --data-dir D         storage root (default ~/.dclab): D/state.json (plain) and D/secrets.json (auth keys,
+                       api_hash), both mode 0600; D/sandbox holds the embedded sandbox's RSA key
+  --sandbox-info F     attach to a running \`dclab sandbox --info-file F\` (sandbox profile)
+  --sandbox-port P     base port of the embedded sandbox (default ${DEFAULT_BASE_PORT}: DCs on ${DEFAULT_BASE_PORT + 1}..${DEFAULT_BASE_PORT + 5}; 0 = ephemeral)
+  --transport abridged|intermediate|padded|full     (default intermediate)
+  --api-id N, --api-hash-stdin                      test/production/custom credentials (api_hash also from
+                       the env var DCLAB_API_HASH); stored for later commands, the api_hash in secrets.json
+  --dc-address ID=HOST:PORT (repeat), --rsa-pem FILE, --test-mode    define a custom:<name> profile (stored)
+
+The sandbox, embedded or attached:
+  * Attached (--sandbox-info F): the sandbox runs in another process (\`dclab sandbox --info-file F\`), so its
+    world (users, authorizations, auth keys) outlives each command. A login persists: later commands in new
+    processes resume on the home DC with the stored keys, no new login and no new key. This is the way to use
+    the CLI across several commands, and to share one sandbox with the extension and other clients.
+  * Embedded (sandbox profile without --sandbox-info): each command that needs the network starts an in-process
+    sandbox on the stable ports above (RSA key reused from D/sandbox) and stops it when the command ends. Its
+    world dies with the process: \`dclab login\` works (codes read from its inbox), but the next command meets a
+    fresh world, so the stored login of an embedded run is reported by \`status\` and then dropped (with a
+    notice) by the next command that connects. Use it for one-shot experiments; \`dclab demo\` shows a whole run.
+  Stored sandbox state remembers which world it belongs to; talking to a different one drops it first.`;
+
+export const COMMAND_USAGE: Record<string, string> = {
+  login: `usage: dclab login --phone P [--code C] [--password-stdin] [--sandbox-password] [--first-name F [--last-name L]] [--json] [common options]
+  Log in (auth.sendCode → signIn → 2FA / sign-up as needed), following PHONE_MIGRATE / NETWORK_MIGRATE to the
+  phone's home DC; prints the redirect chain as it happens, then the home DC and the user.
+  The code: --code C, else (sandbox) read from the embedded sandbox's inbox, or for test numbers 99966XYYYY on an
+  attached sandbox derived by rule (X repeated, length from auth.sentCode), else prompted on the terminal.
+  The 2FA password: --password-stdin (first line of stdin), else (sandbox) "sandbox" for 99966X9YYY numbers in
+  the embedded sandbox or with --sandbox-password, else prompted without echo. Codes and passwords are never
+  printed or stored. With both --api-hash-stdin and --password-stdin, stdin's first line is the api_hash and the
+  second the password. A new number (sign-up) takes --first-name/--last-name or prompts.`,
+  call: `usage: dclab call METHOD ['JSON'] [--dc N] [--json] [--verbose] [common options]
+  Invoke an API method, e.g. dclab call users.getUsers '{"id":[{"_":"inputUserSelf"}]}'.
+  JSON holds the method's parameters (long as decimal strings, bytes as base64); they are checked against the
+  schema (layer 227) first — a wrong field names its path and the expected type (exit 2). Runs on the home DC, or
+  DC N with --dc (the authorization is transferred there first). Prints the result as pretty JSON (--json: one
+  line) on stdout with secrets (auth keys, exported authorization bytes, tokens) redacted, and the call's trace
+  chain on stderr (--verbose: every step as it happens; FLOOD_WAIT countdowns are always shown).`,
+  status: `usage: dclab status [--json] [--ping] [common options]
+  The stored state of the profile: home DC, user id, per DC whether an auth key is stored (and when it was made)
+  and whether it is authorized. Makes no connection and no handshake (it does not even start the embedded
+  sandbox). --ping connects to each DC that has a stored key, with that key only (never a new one), and adds
+  connected/latency (exit 1 when a DC with a stored key does not answer).`,
+  trace: `usage: dclab trace [--json] [--last N] [--no-details] [--machines] [common options]
+  The session's trace (from the last login on, every command appending to it) as a timeline of chains
+  (\`auth.sendCode @DC2 → PHONE_MIGRATE_4 → connect DC4 → auth key DC4 (3 round trips) → …\`), or --json: the
+  trace export JSON. --last N keeps the last N events; --no-details prints only the chain lines; --machines keeps
+  the XState transitions of the client and session actors (hidden by default). Reads the store only; \`login\`,
+  \`call\`, \`logout\` and \`status --ping\` append to the trace, \`status\` and \`trace\` never write.`,
+  logout: `usage: dclab logout [--local] [common options]
+  auth.logOut on the home DC, then forget the profile's login (keys, home DC, user; api_id/api_hash are kept).
+  --local only forgets, without contacting the server.`,
+  demo: `usage: dclab demo [--phone 99966XYYYY] [--transport T] [--wire] [--details] [--machines] [--core]
+  On an embedded sandbox (ephemeral ports, temporary data dir) a scripted run of the lifecycle: login with a number
+  of another DC (PHONE_MIGRATE), a call on a third DC (transfer: export/import authorization), a USER_MIGRATE
+  (the sandbox moves the user) and its recovery; then the trace timeline and a status table.
+  --wire adds the wire-level timeline; --details the events of each chain; --machines the XState transitions;
+  --core runs the issue-2 demo that follows the redirect by hand.`,
+  sandbox: SANDBOX_USAGE,
+};
+
+export const USAGE = `dclab — MTProto DC Lab command line
+
+Commands:
+  dclab sandbox [--base-port P] [--info-file F] [--data-dir D] ...   run the multi-DC sandbox until Ctrl+C
+  dclab login --phone P [--code C] [--password-stdin]                 log in (follows PHONE_MIGRATE)
+  dclab call METHOD ['JSON'] [--dc N] [--json]                         invoke an API method
+  dclab status [--json] [--ping]                                       stored state; no handshake
+  dclab trace [--json] [--last N]                                      the session's trace timeline
+  dclab logout [--local]                                               log out and forget the login
+  dclab demo [--wire] [--core]                                         scripted lifecycle run on an embedded sandbox
+  dclab <command> --help                                               details
+
+Exit codes: 0 ok, 1 failure, 2 usage error.
+
+${COMMON_USAGE}
+
+Typical session (two terminals):
+  dclab sandbox --info-file /tmp/dclab-sandbox.json
+  dclab login --phone 9996641234 --sandbox-info /tmp/dclab-sandbox.json
+  dclab status --sandbox-info /tmp/dclab-sandbox.json
+  dclab call users.getUsers '{"id":[{"_":"inputUserSelf"}]}' --sandbox-info /tmp/dclab-sandbox.json
+  dclab trace
+`;
+
+export function commandUsage(command: string): string {
+  const u = COMMAND_USAGE[command];
+  if (!u) return USAGE;
+  return command === 'sandbox' || command === 'demo' ? u + '\n' : `${u}\n\n${COMMON_USAGE}\n`;
+}

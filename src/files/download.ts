@@ -1,0 +1,510 @@
+// Downloads (api/files, cdn): plan the parts by the documented rules, run `parallel` requests at once on the file's
+// DC, follow FILE_MIGRATE (the rest of the plan moves, finished parts stay), let the lifecycle transfer the
+// authorization, follow CDN redirects (AES-256-CTR, SHA-256 ranges, reupload, fallback to the master DC), retry a part
+// after a lost connection (the pool reconnects), stop promptly on an AbortSignal, and write each part at its offset
+// as it arrives (bounded memory: at most `parallel` parts in flight).
+import { DcError } from '../dc/errors';
+import type { DcClient } from '../lifecycle/client';
+import { LifecycleError } from '../lifecycle/errors';
+import { HandshakeError } from '../mtproto/handshake-errors';
+import { BadMessageError, CallTimeoutError, RpcError, SessionClosedError, TransportError } from '../mtproto/errors';
+import { tlToJson } from '../tl/json';
+import type { TlObject } from '../tl/types';
+import type { TraceEventInput } from '../trace/event';
+import { CdnHashes, CdnLink, cdnDecrypt, fileHashesOf } from './cdn';
+import { FileError, errText } from './errors';
+import { PartFile } from './part-file';
+import { DEFAULT_DOWNLOAD_PART, MIB, isValidPartSize, planDownload, totalLength, type PlannedRequest, type Range } from './plan';
+
+export interface DownloadProgress {
+  bytes: number;
+  total?: number;
+  parts: number;
+  dcId: number;
+  cdn: boolean;
+}
+
+export interface DownloadOptions {
+  /** InputFileLocation (inputDocumentFileLocation, inputPhotoFileLocation, …). */
+  location: TlObject;
+  /** The file's dc_id. */
+  dcId: number;
+  size?: number;
+  /** Final path; while running `<out>.part` + `<out>.part.json`. */
+  out: string;
+  /** Bytes per request: a multiple of 4096 dividing 1 MiB (default 1 MiB). */
+  partSize?: number;
+  /** Requests in flight (default: config small/large_queue_max_active_operations_count, else 4). */
+  parallel?: number;
+  /** Continue a matching `<out>.part.json` (default true). */
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Trace parent of the download event. */
+  parentId?: number;
+  /** Send cdn_supported (default true). */
+  cdn?: boolean;
+  /** Retries per part after a lost connection / timeout (default 6; backoff 100 ms·2^n, at most 3 s). */
+  retries?: number;
+  /** Expected SHA-256 (hex), checked before `<out>` appears. */
+  sha256?: string;
+  /** Replace an existing `<out>` (default true). */
+  overwrite?: boolean;
+}
+
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  ms: number;
+  /** DCs used in order: the file's DC, FILE_MIGRATE targets, the CDN DC. */
+  dcPath: number[];
+  /** Requests answered (including ones repeated after a lost connection). */
+  parts: number;
+  cdn: boolean;
+  resumedBytes: number;
+  /** Trace id of the download event. */
+  traceId: number;
+}
+
+/** Where the bytes go (a part file on disk, or memory). */
+interface Sink {
+  readonly done: readonly Range[];
+  readonly resumedBytes: number;
+  readonly partSize: number;
+  readonly dcId: number;
+  readonly size: number | undefined;
+  write(offset: number, data: Uint8Array): Promise<void>;
+  markDone(r: Range): void;
+  setDcId(dcId: number): void;
+  setSize(size: number): void;
+}
+
+const SMALL_FILE = 20 * MIB;
+const DEFAULT_PARALLEL = 4;
+
+interface QueueCaps {
+  small?: number;
+  large?: number;
+}
+const capsCache = new WeakMap<DcClient, Promise<QueueCaps>>();
+
+/** small/large_queue_max_active_operations_count from help.getConfig (once per client; {} when absent). */
+function queueCaps(client: DcClient, parentId: number): Promise<QueueCaps> {
+  let p = capsCache.get(client);
+  if (!p) {
+    p = client.runtime
+      .call<TlObject>({ _: 'help.getConfig' }, { parentId })
+      .then((c) => {
+        const out: QueueCaps = {};
+        if (typeof c.small_queue_max_active_operations_count === 'number' && c.small_queue_max_active_operations_count > 0) out.small = c.small_queue_max_active_operations_count;
+        if (typeof c.large_queue_max_active_operations_count === 'number' && c.large_queue_max_active_operations_count > 0) out.large = c.large_queue_max_active_operations_count;
+        return out;
+      })
+      .catch(() => ({}));
+    capsCache.set(client, p);
+  }
+  return p;
+}
+
+/** Errors after which the same request is simply tried again (the pool / CDN link reconnects). */
+export function isRetryable(e: unknown): boolean {
+  if (e instanceof SessionClosedError || e instanceof TransportError || e instanceof BadMessageError || e instanceof HandshakeError) return true;
+  if (e instanceof CallTimeoutError) return e.reason === 'timeout';
+  if (e instanceof DcError) return e.code === 'CONNECT_FAILED' || e.code === 'KEY_FAILED';
+  if (e instanceof LifecycleError) return e.code === 'TRANSFER_FAILED' && isRetryable(e.cause);
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'].includes(code)) return true;
+    if (/^connect to .*: /.test(e.message)) return true;
+  }
+  return false;
+}
+
+class CdnFallback extends Error {
+  constructor(readonly reason: string, cause?: unknown) {
+    super(reason, cause !== undefined ? { cause } : undefined);
+  }
+}
+
+interface CdnState {
+  dcId: number;
+  masterDc: number;
+  token: Uint8Array;
+  key: Uint8Array;
+  iv: Uint8Array;
+  hashes: CdnHashes;
+  link: CdnLink;
+  reuploading?: Promise<void>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref?.());
+}
+
+/** Bytes of an upload.file / upload.cdnFile answer. */
+function bytesOf(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(0);
+}
+
+interface EngineOptions extends Omit<DownloadOptions, 'out' | 'resume' | 'overwrite' | 'sha256'> {}
+
+interface EngineResult {
+  size: number;
+  ms: number;
+  dcPath: number[];
+  parts: number;
+  cdn: boolean;
+  traceId: number;
+}
+
+async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Promise<EngineResult> {
+  const rt = client.runtime;
+  const started = Date.now();
+  const partSize = sink.partSize;
+  let dc = sink.dcId;
+  const dcPath = [dc];
+  const emit = (e: TraceEventInput): number => rt.emit(e);
+  const downloadId = emit({
+    kind: 'file',
+    name: 'download',
+    dcId: dc,
+    payload: { location: o.location, ...(sink.size !== undefined ? { size: sink.size } : {}), partSize, ...(sink.resumedBytes ? { resumedBytes: sink.resumedBytes } : {}) },
+    ...(o.parentId !== undefined ? { parentId: o.parentId } : {}),
+  });
+  const retries = o.retries ?? 6;
+  let size = sink.size;
+  let eof = size;
+  const plan = size !== undefined ? planDownload({ size, partSize, done: sink.done }) : undefined;
+  let nextIdx = 0;
+  // unknown size: continue after a finished prefix
+  let nextOffset = 0;
+  if (!plan) {
+    const first = sink.done[0];
+    nextOffset = first && first.offset === 0 ? Math.floor(first.length / partSize) * partSize : 0;
+  }
+  let parallel = o.parallel;
+  if (parallel === undefined) {
+    const caps = await queueCaps(client, downloadId);
+    parallel = (size !== undefined && size < SMALL_FILE ? caps.small : caps.large) ?? DEFAULT_PARALLEL;
+  }
+  parallel = Math.max(1, Math.floor(parallel));
+  if (plan) parallel = Math.max(1, Math.min(parallel, plan.length));
+
+  let cdnAllowed = o.cdn !== false;
+  let cdn: CdnState | undefined;
+  let usedCdn = false;
+  let parts = 0;
+  let bytes = totalLength(sink.done);
+
+  // stop: abort or the first fatal error
+  let stopErr: Error | undefined;
+  let wake: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    wake = () => reject(stopErr);
+  });
+  stopped.catch(() => undefined);
+  const stop = (e: Error): void => {
+    if (stopErr) return;
+    stopErr = e;
+    wake?.();
+  };
+  const onAbort = (): void => stop(new FileError('ABORTED', `download aborted after ${bytes} bytes`, { dcId: dc }));
+  if (o.signal?.aborted) onAbort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const race = <T>(p: Promise<T>): Promise<T> => {
+    if (stopErr) {
+      p.catch(() => undefined);
+      return Promise.reject(stopErr);
+    }
+    return Promise.race([p, stopped]);
+  };
+
+  const masterInvoke = async <T>(dcId: number, method: TlObject, parentId: number): Promise<T> => {
+    // a DC that still needs the user's authorization: the lifecycle transfers it (one export per DC, cached)
+    if (rt.authorized && dcId !== rt.homeDc && !rt.authorizedDcs.has(dcId)) return rt.call<T>(method, { dcId, parentId });
+    try {
+      return await client.pool.invoke<T>(dcId, method, { parentId });
+    } catch (e) {
+      if (e instanceof RpcError && (e.kind === 'FLOOD_WAIT' || e.errorMessage === 'AUTH_KEY_UNREGISTERED')) return rt.call<T>(method, { dcId, parentId });
+      throw e;
+    }
+  };
+
+  const migrate = (from: number, to: number): void => {
+    if (dc !== from) return;
+    dc = to;
+    dcPath.push(to);
+    sink.setDcId(to);
+    emit({ kind: 'redirect', name: `FILE_MIGRATE_${to}`, dcId: from, targetDc: to, parentId: downloadId, note: 'the rest of the download goes to DC' + to });
+  };
+
+  const enterCdn = (res: TlObject, masterDc: number): void => {
+    if (cdn || !cdnAllowed) return;
+    const cdnDc = Number(res.dc_id);
+    const token = res.file_token as Uint8Array;
+    const hashes = new CdnHashes(async (offset) => {
+      const id = emit({ kind: 'file', name: 'upload.getCdnFileHashes', dcId: masterDc, parentId: downloadId, note: `hashes from ${offset}` });
+      return fileHashesOf(await masterInvoke<unknown>(masterDc, { _: 'upload.getCdnFileHashes', file_token: token, offset: BigInt(offset) }, id));
+    });
+    hashes.add(fileHashesOf(res.file_hashes));
+    const link = new CdnLink(client, cdnDc, masterDc, (e) => void emit({ ...e, dcId: cdnDc, parentId: downloadId }));
+    cdn = { dcId: cdnDc, masterDc, token, key: res.encryption_key as Uint8Array, iv: res.encryption_iv as Uint8Array, hashes, link };
+    usedCdn = true;
+    dcPath.push(cdnDc);
+    emit({ kind: 'redirect', name: 'fileCdnRedirect', dcId: masterDc, targetDc: cdnDc, parentId: downloadId, note: `CDN DC ${cdnDc}, ${hashes.size} hashes` });
+  };
+
+  const fallBack = (state: CdnState, reason: string): void => {
+    if (cdn !== state) return;
+    cdn = undefined;
+    cdnAllowed = false;
+    state.link.close();
+    emit({ kind: 'error', name: reason, dcId: state.dcId, parentId: downloadId, note: `back to upload.getFile on DC ${state.masterDc}` });
+  };
+
+  const fetchCdn = async (state: CdnState, r: PlannedRequest, partId: number): Promise<Uint8Array> => {
+    for (let reuploads = 0; ; ) {
+      let res: TlObject;
+      try {
+        res = await race(state.link.getCdnFile(state.token, r.offset, r.limit, partId));
+      } catch (e) {
+        if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID')) throw new CdnFallback(e.errorMessage, e);
+        throw e;
+      }
+      if (res._ === 'upload.cdnFileReuploadNeeded') {
+        if (++reuploads > 3) throw new CdnFallback('CDN_REUPLOAD_LOOP');
+        if (!state.reuploading) {
+          const requestToken = res.request_token as Uint8Array;
+          state.reuploading = (async () => {
+            const id = emit({ kind: 'file', name: 'upload.reuploadCdnFile', dcId: state.masterDc, parentId: partId, note: 'the CDN asked for the file' });
+            try {
+              const hs = await masterInvoke<unknown>(state.masterDc, { _: 'upload.reuploadCdnFile', file_token: state.token, request_token: requestToken }, id);
+              state.hashes.add(fileHashesOf(hs));
+            } catch (e) {
+              if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID')) throw new CdnFallback(e.errorMessage, e);
+              throw e;
+            }
+          })().finally(() => {
+            state.reuploading = undefined;
+          });
+        }
+        await race(state.reuploading);
+        continue;
+      }
+      if (res._ !== 'upload.cdnFile') throw new FileError('UNEXPECTED', `upload.getCdnFile answered ${res._}`, { dcId: state.dcId, offset: r.offset });
+      const plain = cdnDecrypt(bytesOf(res.bytes), state.key, state.iv, r.offset);
+      const bad = await race(state.hashes.verify(r.offset, plain));
+      if (bad !== undefined) throw new CdnFallback('CDN_HASH_MISMATCH', new FileError('CDN_HASH_MISMATCH', `CDN DC ${state.dcId}: the part at ${bad} does not match its SHA-256`, { dcId: state.dcId, offset: bad }));
+      return plain;
+    }
+  };
+
+  /** One request's bytes (plain), from the master DC or the CDN; follows FILE_MIGRATE and CDN redirects. */
+  const fetchPart = async (r: PlannedRequest, partId: number): Promise<{ data: Uint8Array; dcId: number; cdn: boolean }> => {
+    for (let hops = 0; ; ) {
+      const state = cdn;
+      if (state) {
+        try {
+          return { data: await fetchCdn(state, r, partId), dcId: state.dcId, cdn: true };
+        } catch (e) {
+          if (!(e instanceof CdnFallback)) throw e;
+          fallBack(state, e.reason);
+          continue;
+        }
+      }
+      const at = dc;
+      const method: TlObject = { _: 'upload.getFile', ...(cdnAllowed ? { cdn_supported: true } : {}), location: o.location, offset: BigInt(r.offset), limit: r.limit };
+      let res: TlObject;
+      try {
+        res = await race(masterInvoke<TlObject>(at, method, partId));
+      } catch (e) {
+        if (e instanceof RpcError && e.kind === 'FILE_MIGRATE' && e.value !== undefined) {
+          if (++hops > 5) throw new FileError('REDIRECT_LOOP', `upload.getFile: more than 5 FILE_MIGRATE redirects for the part at ${r.offset}`, { dcId: at, offset: r.offset, cause: e });
+          migrate(at, e.value);
+          continue;
+        }
+        throw e;
+      }
+      if (res._ === 'upload.fileCdnRedirect') {
+        enterCdn(res, at);
+        if (!cdn) throw new FileError('UNEXPECTED', 'upload.getFile answered fileCdnRedirect without cdn_supported', { dcId: at });
+        continue;
+      }
+      if (res._ !== 'upload.file') throw new FileError('UNEXPECTED', `upload.getFile answered ${res._}`, { dcId: at, offset: r.offset });
+      return { data: bytesOf(res.bytes), dcId: at, cdn: false };
+    }
+  };
+
+  const take = (): PlannedRequest | undefined => {
+    if (stopErr) return undefined;
+    if (plan) return plan[nextIdx++];
+    if (eof !== undefined && nextOffset >= eof) return undefined;
+    const r: PlannedRequest = { offset: nextOffset, limit: partSize, precise: false, writes: [{ offset: nextOffset, length: partSize }] };
+    nextOffset += partSize;
+    return r;
+  };
+
+  const doPart = async (r: PlannedRequest): Promise<void> => {
+    const partId = emit({ kind: 'file', name: `part ${r.offset}+${r.limit}`, dcId: cdn ? cdn.dcId : dc, parentId: downloadId, ...(cdn ? { note: 'cdn' } : {}) });
+    const t0 = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      if (stopErr) throw stopErr;
+      try {
+        const got = await race(fetchPart(r, partId));
+        const data = got.data;
+        if (size !== undefined) {
+          const expect = Math.min(r.limit, size - r.offset);
+          if (data.length !== expect) {
+            throw new FileError('SIZE_MISMATCH', `DC ${got.dcId} returned ${data.length} bytes at ${r.offset}, expected ${expect} of a ${size}-byte file`, { dcId: got.dcId, offset: r.offset });
+          }
+        } else if (data.length < r.limit) {
+          // the end of a file of unknown size
+          const end = r.offset + data.length;
+          if (eof === undefined || end < eof) eof = end;
+        }
+        if (eof !== undefined && r.offset >= eof) return;
+        for (const w of r.writes) {
+          const from = w.offset - r.offset;
+          const to = Math.min(from + w.length, data.length);
+          if (to <= from) continue;
+          if (stopErr) throw stopErr;
+          await sink.write(w.offset, data.subarray(from, to));
+          sink.markDone({ offset: w.offset, length: to - from });
+          bytes += to - from;
+        }
+        parts += 1;
+        emit({ kind: 'result', name: got.cdn ? 'upload.cdnFile' : 'upload.file', dcId: got.dcId, parentId: partId, durationMs: Date.now() - t0, note: `${got.data.length} bytes${attempt ? ` after ${attempt} retries` : ''}` });
+        try {
+          o.onProgress?.({ bytes, ...(size !== undefined ? { total: size } : {}), parts, dcId: got.dcId, cdn: got.cdn });
+        } catch {
+          // observers must not break the download
+        }
+        return;
+      } catch (e) {
+        if (stopErr) throw stopErr;
+        if (isRetryable(e) && attempt < retries) {
+          const wait = Math.min(3000, 100 * 2 ** attempt);
+          emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId: cdn ? cdn.dcId : dc, parentId: partId, note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms` });
+          await race(sleep(wait));
+          continue;
+        }
+        if (isRetryable(e)) throw new FileError('RETRIES_EXHAUSTED', `part at ${r.offset} failed ${attempt + 1} times: ${errText(e)}`, { dcId: dc, offset: r.offset, cause: e });
+        throw e;
+      }
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const r = take();
+      if (!r) return;
+      try {
+        await doPart(r);
+      } catch (e) {
+        stop(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: parallel }, () => worker()));
+    if (stopErr) throw stopErr;
+    if (size === undefined) {
+      size = eof ?? totalLength(sink.done);
+      sink.setSize(size);
+    }
+    const ms = Date.now() - started;
+    emit({ kind: 'file', name: 'downloaded', dcId: dc, parentId: downloadId, durationMs: ms, note: `${size} bytes in ${parts} parts, ${(size / 1e6 / Math.max(ms / 1000, 1e-3)).toFixed(1)} MB/s via DC ${dcPath.join(' → ')}` });
+    return { size, ms, dcPath, parts, cdn: usedCdn, traceId: downloadId };
+  } catch (e) {
+    emit({ kind: 'file', name: 'download failed', dcId: dc, parentId: downloadId, durationMs: Date.now() - started, note: errText(e) });
+    throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    (cdn as CdnState | undefined)?.link.close();
+  }
+}
+
+function checkOptions(o: { location: TlObject; dcId: number; partSize?: number }): number {
+  if (!o.location || typeof o.location !== 'object' || typeof o.location._ !== 'string') throw new FileError('BAD_LOCATION', 'location must be an InputFileLocation TL object');
+  if (!Number.isInteger(o.dcId) || o.dcId <= 0) throw new FileError('BAD_LOCATION', `dcId ${o.dcId} is not a DC id`);
+  const partSize = o.partSize ?? DEFAULT_DOWNLOAD_PART;
+  if (!isValidPartSize(partSize)) throw new FileError('BAD_PART_SIZE', `part size ${partSize} is not a multiple of 4096 dividing 1 MiB`);
+  return partSize;
+}
+
+/** Downloads a file to `opts.out` (through `<out>.part`); see docs/contracts.md "Issue 4: src/files". */
+export async function downloadFile(client: DcClient, opts: DownloadOptions): Promise<DownloadResult> {
+  const partSize = checkOptions(opts);
+  const pf = await PartFile.open(
+    opts.out,
+    { location: opts.location, dcId: opts.dcId, partSize, ...(opts.size !== undefined ? { size: opts.size } : {}) },
+    { ...(opts.resume !== undefined ? { resume: opts.resume } : {}), ...(opts.overwrite !== undefined ? { overwrite: opts.overwrite } : {}) },
+  );
+  const sink: Sink = {
+    get done() {
+      return pf.done;
+    },
+    resumedBytes: pf.resumedBytes,
+    partSize: pf.meta.partSize,
+    dcId: pf.meta.dcId,
+    size: pf.meta.size,
+    write: (off, data) => pf.write(off, data),
+    markDone: (r) => pf.markDone(r),
+    setDcId: (d) => pf.setDcId(d),
+    setSize: (s) => pf.setSize(s),
+  };
+  let res: EngineResult;
+  try {
+    res = await runDownload(client, opts, sink);
+  } catch (e) {
+    await pf.close();
+    throw e;
+  }
+  let sha256: string;
+  try {
+    sha256 = await pf.finish({ size: res.size, ...(opts.sha256 !== undefined ? { expectSha256: opts.sha256 } : {}) });
+  } catch (e) {
+    await pf.close();
+    client.runtime.emit({ kind: 'file', name: 'download failed', dcId: res.dcPath[res.dcPath.length - 1]!, parentId: res.traceId, note: errText(e) });
+    throw e;
+  }
+  return { path: opts.out, bytes: res.size, sha256, ms: res.ms, dcPath: res.dcPath, parts: res.parts, cdn: res.cdn, resumedBytes: pf.resumedBytes, traceId: res.traceId };
+}
+
+/** Downloads a (small) file into memory. */
+export async function downloadBytes(client: DcClient, opts: Omit<DownloadOptions, 'out' | 'resume' | 'overwrite'>): Promise<Uint8Array> {
+  const partSize = checkOptions(opts);
+  const chunks = new Map<number, Uint8Array>();
+  let done: Range[] = [];
+  let size = opts.size;
+  const sink: Sink = {
+    get done() {
+      return done;
+    },
+    resumedBytes: 0,
+    partSize,
+    dcId: opts.dcId,
+    size,
+    write: async (off, data) => void chunks.set(off, data.slice()),
+    markDone: (r) => void (done = [...done, r]),
+    setDcId: () => undefined,
+    setSize: (s) => void (size = s),
+  };
+  const res = await runDownload(client, opts, sink);
+  const out = new Uint8Array(res.size);
+  for (const [off, data] of chunks) if (off < res.size) out.set(data.subarray(0, Math.min(data.length, res.size - off)), off);
+  if (opts.sha256 !== undefined) {
+    const { createHash } = await import('node:crypto');
+    const got = createHash('sha256').update(out).digest('hex');
+    if (got !== opts.sha256.toLowerCase()) throw new FileError('HASH_MISMATCH', `sha256 ${got} differs from the expected ${opts.sha256}`);
+  }
+  return out;
+}
+
+/** The location as JSON (what `dclab download --location` takes). */
+export function locationJson(location: TlObject): unknown {
+  return tlToJson(location);
+}
