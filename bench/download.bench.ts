@@ -94,11 +94,12 @@ async function runOurs(info: SandboxInfo, file: FileInfo, out: string): Promise<
   await client.login({ phone: PHONE, code: async () => CODE });
   const location = locationFromJson(file.location);
   const parallel = process.env.BENCH_DOWNLOAD_PARALLEL ? Number(process.env.BENCH_DOWNLOAD_PARALLEL) : undefined;
+  const connections = process.env.BENCH_DOWNLOAD_CONNECTIONS ? Number(process.env.BENCH_DOWNLOAD_CONNECTIONS) : undefined;
   global.gc?.();
   const base = process.memoryUsage().rss;
   const sampler = rssSampler();
   const t0 = nowMs();
-  const res = await downloadFile(client, { location, dcId: file.dcId, size: file.size, out, ...(parallel ? { parallel } : {}) });
+  const res = await downloadFile(client, { location, dcId: file.dcId, size: file.size, out, ...(parallel ? { parallel } : {}), ...(connections ? { connections } : {}) });
   const ms = nowMs() - t0;
   await client.stop();
   return { ms, base, sampler, note: `parts ${res.parts}, DC ${res.dcPath.join(' → ')}${res.cdn ? ' (cdn)' : ''}` };

@@ -3,7 +3,11 @@
 // authorization, follow CDN redirects (AES-256-CTR, SHA-256 ranges, reupload, fallback to the master DC), retry a part
 // after a lost connection (the pool reconnects), stop promptly on an AbortSignal, and write each part at its offset
 // as it arrives (bounded memory: at most `parallel` parts in flight).
+import { createHash, type Hash } from 'node:crypto';
 import { DcError } from '../dc/errors';
+import { dcAddress } from '../dc/profile';
+import { DEFAULT_INIT_CONNECTION, openSession } from '../mtproto/client';
+import type { MtprotoSession } from '../mtproto/session';
 import type { DcClient } from '../lifecycle/client';
 import { LifecycleError } from '../lifecycle/errors';
 import { HandshakeError } from '../mtproto/handshake-errors';
@@ -36,6 +40,11 @@ export interface DownloadOptions {
   partSize?: number;
   /** Requests in flight (default: config small/large_queue_max_active_operations_count, else 4). */
   parallel?: number;
+  /**
+   * TCP connections to the file's DC (default 1: the pool's session). More open extra sessions with the same
+   * (authorized) auth key and new session_ids for this download; requests are spread round-robin.
+   */
+  connections?: number;
   /** Continue a matching `<out>.part.json` (default true). */
   resume?: boolean;
   signal?: AbortSignal;
@@ -109,7 +118,9 @@ function queueCaps(client: DcClient, parentId: number): Promise<QueueCaps> {
 
 /** Errors after which the same request is simply tried again (the pool / CDN link reconnects). */
 export function isRetryable(e: unknown): boolean {
-  if (e instanceof SessionClosedError || e instanceof TransportError || e instanceof BadMessageError || e instanceof HandshakeError) return true;
+  // a server whose RSA key we do not trust will not start trusting it on a retry
+  if (e instanceof HandshakeError) return e.reason !== 'rsa key';
+  if (e instanceof SessionClosedError || e instanceof TransportError || e instanceof BadMessageError) return true;
   if (e instanceof CallTimeoutError) return e.reason === 'timeout';
   if (e instanceof DcError) return e.code === 'CONNECT_FAILED' || e.code === 'KEY_FAILED';
   if (e instanceof LifecycleError) return e.code === 'TRANSFER_FAILED' && isRetryable(e.cause);
@@ -147,15 +158,129 @@ function bytesOf(v: unknown): Uint8Array {
   return v instanceof Uint8Array ? v : new Uint8Array(0);
 }
 
+/**
+ * SHA-256 of the file while it downloads: parts arrive roughly in order; out-of-order ones are held (bounded) until
+ * the prefix reaches them. Past the bound (or after a resume) it gives up and finish() reads the file back instead.
+ */
+export class InOrderHasher {
+  private readonly h: Hash = createHash('sha256');
+  private readonly held = new Map<number, Uint8Array>();
+  private heldBytes = 0;
+  private next = 0;
+  private broken = false;
+
+  constructor(private readonly maxHeld: number) {}
+
+  push(offset: number, data: Uint8Array): void {
+    if (this.broken) return;
+    if (offset === this.next) {
+      this.h.update(data);
+      this.next += data.length;
+      for (let d = this.held.get(this.next); d; d = this.held.get(this.next)) {
+        this.held.delete(this.next);
+        this.heldBytes -= d.length;
+        this.h.update(d);
+        this.next += d.length;
+      }
+    } else if (offset > this.next && this.heldBytes + data.length <= this.maxHeld && !this.held.has(offset)) {
+      this.held.set(offset, data);
+      this.heldBytes += data.length;
+    } else this.giveUp();
+  }
+
+  giveUp(): void {
+    this.broken = true;
+    this.held.clear();
+    this.heldBytes = 0;
+  }
+
+  /** The hex digest when exactly [0, size) went through in order, else undefined. */
+  digest(size: number): string | undefined {
+    if (this.broken || this.next !== size || this.held.size) return undefined;
+    this.broken = true;
+    return this.h.digest('hex');
+  }
+}
+
 interface EngineOptions extends Omit<DownloadOptions, 'out' | 'resume' | 'overwrite' | 'sha256'> {}
 
 interface EngineResult {
   size: number;
+  /** SHA-256 computed on the way (undefined when it must be read back). */
+  sha256?: string;
   ms: number;
   dcPath: number[];
   parts: number;
   cdn: boolean;
   traceId: number;
+}
+
+/** Extra sessions to one DC with the stored (authorized) auth key; closed when the download ends. */
+class ExtraSessions {
+  private readonly slots: (Promise<MtprotoSession> | undefined)[] = [];
+  private disabled = false;
+
+  constructor(
+    private readonly client: DcClient,
+    readonly dcId: number,
+    count: number,
+    private readonly note: (n: string) => void,
+  ) {
+    this.slots.length = count;
+  }
+
+  get count(): number {
+    return this.disabled ? 0 : this.slots.length;
+  }
+
+  /** The session of slot i (opened on first use or after it closed); undefined = use the pool. */
+  async get(i: number): Promise<MtprotoSession | undefined> {
+    if (this.disabled) return undefined;
+    const cur = this.slots[i];
+    if (cur) {
+      const s = await cur.catch(() => undefined);
+      if (s && !s.closed) return s;
+    }
+    const p = this.open(i);
+    this.slots[i] = p;
+    return p.catch((e: unknown) => {
+      if (!isRetryable(e)) this.disabled = true;
+      throw e;
+    });
+  }
+
+  private async open(i: number): Promise<MtprotoSession> {
+    const rt = this.client.runtime;
+    const rec = await rt.store.getDcKey(this.dcId);
+    if (!rec) {
+      this.disabled = true;
+      throw new DcError('KEY_FAILED', this.dcId, `no stored auth key for DC ${this.dcId}: no extra connection`);
+    }
+    const addr = dcAddress(rt.profile, this.dcId, rt.pool.topology);
+    this.note(`extra connection ${i + 1} to ${addr.host}:${addr.port} (same auth key, new session)`);
+    const opened = await openSession({
+      host: addr.host,
+      port: addr.port,
+      dcId: this.dcId,
+      transport: rt.profile.transport,
+      rsaKeys: rt.profile.rsaKeys,
+      authKey: rec.authKey,
+      serverSalt: rec.serverSalt,
+      timeOffset: rec.timeOffset,
+      initConnection: { ...DEFAULT_INIT_CONNECTION, ...rt.profile.initConnection, api_id: rt.profile.apiId },
+    });
+    opened.session.on('update', () => undefined);
+    return opened.session;
+  }
+
+  disable(): void {
+    this.close();
+  }
+
+  close(): void {
+    this.disabled = true;
+    for (const p of this.slots) void p?.then((s) => s.close('download ended')).catch(() => undefined);
+  }
 }
 
 async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Promise<EngineResult> {
@@ -191,6 +316,8 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
   parallel = Math.max(1, Math.floor(parallel));
   if (plan) parallel = Math.max(1, Math.min(parallel, plan.length));
 
+  const hasher = new InOrderHasher(2 * parallel * partSize);
+  if (sink.done.length) hasher.giveUp();
   let cdnAllowed = o.cdn !== false;
   let cdn: CdnState | undefined;
   let usedCdn = false;
@@ -220,10 +347,32 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     return Promise.race([p, stopped]);
   };
 
+  const connections = Math.max(1, Math.floor(o.connections ?? 1));
+  let extra: ExtraSessions | undefined;
+  let rr = 0;
   const masterInvoke = async <T>(dcId: number, method: TlObject, parentId: number): Promise<T> => {
     // a DC that still needs the user's authorization: the lifecycle transfers it (one export per DC, cached)
     if (rt.authorized && dcId !== rt.homeDc && !rt.authorizedDcs.has(dcId)) return rt.call<T>(method, { dcId, parentId });
     try {
+      if (connections > 1 && method._ === 'upload.getFile') {
+        if (!extra || extra.dcId !== dcId) {
+          extra?.close();
+          extra = new ExtraSessions(client, dcId, connections - 1, (note) => void emit({ kind: 'state', name: 'connect', dcId, parentId: downloadId, note }));
+        }
+        const slot = rr++ % connections;
+        if (slot > 0 && extra.count > 0) {
+          const s = await extra.get(slot - 1);
+          if (s) {
+            try {
+              return await s.invoke<T>(method);
+            } catch (e) {
+              // the DC does not know the key any more: the pool makes a new one; extras are off for this download
+              if (!(e instanceof TransportError && e.code === -404)) throw e;
+              extra.disable();
+            }
+          }
+        }
+      }
       return await client.pool.invoke<T>(dcId, method, { parentId });
     } catch (e) {
       if (e instanceof RpcError && (e.kind === 'FLOOD_WAIT' || e.errorMessage === 'AUTH_KEY_UNREGISTERED')) return rt.call<T>(method, { dcId, parentId });
@@ -250,7 +399,6 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     hashes.add(fileHashesOf(res.file_hashes));
     const link = new CdnLink(client, cdnDc, masterDc, (e) => void emit({ ...e, dcId: cdnDc, parentId: downloadId }));
     cdn = { dcId: cdnDc, masterDc, token, key: res.encryption_key as Uint8Array, iv: res.encryption_iv as Uint8Array, hashes, link };
-    usedCdn = true;
     dcPath.push(cdnDc);
     emit({ kind: 'redirect', name: 'fileCdnRedirect', dcId: masterDc, targetDc: cdnDc, parentId: downloadId, note: `CDN DC ${cdnDc}, ${hashes.size} hashes` });
   };
@@ -270,6 +418,9 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
         res = await race(state.link.getCdnFile(state.token, r.offset, r.limit, partId));
       } catch (e) {
         if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID')) throw new CdnFallback(e.errorMessage, e);
+        // no endpoint / no key for the CDN DC, or a CDN key help.getCdnConfig does not list: the master serves the file
+        if (e instanceof FileError && e.code === 'BAD_LOCATION') throw new CdnFallback('CDN_UNAVAILABLE', e);
+        if (e instanceof HandshakeError && e.reason === 'rsa key') throw new CdnFallback('CDN_KEY_UNTRUSTED', e);
         throw e;
       }
       if (res._ === 'upload.cdnFileReuploadNeeded') {
@@ -369,11 +520,14 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
           const to = Math.min(from + w.length, data.length);
           if (to <= from) continue;
           if (stopErr) throw stopErr;
-          await sink.write(w.offset, data.subarray(from, to));
+          const piece = data.subarray(from, to);
+          await sink.write(w.offset, piece);
           sink.markDone({ offset: w.offset, length: to - from });
+          hasher.push(w.offset, piece);
           bytes += to - from;
         }
         parts += 1;
+        if (got.cdn) usedCdn = true;
         emit({ kind: 'result', name: got.cdn ? 'upload.cdnFile' : 'upload.file', dcId: got.dcId, parentId: partId, durationMs: Date.now() - t0, note: `${got.data.length} bytes${attempt ? ` after ${attempt} retries` : ''}` });
         try {
           o.onProgress?.({ bytes, ...(size !== undefined ? { total: size } : {}), parts, dcId: got.dcId, cdn: got.cdn });
@@ -417,13 +571,15 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     }
     const ms = Date.now() - started;
     emit({ kind: 'file', name: 'downloaded', dcId: dc, parentId: downloadId, durationMs: ms, note: `${size} bytes in ${parts} parts, ${(size / 1e6 / Math.max(ms / 1000, 1e-3)).toFixed(1)} MB/s via DC ${dcPath.join(' → ')}` });
-    return { size, ms, dcPath, parts, cdn: usedCdn, traceId: downloadId };
+    const sha256 = hasher.digest(size);
+    return { size, ...(sha256 !== undefined ? { sha256 } : {}), ms, dcPath, parts, cdn: usedCdn, traceId: downloadId };
   } catch (e) {
     emit({ kind: 'file', name: 'download failed', dcId: dc, parentId: downloadId, durationMs: Date.now() - started, note: errText(e) });
     throw e;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     (cdn as CdnState | undefined)?.link.close();
+    (extra as ExtraSessions | undefined)?.close();
   }
 }
 
@@ -465,7 +621,7 @@ export async function downloadFile(client: DcClient, opts: DownloadOptions): Pro
   }
   let sha256: string;
   try {
-    sha256 = await pf.finish({ size: res.size, ...(opts.sha256 !== undefined ? { expectSha256: opts.sha256 } : {}) });
+    sha256 = await pf.finish({ size: res.size, ...(res.sha256 !== undefined ? { sha256: res.sha256 } : {}), ...(opts.sha256 !== undefined ? { expectSha256: opts.sha256 } : {}) });
   } catch (e) {
     await pf.close();
     client.runtime.emit({ kind: 'file', name: 'download failed', dcId: res.dcPath[res.dcPath.length - 1]!, parentId: res.traceId, note: errText(e) });

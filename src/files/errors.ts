@@ -9,7 +9,6 @@ export type FileErrorCode =
   | 'BAD_LOCATION'
   | 'BAD_PART_SIZE'
   | 'FILE_TOO_BIG'
-  | 'RESUME_MISMATCH'
   | 'EXISTS'
   | 'REDIRECT_LOOP'
   | 'UNEXPECTED';

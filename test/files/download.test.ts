@@ -57,6 +57,21 @@ test('a file crossing the 1 MiB boundary, in 64 KiB parts, 3 in flight; in memor
   assert.equal(createHash('sha256').update(mem).digest('hex'), f.sha256);
 });
 
+test('connections: 3 spreads the parts over extra sessions with the same auth key (and survives drops)', async () => {
+  const { client, events } = await lab.login(2);
+  const f = lab.seeded('medium-dc3');
+  const out = lab.out('conns.bin');
+  lab.sandbox.dropConnectionsAfterBytes(3, 400_000 + Math.floor(Math.random() * 600_000), 1);
+  try {
+    const res = await downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out, partSize: 65536, parallel: 6, connections: 3 });
+    assert.equal(res.sha256, f.sha256);
+    const extras = chainOf(events, res.traceId).filter((e) => e.kind === 'state' && e.name === 'connect' && /extra connection/.test(e.note ?? ''));
+    assert.ok(extras.length >= 2, `extra connections opened: ${extras.length}`);
+  } finally {
+    lab.sandbox.clearConnectionFaults();
+  }
+});
+
 test('Saved Messages list the seeded media with dc_id and location JSON; the photo downloads its biggest size', async () => {
   const { client } = await lab.login(3);
   const media = await listSavedMedia(client);
@@ -197,6 +212,28 @@ test('the server restarts mid-download: reconnect, byte-identical', async () => 
   }
 });
 
+test('the DC forgets its auth keys mid-download (−404): new key, new transfer, byte-identical', async () => {
+  const { client, events } = await lab.login(2);
+  const f = lab.seeded('medium-dc3');
+  let dropped = 0;
+  const res = await downloadFile(client, {
+    location: f.location,
+    dcId: f.dcId,
+    size: f.size,
+    out: lab.out('keys-dropped.bin'),
+    partSize: 65536,
+    parallel: 2,
+    onProgress: (p) => {
+      if (!dropped && p.bytes >= 4 * 65536) dropped = lab.sandbox.dropAuthKeys(3);
+    },
+  });
+  assert.ok(dropped > 0);
+  assert.equal(res.sha256, f.sha256);
+  const chain = chainOf(events, res.traceId);
+  assert.ok(chain.some((e) => e.kind === 'key' && e.name === 'auth key dropped' && e.dcId === 3), 'the −404 dropped the key');
+  assert.equal(chain.filter((e) => e.kind === 'transfer' && e.targetDc === 3).length, 2, 'a second transfer after the new key');
+});
+
 test('abort stops promptly and leaves only <out>.part + sidecar; resume finishes the file', async () => {
   const { client } = await lab.login(2);
   const f = lab.seeded('medium-dc3');
@@ -300,6 +337,24 @@ test('CDN: connections to DC 203 dropped mid-download: the CDN link reconnects (
   } finally {
     lab.sandbox.clearConnectionFaults();
   }
+});
+
+test('CDN: a CDN key that help.getCdnConfig does not list is never trusted: the master serves the file', async () => {
+  const { client, events } = await lab.login(2);
+  const f = lab.seeded('cdn-small');
+  // this client hears another key for DC 203 (the main DCs' key) than the one the CDN presents
+  const rt = client.runtime;
+  const call = rt.call.bind(rt);
+  rt.call = (async (method: { _: string }, opts?: object) => {
+    if (method._ === 'help.getCdnConfig') return { _: 'cdnConfig', public_keys: [{ _: 'cdnPublicKey', dc_id: 203, public_key: lab.sandbox.info.rsa.pem }] };
+    return call(method as never, opts as never);
+  }) as typeof rt.call;
+  const res = await downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: lab.out('cdn-untrusted.bin') });
+  assert.equal(res.sha256, f.sha256);
+  assert.equal(res.cdn, false, 'no byte came from the CDN');
+  const chain = chainOf(events, res.traceId);
+  assert.ok(chain.some((e) => e.kind === 'error' && e.name === 'CDN_KEY_UNTRUSTED' && e.dcId === 203));
+  assert.ok(!chain.some((e) => e.kind === 'result' && e.name === 'upload.cdnFile'));
 });
 
 test('cdn: false never asks for the CDN', async () => {

@@ -1,6 +1,6 @@
 // A real sandbox on loopback and logged-in clients for the files tests.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
@@ -50,6 +50,9 @@ export async function startFilesLab(): Promise<FilesLab> {
     async stop() {
       await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
       await sandbox.stop();
+      // the downloads (one of 64 MiB) and the sandbox's data do not outlive the test file
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

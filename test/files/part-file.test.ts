@@ -1,9 +1,9 @@
 // The on-disk writer: positioned writes into <out>.part, a sidecar with the finished ranges, resume, and <out> only
 // after the size (and sha256) verified.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PartFile, readSidecar } from '../../src/files/part-file';
@@ -11,6 +11,7 @@ import { FileError } from '../../src/files/errors';
 
 const loc = { _: 'inputDocumentFileLocation', id: 5n, access_hash: -7n, file_reference: new Uint8Array([1, 2, 3]), thumb_size: '' };
 const dir = mkdtempSync(join(tmpdir(), 'dclab-files-part-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('out-of-order positioned writes, finish verifies size + sha256 and renames', async () => {
   const out = join(dir, 'a.bin');

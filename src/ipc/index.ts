@@ -1,0 +1,5 @@
+// src/ipc: the typed messages between the extension host and the webview panel. Imported by both sides;
+// imports nothing of ours (types of src/trace and src/dc are mirrored structurally).
+export * from './models.js';
+export * from './protocol.js';
+export * from './validate.js';
