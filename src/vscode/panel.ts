@@ -155,7 +155,7 @@ export class LabPanel implements vscode.Disposable {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta name="dclab-nonce" content="${n}">
+<meta property="csp-nonce" content="${n}">
 ${css}
 <title>DC Lab</title>
 </head>
