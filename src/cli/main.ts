@@ -9,6 +9,7 @@ import { runDemo } from '../demo';
 import { parseArgs, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import { CALL_FLAGS, runCall } from './call';
 import { CliContext, COMMON_FLAGS, parseCommon } from './context';
+import { DOWNLOAD_FLAGS, HISTORY_FLAGS, runDownload, runHistory, runUpload, UPLOAD_FLAGS } from './files';
 import { processIo, type CliIo } from './io';
 import { LOGIN_FLAGS, runLogin } from './login';
 import { LOGOUT_FLAGS, runLogout } from './logout';
@@ -28,6 +29,9 @@ const COMMANDS: Record<string, Command> = {
   status: { flags: STATUS_FLAGS, maxPositionals: 0, run: runStatus },
   trace: { flags: TRACE_FLAGS, maxPositionals: 0, run: runTrace },
   logout: { flags: LOGOUT_FLAGS, maxPositionals: 0, run: runLogout },
+  download: { flags: DOWNLOAD_FLAGS, maxPositionals: 0, run: runDownload },
+  upload: { flags: UPLOAD_FLAGS, maxPositionals: 1, run: runUpload },
+  history: { flags: HISTORY_FLAGS, maxPositionals: 0, run: runHistory },
 };
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {

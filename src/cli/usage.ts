@@ -56,6 +56,27 @@ export const COMMAND_USAGE: Record<string, string> = {
   logout: `usage: dclab logout [--local] [common options]
   auth.logOut on the home DC, then forget the profile's login (keys, home DC, user; api_id/api_hash are kept).
   --local only forgets, without contacting the server.`,
+  download: `usage: dclab download --dc N --location 'JSON' --out FILE [--size S] [--no-cdn] [--parallel K] [--resume] [--sha256 HEX] [--json] [--verbose] [common options]
+  Download a file from its DC: N is the file's dc_id and JSON its InputFileLocation (long as decimal strings, bytes
+  as base64), both printed by \`dclab history\`, e.g.
+    dclab download --dc 3 --size 1585209 --out medium.bin --location '{"_":"inputDocumentFileLocation","id":"7100000000000000002",…}'
+  The JSON is checked against the schema first (a wrong field names its path and the expected type: exit 2). The
+  authorization is transferred to DC N when needed, FILE_MIGRATE is followed, and a CDN redirect is followed with
+  hash checks (--no-cdn: never ask for the CDN). --size S (bytes) plans the exact parts; without it the download
+  stops at the first short part. --parallel K requests in flight. Progress (bytes, %, MB/s, DC) on stderr; the last
+  line on stdout: bytes, sha256, the DCs used (incl. the CDN), ms. --sha256 HEX verifies before FILE appears.
+  Bytes go to FILE.part (+ FILE.part.json); FILE appears only when complete. Ctrl+C aborts (exit 130) and keeps
+  both; the same command with --resume continues them (without --resume a new download starts over). The chain
+  (transfer, redirects, parts) is appended to the session trace (\`dclab trace\`).`,
+  upload: `usage: dclab upload FILE [--send] [--photo] [--name N] [--mime-type T] [--caption C] [--parallel K] [--json] [--verbose] [common options]
+  Upload FILE in parts to the home DC (upload.saveFilePart up to 10 MiB, upload.saveBigFilePart above), with
+  progress on stderr. --send then sends it to Saved Messages (messages.sendMedia to inputPeerSelf; as a document,
+  or --photo) and prints its message id, dc_id and location JSON, ready for \`dclab download\`. Without --send it
+  prints the InputFile (the parts are kept by the server only until used).`,
+  history: `usage: dclab history [--json] [--limit N] [common options]
+  The media in Saved Messages (messages.getHistory on inputPeerSelf, newest first): message id, kind, dc_id, size,
+  name, and the location JSON to paste into \`dclab download --dc <dc_id> --location '<JSON>'\`. --json: an
+  array of { messageId, date, kind, name, size, dcId, location }.`,
   demo: `usage: dclab demo [--phone 99966XYYYY] [--transport T] [--wire] [--details] [--machines] [--core]
   On an embedded sandbox (ephemeral ports, temporary data dir) a scripted run of the lifecycle: login with a number
   of another DC (PHONE_MIGRATE), a call on a third DC (transfer: export/import authorization), a USER_MIGRATE
@@ -74,6 +95,9 @@ Commands:
   dclab status [--json] [--ping]                                       stored state; no handshake
   dclab trace [--json] [--last N]                                      the session's trace timeline
   dclab logout [--local]                                               log out and forget the login
+  dclab history [--json]                                               Saved Messages media: dc_id, location JSON
+  dclab download --dc N --location 'JSON' --out FILE [--resume]        download a file from its DC (CDN, resume)
+  dclab upload FILE [--send]                                           upload a file (and send it to Saved Messages)
   dclab demo [--wire] [--core]                                         scripted lifecycle run on an embedded sandbox
   dclab <command> --help                                               details
 
@@ -86,6 +110,8 @@ Typical session (two terminals):
   dclab login --phone 9996641234 --sandbox-info /tmp/dclab-sandbox.json
   dclab status --sandbox-info /tmp/dclab-sandbox.json
   dclab call users.getUsers '{"id":[{"_":"inputUserSelf"}]}' --sandbox-info /tmp/dclab-sandbox.json
+  dclab history --sandbox-info /tmp/dclab-sandbox.json
+  dclab download --dc 3 --size 1585209 --location '<JSON from history>' --out /tmp/m.bin --sandbox-info /tmp/dclab-sandbox.json
   dclab trace
 `;
 
