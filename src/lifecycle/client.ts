@@ -3,31 +3,19 @@
 // offers promise-based start/login/call/logOut/stop beside the event-driven actor.
 import { createActor, waitFor, type Actor, type InspectionEvent } from 'xstate';
 import type { DcPool } from '../dc/pool';
-import type { Profile, ProfileName } from '../dc/profile';
+import type { ProfileName } from '../dc/profile';
 import type { Topology } from '../dc/topology';
-import type { WireEvent } from '../mtproto/wire-event';
 import type { TlObject } from '../tl/types';
 import { clientMachine, type ClientEvent } from './client-machine';
 import { LifecycleError } from './errors';
-import { ClientRuntime, type LifecycleEvent, type TraceSink } from './runtime';
+import { ClientRuntime, type ClientRuntimeOptions } from './runtime';
 import { sessionStateName } from './session-machine';
 import { memoryLifecycleStore, type LifecycleStore } from './store';
 
-export interface DcClientOptions {
-  profile: Profile;
+/** The runtime's options (documented there), with the store optional and the actor's inspection hook added. */
+export interface DcClientOptions extends Omit<ClientRuntimeOptions, 'store'> {
   /** src/storage's ProfileStore fits; in memory when absent. */
   store?: LifecycleStore;
-  /** src/trace's TraceStore fits. */
-  trace?: TraceSink;
-  prewarm?: boolean | number[];
-  /** Seconds; FLOOD_WAIT_X above it fails the call (default 30). */
-  floodWaitThreshold?: number;
-  maxRedirects?: number;
-  authBytesRetries?: number;
-  onEvent?: (e: LifecycleEvent) => void;
-  onWire?: (e: WireEvent) => void;
-  callTimeoutMs?: number;
-  connectTimeoutMs?: number;
   /** XState inspection of the client actor and its session actors (called after the built-in trace hook). */
   inspect?: (e: InspectionEvent) => void;
 }
