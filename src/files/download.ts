@@ -3,6 +3,7 @@
 // authorization, follow CDN redirects (AES-256-CTR, SHA-256 ranges, reupload, fallback to the master DC), retry a part
 // after a lost connection (the pool reconnects), stop promptly on an AbortSignal, and write each part at its offset
 // as it arrives (bounded memory: at most `parallel` parts in flight).
+import { Stopper } from './stopper';
 import { createHash, type Hash } from 'node:crypto';
 import { DcError } from '../dc/errors';
 import { dcAddress } from '../dc/profile';
@@ -325,27 +326,12 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
   let bytes = totalLength(sink.done);
 
   // stop: abort or the first fatal error
-  let stopErr: Error | undefined;
-  let wake: (() => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    wake = () => reject(stopErr);
-  });
-  stopped.catch(() => undefined);
-  const stop = (e: Error): void => {
-    if (stopErr) return;
-    stopErr = e;
-    wake?.();
-  };
+  const stopper = new Stopper();
+  const stop = (e: Error): void => stopper.stop(e);
   const onAbort = (): void => stop(new FileError('ABORTED', `download aborted after ${bytes} bytes`, { dcId: dc }));
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const race = <T>(p: Promise<T>): Promise<T> => {
-    if (stopErr) {
-      p.catch(() => undefined);
-      return Promise.reject(stopErr);
-    }
-    return Promise.race([p, stopped]);
-  };
+  const race = <T>(p: Promise<T>): Promise<T> => stopper.race(p);
 
   const connections = Math.max(1, Math.floor(o.connections ?? 1));
   let extra: ExtraSessions | undefined;
@@ -488,7 +474,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
   };
 
   const take = (): PlannedRequest | undefined => {
-    if (stopErr) return undefined;
+    if (stopper.error) return undefined;
     if (plan) return plan[nextIdx++];
     if (eof !== undefined && nextOffset >= eof) return undefined;
     const r: PlannedRequest = { offset: nextOffset, limit: partSize, precise: false, writes: [{ offset: nextOffset, length: partSize }] };
@@ -500,7 +486,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     const partId = emit({ kind: 'file', name: `part ${r.offset}+${r.limit}`, dcId: cdn ? cdn.dcId : dc, parentId: downloadId, ...(cdn ? { note: 'cdn' } : {}) });
     const t0 = Date.now();
     for (let attempt = 0; ; attempt++) {
-      if (stopErr) throw stopErr;
+      if (stopper.error) throw stopper.error;
       try {
         const got = await race(fetchPart(r, partId));
         const data = got.data;
@@ -519,7 +505,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
           const from = w.offset - r.offset;
           const to = Math.min(from + w.length, data.length);
           if (to <= from) continue;
-          if (stopErr) throw stopErr;
+          if (stopper.error) throw stopper.error;
           const piece = data.subarray(from, to);
           await sink.write(w.offset, piece);
           sink.markDone({ offset: w.offset, length: to - from });
@@ -536,7 +522,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
         }
         return;
       } catch (e) {
-        if (stopErr) throw stopErr;
+        if (stopper.error) throw stopper.error;
         if (isRetryable(e) && attempt < retries) {
           const wait = Math.min(3000, 100 * 2 ** attempt);
           emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId: cdn ? cdn.dcId : dc, parentId: partId, note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms` });
@@ -564,7 +550,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
 
   try {
     await Promise.all(Array.from({ length: parallel }, () => worker()));
-    if (stopErr) throw stopErr;
+    if (stopper.error) throw stopper.error;
     if (size === undefined) {
       size = eof ?? totalLength(sink.done);
       sink.setSize(size);

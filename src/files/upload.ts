@@ -1,6 +1,7 @@
 // Uploads (api/files): parts of 512 KiB (a multiple of 1 KiB dividing 512 KiB), `parallel` in flight, read from disk
 // only when sent (bounded memory); files up to 10 MiB with upload.saveFilePart (+ md5_checksum), bigger ones with
 // upload.saveBigFilePart and file_total_parts. Parts go to the home DC (the media's dc_id becomes that DC).
+import { Stopper } from './stopper';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
@@ -83,21 +84,12 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
     let next = 0;
     let sent = 0;
     let partsDone = 0;
-    let stopErr: Error | undefined;
-    let wake: (() => void) | undefined;
-    const stopped = new Promise<never>((_, reject) => {
-      wake = () => reject(stopErr);
-    });
-    stopped.catch(() => undefined);
-    const stop = (e: Error): void => {
-      if (stopErr) return;
-      stopErr = e;
-      wake?.();
-    };
+    const stopper = new Stopper();
+    const stop = (e: Error): void => stopper.stop(e);
     const onAbort = (): void => stop(new FileError('ABORTED', `upload aborted after ${sent} bytes`, { dcId }));
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const race = <T>(p: Promise<T>): Promise<T> => (stopErr ? (p.catch(() => undefined), Promise.reject(stopErr)) : Promise.race([p, stopped]));
+    const race = <T>(p: Promise<T>): Promise<T> => stopper.race(p);
 
     // reads happen in part order (one chain), so the hashes see the bytes in file order
     let reads: Promise<unknown> = Promise.resolve();
@@ -139,7 +131,7 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
         ? { _: 'upload.saveBigFilePart', file_id: fileId, file_part: i, file_total_parts: plan.totalParts, bytes }
         : { _: 'upload.saveFilePart', file_id: fileId, file_part: i, bytes };
       for (let attempt = 0; ; attempt++) {
-        if (stopErr) throw stopErr;
+        if (stopper.error) throw stopper.error;
         try {
           const ok = await race(invoke(method, partId));
           if (ok !== true) throw new FileError('UNEXPECTED', `${method._} part ${i} answered ${String(ok)}`, { dcId });
@@ -153,7 +145,7 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
           }
           return;
         } catch (e) {
-          if (stopErr) throw stopErr;
+          if (stopper.error) throw stopper.error;
           if (isRetryable(e) && attempt < retries) {
             const wait = Math.min(3000, 100 * 2 ** attempt);
             rt.emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId, parentId: partId, note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms` });
@@ -168,7 +160,7 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
 
     const worker = async (): Promise<void> => {
       for (;;) {
-        if (stopErr) return;
+        if (stopper.error) return;
         const i = next++;
         if (i >= plan.totalParts) return;
         try {
@@ -181,7 +173,7 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
     };
     try {
       await Promise.all(Array.from({ length: parallel }, () => worker()));
-      if (stopErr) throw stopErr;
+      if (stopper.error) throw stopper.error;
     } catch (e) {
       rt.emit({ kind: 'file', name: 'upload failed', dcId, parentId: traceId, note: errText(e) });
       throw e;
