@@ -535,21 +535,8 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     }
   };
 
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const r = take();
-      if (!r) return;
-      try {
-        await doPart(r);
-      } catch (e) {
-        stop(e instanceof Error ? e : new Error(String(e)));
-        return;
-      }
-    }
-  };
-
   try {
-    await Promise.all(Array.from({ length: parallel }, () => worker()));
+    await stopper.runWorkers(parallel, take, doPart);
     if (stopper.error) throw stopper.error;
     if (size === undefined) {
       size = eof ?? totalLength(sink.done);

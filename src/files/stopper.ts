@@ -32,4 +32,25 @@ export class Stopper {
     }
     return Promise.race([p, this.stopped]);
   }
+
+  /**
+   * Runs `count` workers; each takes items until `take` runs dry or the transfer stops, and a worker's error stops
+   * them all. Resolves when every worker has ended (the caller then checks `error`).
+   */
+  async runWorkers<T>(count: number, take: () => T | undefined, work: (item: T) => Promise<void>): Promise<void> {
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        if (this.err) return;
+        const item = take();
+        if (item === undefined) return;
+        try {
+          await work(item);
+        } catch (e) {
+          this.stop(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: count }, () => worker()));
+  }
 }

@@ -158,21 +158,9 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
       }
     };
 
-    const worker = async (): Promise<void> => {
-      for (;;) {
-        if (stopper.error) return;
-        const i = next++;
-        if (i >= plan.totalParts) return;
-        try {
-          await sendPart(i);
-        } catch (e) {
-          stop(e instanceof Error ? e : new Error(String(e)));
-          return;
-        }
-      }
-    };
+    const takePart = (): number | undefined => (next < plan.totalParts ? next++ : undefined);
     try {
-      await Promise.all(Array.from({ length: parallel }, () => worker()));
+      await stopper.runWorkers(parallel, takePart, sendPart);
       if (stopper.error) throw stopper.error;
     } catch (e) {
       rt.emit({ kind: 'file', name: 'upload failed', dcId, parentId: traceId, note: errText(e) });
