@@ -9,7 +9,10 @@
 export { crc32 } from './crc32.js';
 export type { TlObject, TlParam, TlEntry } from './types.js';
 export { TlSchema } from './schema.js';
-export { parseTlSchema, computeTlId, normalizeTlDeclaration, TlParseError } from './parser.js';
+export { parseTlSchema, computeTlId, normalizeTlDeclaration, TlParseError, scanTlSource, parseTlDeclarationSyntax, TlMappedText } from './parser.js';
+export type { TlSourceItem, TlDeclarationSyntax, TlParamSyntax, TlDeclarationParse } from './parser.js';
+export { analyzeTlFile, tlHoverAt, tlDefinitionAt, formatTlId } from './tl-file.js';
+export type { TlTextRange, TlFileEntry, TlFileParam, TlFileDiagnostic, TlFileReference, TlFileAnalysis, TlFileAnalysisOptions } from './tl-file.js';
 export { TlWriter, TlReader, TlDecodeError } from './binary.js';
 export { TlCodec, TlEncodeError, isTlObject, MT_MESSAGE_ENTRY, VECTOR_ID, GZIP_PACKED_ID, BOOL_TRUE_ID, BOOL_FALSE_ID } from './codec.js';
 export type { TlCodecOptions } from './codec.js';
