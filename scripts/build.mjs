@@ -17,6 +17,8 @@ await build({
 });
 await build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/cli.js', 0o755);
+// Worker thread of src/mtproto/decrypt-pool.ts, found next to the bundle that starts it (extension or CLI).
+await build({ ...common, entryPoints: ['src/mtproto/decrypt-worker.ts'], outfile: 'dist/decrypt-worker.js' });
 
 if (existsSync('scripts/build-webview.mjs')) {
   const r = spawnSync(process.execPath, ['scripts/build-webview.mjs', ...(production ? ['--production'] : [])], { stdio: 'inherit' });

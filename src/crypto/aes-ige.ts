@@ -1,11 +1,13 @@
-// AES-256 in IGE mode (MTProto's message and handshake cipher), pure JS.
-// T-table AES on 32-bit big-endian words, the 14 rounds fully unrolled, the IGE chaining kept in local variables:
-// no allocation per block, the key schedules (encryption + equivalent-inverse decryption) computed once per AesIge.
-// Measured with bench/ige-primitive.ts on 1 MiB buffers (2 shared cores, best quiet runs): ≈110-117 MB/s both ways,
-// vs ≈14-16 MB/s for node:crypto aes-256-ecb driven block by block and ≈115-120 MB/s for @mtcute/wasm. node:crypto
-// has no IGE and IGE cannot be batched into one ECB call (each block needs the previous output), so this is the path
-// the contract functions use. For big buffers prefer a reused `out` (or in place): fresh 1 MiB outputs cost
-// page faults that showed up as a large part of the time on this machine.
+// AES-256 in IGE mode (MTProto's message and handshake cipher): pure JS, and encryption through native CBC.
+import { createCipheriv } from 'node:crypto';
+// Decryption: T-table AES on 32-bit big-endian words, the 14 rounds fully unrolled, the IGE chaining kept in local
+// variables, no allocation per block, the key schedules computed once per AesIge. Measured with
+// bench/ige-primitive.ts on 1 MiB buffers (2 shared cores, best quiet runs): ≈110-117 MB/s, vs ≈14-16 MB/s for
+// node:crypto aes-256-ecb driven block by block. IGE decryption cannot be batched into a native call (each block
+// needs the previous plaintext), so big incoming messages are decrypted on worker threads (src/mtproto/decrypt-pool).
+// Encryption can: `aesIgeEncryptCbc` rewrites IGE as CBC over a pre-whitened input (≈200+ MB/s with AES-NI even
+// with the two JS XOR passes), used by `aesIgeEncrypt` from 512 bytes up. For big buffers prefer a reused `out`
+// (or in place): fresh 1 MiB outputs cost page faults that showed up as a large part of the time on this machine.
 
 const SBOX = new Uint8Array(256);
 const INV_SBOX = new Uint8Array(256);
@@ -315,7 +317,53 @@ function checkLength(data: Uint8Array, out: Uint8Array): void {
   if (out.length < data.length) throw new RangeError('AES-IGE output buffer too small');
 }
 
+/**
+ * IGE encryption through node:crypto's AES-256-CBC (AES-NI), for buffers where a cipher object pays off.
+ * IGE: c[i] = E(p[i] ^ c[i-1]) ^ p[i-1]. With c'[i] = c[i] ^ p[i-1] this is c'[i] = E(q[i] ^ c'[i-1]) where
+ * q[i] = p[i] ^ p[i-2] — plain CBC over q, whose input is all known up front (p[-1] = iv[16..32], p[-2] = 0,
+ * c'[-1] = iv[0..16]). Decryption has no such rewrite (its chain runs through D on unknown plaintext).
+ */
+export function aesIgeEncryptCbc(data: Uint8Array, key32: Uint8Array, iv32: Uint8Array, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
+  checkLength(data, out);
+  if (key32.length !== 32) throw new RangeError(`AES-256 key must be 32 bytes, got ${key32.length}`);
+  if (iv32.length !== 32) throw new RangeError(`AES-IGE iv must be 32 bytes, got ${iv32.length}`);
+  const n = data.length;
+  if (n === 0) return out;
+  // q into a scratch buffer (out may alias data, and p[i-2] is still needed while writing).
+  const q = Buffer.allocUnsafe(n);
+  const prevPlain = iv32.subarray(16, 32);
+  for (let i = 0; i < 16 && i < n; i++) q[i] = data[i]!;
+  for (let i = 16; i < 32 && i < n; i++) q[i] = data[i]! ^ prevPlain[i - 16]!;
+  xorInto(q, 32, data, 32, data, 0, n - 32);
+  const cipher = createCipheriv('aes-256-cbc', key32, iv32.subarray(0, 16)).setAutoPadding(false);
+  const cPrime = cipher.update(q);
+  cipher.final();
+  // c[i] = c'[i] ^ p[i-1]; written back to front so `out` may be `data` itself.
+  if (n > 16) xorInto(out, 16, cPrime, 16, data, 0, n - 16);
+  for (let i = 0; i < 16; i++) out[i] = cPrime[i]! ^ prevPlain[i]!;
+  return out;
+}
+
+/** dst[d+k] = a[ai+k] ^ b[bi+k] for k < len, word-wise when the offsets allow it. Safe when dst aliases b at bi < d. */
+function xorInto(dst: Uint8Array, d: number, a: Uint8Array, ai: number, b: Uint8Array, bi: number, len: number): void {
+  if (len <= 0) return;
+  const aligned = ((dst.byteOffset + d) | (a.byteOffset + ai) | (b.byteOffset + bi)) % 4 === 0;
+  if (!aligned) {
+    for (let k = len - 1; k >= 0; k--) dst[d + k] = a[ai + k]! ^ b[bi + k]!;
+    return;
+  }
+  const words = len >>> 2;
+  const dw = new Int32Array(dst.buffer, dst.byteOffset + d, words);
+  const aw = new Int32Array(a.buffer, a.byteOffset + ai, words);
+  const bw = new Int32Array(b.buffer, b.byteOffset + bi, words);
+  for (let k = words - 1; k >= 0; k--) dw[k] = aw[k]! ^ bw[k]!;
+}
+
+/** Below this size a fresh node:crypto cipher costs more than the JS T-table loop (measured: ~512 bytes). */
+const CBC_MIN_BYTES = 512;
+
 export function aesIgeEncrypt(data: Uint8Array, key32: Uint8Array, iv32: Uint8Array): Uint8Array {
+  if (data.length >= CBC_MIN_BYTES) return aesIgeEncryptCbc(data, key32, iv32);
   return new AesIge(key32, iv32).encrypt(data);
 }
 

@@ -83,8 +83,10 @@ export class MessageCheckError extends Error {
   override readonly name = 'MessageCheckError';
   /** 'length', 'auth_key_id', 'msg_key', 'data_length', 'padding', 'session_id', 'msg_id_parity', … */
   readonly check: string;
+  readonly detail: string | undefined;
   constructor(check: string, detail?: string) {
     super(`message check failed: ${check}${detail ? ` (${detail})` : ''}`);
     this.check = check;
+    this.detail = detail;
   }
 }

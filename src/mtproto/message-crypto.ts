@@ -3,7 +3,7 @@
 //   encrypted_data = AES-256-IGE(salt:long session_id:long msg_id:long seqno:int length:int data padding(12..1024))
 // msg_key = middle 16 bytes of SHA-256(auth_key[88+x .. 120+x] + plaintext with padding); x = 0 client→server,
 // x = 8 server→client. Decryption performs every check of mtproto/security_guidelines that needs only the key.
-import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
+import { AesIge, aesIgeEncrypt } from '../crypto/aes-ige';
 import { bytesEqual } from '../crypto/hash';
 import { authKeyId as computeAuthKeyId, messageKeyIv, msgKey as computeMsgKey } from '../crypto/kdf';
 import { randomBytes } from '../crypto/random';
@@ -71,8 +71,11 @@ export function encryptMessage(authKey: Uint8Array, msg: EncryptedMessageFields,
   return out;
 }
 
-/** Decrypts and checks; throws `MessageCheckError { check }` naming the failed check. */
-export function decryptMessage(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8): EncryptedMessageFields {
+/**
+ * Decrypts and checks; throws `MessageCheckError { check }` naming the failed check. `inPlace` decrypts into the
+ * packet's own bytes (the returned body is a view of `u8`): no allocation, for callers that own the packet.
+ */
+export function decryptMessage(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8, opts?: { inPlace?: boolean }): EncryptedMessageFields {
   // The padded intermediate transport may append 0..15 random bytes after the packet: they are not ciphertext.
   if (u8.length < OUTER_HEADER + INNER_HEADER + 16) throw new MessageCheckError('length', `encrypted packet of ${u8.length} bytes`);
   const cipherLen = (u8.length - OUTER_HEADER) & ~15;
@@ -80,7 +83,8 @@ export function decryptMessage(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8): E
   if (id !== keyIdOf(authKey)) throw new MessageCheckError('auth_key_id');
   const mk = u8.subarray(8, OUTER_HEADER);
   const { key, iv } = messageKeyIv(authKey, mk, x);
-  const plain = aesIgeDecrypt(u8.subarray(OUTER_HEADER, OUTER_HEADER + cipherLen), key, iv);
+  const cipher = u8.subarray(OUTER_HEADER, OUTER_HEADER + cipherLen);
+  const plain = new AesIge(key, iv).decrypt(cipher, opts?.inPlace ? cipher : new Uint8Array(cipherLen));
   if (!bytesEqual(computeMsgKey(authKey, plain, x), mk)) throw new MessageCheckError('msg_key');
   const v = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
   const len = v.getInt32(28, true);

@@ -15,7 +15,8 @@ import type { TlEntry, TlObject } from '../tl/types';
 import { encodeTransportError, transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { RpcError } from './errors';
-import { decryptMessage, encryptMessage, MessageCheckError, peekAuthKeyId } from './message-crypto';
+import { decryptMessage, encryptMessage, MessageCheckError, peekAuthKeyId, type EncryptedMessageFields } from './message-crypto';
+import { OFFLOAD_MIN_BYTES, sharedDecryptPool } from './decrypt-pool';
 import { MsgIdClock, SeqNo } from './msg-id';
 import { mtprotoCodec } from './handshake-client';
 import { decodePlainMessage, encodePlainMessage } from './plain';
@@ -41,6 +42,17 @@ import {
 } from './session';
 import { emitWire, newConnId, type WireEvent, type WireKind } from './wire-event';
 
+
+/** File bytes are compressed media in practice: deflating a 1 MiB part costs ~20–40 ms for nothing (nor does Telegram). */
+const NEVER_GZIPPED = new Set(['upload.file', 'upload.cdnFile', 'upload.webFile']);
+
+/** A big packet handed to the decrypt pool on arrival (see ServerSession.decryptEarly). */
+interface EarlyDecrypt {
+  keyId: bigint;
+  authKey: Uint8Array;
+  size: number;
+  fields: Promise<EncryptedMessageFields>;
+}
 export interface ServerCall {
   /** The innermost method call, decoded with the connection's layer codec. */
   method: TlObject;
@@ -176,7 +188,8 @@ export class ServerSession extends EventEmitter {
     this.clock = new MsgIdClock({ synced: true, ...(opts.now ? { now: opts.now } : {}) });
     this.layerValue = opts.defaultLayer;
     link.on('frame', (payload: Uint8Array) => {
-      this.chain = this.chain.then(() => this.onFrame(payload)).catch((e: unknown) => this.fail(`internal error: ${errText(e)}`));
+      const early = this.decryptEarly(payload);
+      this.chain = this.chain.then(() => (early ? this.onEncrypted(early.keyId, payload, early) : this.onFrame(payload))).catch((e: unknown) => this.fail(`internal error: ${errText(e)}`));
     });
     link.on('close', (reason: string) => this.finish(`connection closed: ${reason}`));
   }
@@ -326,19 +339,40 @@ export class ServerSession extends EventEmitter {
     this.close(reason);
   }
 
-  private onEncrypted(keyId: bigint, payload: Uint8Array): void {
+  /**
+   * A big encrypted packet (an uploaded file part) starts decrypting on a worker as soon as it arrives, while
+   * earlier packets are still being handled; its turn in the chain then awaits the result.
+   */
+  private decryptEarly(payload: Uint8Array): EarlyDecrypt | undefined {
+    if (payload.length < OFFLOAD_MIN_BYTES || this.closedReason !== undefined) return undefined;
+    const keyId = peekAuthKeyId(payload);
+    if (!keyId) return undefined;
     const authKey = this.opts.keyStore.get(keyId);
-    if (!authKey) return this.transportError(-404, `unknown auth_key_id ${keyId}`);
+    const pool = authKey ? sharedDecryptPool() : null;
+    if (!authKey || !pool) return undefined;
+    const size = payload.length; // the packet is detached once posted
+    const fields = pool.decrypt(authKey, payload, 0);
+    fields.catch(() => undefined); // observed in order by onEncrypted
+    return { keyId, authKey, size, fields };
+  }
+
+  private async onEncrypted(keyId: bigint, payload: Uint8Array, early?: EarlyDecrypt): Promise<void> {
+    if (this.closedReason !== undefined) return;
+    const authKey = this.opts.keyStore.get(keyId);
+    if (!authKey || (early && early.authKey !== authKey)) return this.transportError(-404, `unknown auth_key_id ${keyId}`);
+    const size = early ? early.size : payload.length;
     let m;
     try {
-      m = decryptMessage(authKey, payload, 0);
+      m = early ? await early.fields : decryptMessage(authKey, payload, 0);
     } catch (e) {
+      if (this.closedReason !== undefined) return;
       if (e instanceof MessageCheckError) {
-        this.wire({ dir: 'in', kind: 'check-failed', ctor: 'encrypted_message', size: payload.length, note: `check failed: ${e.check}; connection dropped` });
+        this.wire({ dir: 'in', kind: 'check-failed', ctor: 'encrypted_message', size, note: `check failed: ${e.check}; connection dropped` });
         return this.fail(`incoming message failed the ${e.check} check`);
       }
       throw e;
     }
+    if (this.closedReason !== undefined) return;
     this.key = { authKey, authKeyId: keyId };
     let s = this.sessions.get(m.sessionId);
     if (!s) {
@@ -672,7 +706,8 @@ export class ServerSession extends EventEmitter {
     }
     let note = `${bytes.length} bytes`;
     const threshold = this.opts.gzipThreshold ?? 1024;
-    if (bytes.length > threshold) {
+    const ctorName = isTlObject(value) ? value._ : '';
+    if (bytes.length > threshold && !NEVER_GZIPPED.has(ctorName)) {
       const packed = gzipSync(bytes);
       if (packed.length + 8 < bytes.length) {
         const w = new TlWriter(packed.length + 8);
@@ -683,7 +718,7 @@ export class ServerSession extends EventEmitter {
       }
     }
     s.answered.add(call.msgId);
-    const ctor = isTlObject(value) ? value._ : rtype;
+    const ctor = ctorName || rtype;
     this.enqueue(s, { body: encodeRpcResult(call.msgId, bytes), contentRelated: true, ctor: `rpc_result:${ctor}`, kind: 'encrypted', idKind: 'response', reqMsgId: call.msgId, note });
   }
 

@@ -23,7 +23,8 @@ import { randomBytes } from '../crypto/random';
 import { transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { BadMessageError, CallTimeoutError, MessageCheckError, RpcError, SessionClosedError, TransportError } from './errors';
-import { decryptMessage, encryptMessage, keyIdOf } from './message-crypto';
+import { decryptMessage, encryptMessage, keyIdOf, type EncryptedMessageFields } from './message-crypto';
+import { OFFLOAD_MIN_BYTES, sharedDecryptPool } from './decrypt-pool';
 import { MsgIdClock, SeqNo } from './msg-id';
 import { emitWire, newConnId, type WireEvent, type WireKind, type WireListener } from './wire-event';
 
@@ -339,6 +340,15 @@ export interface InvokeOptions {
 
 type PendingKind = 'call' | 'ping' | 'future_salts';
 
+/** An incoming packet waiting for its turn (and, when big, for a worker to decrypt it). */
+interface InboundPacket {
+  payload: Uint8Array; // detached once posted to a worker: use `size`
+  size: number;
+  decrypting?: boolean;
+  fields?: EncryptedMessageFields;
+  error?: unknown;
+}
+
 interface Pending {
   kind: PendingKind;
   /** The method the caller asked for (inner name, used in errors and wire events). */
@@ -409,6 +419,7 @@ export class MtprotoSession extends EventEmitter {
   private readonly sentContainers = new Map<bigint, bigint[]>();
   private readonly sentAcks = new Map<bigint, bigint[]>();
   private readonly recent = new RecentIds(1000);
+  private readonly inbound: InboundPacket[] = [];
   private futureSalts: FutureSalt[] = [];
 
   constructor(link: FrameLink, opts: MtprotoSessionOptions) {
@@ -666,8 +677,41 @@ export class MtprotoSession extends EventEmitter {
 
   private onFrame(payload: Uint8Array): void {
     if (this.closedReason !== undefined) return;
+    const pool = payload.length >= OFFLOAD_MIN_BYTES ? sharedDecryptPool() : null;
+    if (!pool && this.inbound.length === 0) return this.guarded(() => this.handlePacket(payload));
+    // Big messages decrypt on a worker; everything is still handled in arrival order (msg_id checks, acks and
+    // rpc results must see the stream as the server sent it), so a small message waits behind a big one.
+    const entry: InboundPacket = { payload, size: payload.length };
+    if (pool) {
+      entry.decrypting = true;
+      pool.decrypt(this.authKey, payload, 8).then(
+        (fields) => { entry.fields = fields; },
+        (e: unknown) => { entry.error = e; },
+      ).finally(() => {
+        entry.decrypting = false;
+        this.drainInbound();
+      });
+    }
+    this.inbound.push(entry);
+    this.drainInbound();
+  }
+
+  private drainInbound(): void {
+    while (this.closedReason === undefined && this.inbound.length > 0 && !this.inbound[0]!.decrypting) {
+      const entry = this.inbound.shift()!;
+      this.guarded(() => {
+        if (entry.fields) return this.handleDecrypted(entry.fields, entry.size);
+        if (entry.error instanceof MessageCheckError) return this.checkFailed(entry.error.check, entry.size);
+        if (entry.error !== undefined) throw entry.error; // the packet went to a worker that failed: it is gone
+        this.handlePacket(entry.payload);
+      });
+    }
+    if (this.closedReason !== undefined) this.inbound.length = 0;
+  }
+
+  private guarded(handle: () => void): void {
     try {
-      this.handlePacket(payload);
+      handle();
     } catch (e) {
       this.shutdown(`internal error while handling a message: ${errText(e)}`, true);
     }
@@ -683,9 +727,13 @@ export class MtprotoSession extends EventEmitter {
       if (e instanceof MessageCheckError) return this.checkFailed(e.check, payload.length);
       throw e;
     }
-    if (m.sessionId !== this.sessionIdValue) return this.checkFailed('session_id', payload.length);
+    this.handleDecrypted(m, payload.length);
+  }
+
+  private handleDecrypted(m: EncryptedMessageFields, size: number): void {
+    if (m.sessionId !== this.sessionIdValue) return this.checkFailed('session_id', size);
     const bad = this.checkMsgId(m.msgId, isClockNotification(m.body));
-    if (bad) return this.checkFailed(bad, payload.length, m.msgId);
+    if (bad) return this.checkFailed(bad, size, m.msgId);
     this.handleMessage(m.msgId, m.seqno, m.body, undefined);
   }
 
