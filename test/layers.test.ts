@@ -16,6 +16,9 @@ const allowed: Record<string, string[]> = {
   storage: [],
   sandbox: ['tl', 'crypto', 'transport', 'mtproto'],
   ipc: [],
+  // request files: the schema (tl), redaction and chains (trace), error classes and the DcClient type of the
+  // lifecycle, RpcError (mtproto); never the sandbox or vscode
+  reqfile: ['tl', 'trace', 'lifecycle', 'dc', 'mtproto'],
 };
 
 function walk(dir: string): string[] {

@@ -13,6 +13,7 @@ import { DOWNLOAD_FLAGS, HISTORY_FLAGS, runDownload, runHistory, runUpload, UPLO
 import { processIo, type CliIo } from './io';
 import { LOGIN_FLAGS, runLogin } from './login';
 import { LOGOUT_FLAGS, runLogout } from './logout';
+import { RUN_FLAGS, runRun } from './run';
 import { runStatus, STATUS_FLAGS } from './status';
 import { runTrace, TRACE_FLAGS } from './trace';
 import { commandUsage, USAGE } from './usage';
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   download: { flags: DOWNLOAD_FLAGS, maxPositionals: 0, run: runDownload },
   upload: { flags: UPLOAD_FLAGS, maxPositionals: 1, run: runUpload },
   history: { flags: HISTORY_FLAGS, maxPositionals: 0, run: runHistory },
+  run: { flags: RUN_FLAGS, maxPositionals: 1, run: runRun },
 };
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {

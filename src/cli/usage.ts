@@ -77,6 +77,17 @@ export const COMMAND_USAGE: Record<string, string> = {
   The media in Saved Messages (messages.getHistory on inputPeerSelf, newest first): message id, kind, dc_id, size,
   name, and the location JSON to paste into \`dclab download --dc <dc_id> --location '<JSON>'\`. --json: an
   array of { messageId, date, kind, name, size, dcId, location }.`,
+  run: `usage: dclab run FILE [--env NAME] [--request N | --title TEXT] [--dc N] [--json] [--continue-on-error] [--verbose] [common options]
+  Run the requests of a request file (FILE.mtproto: requests separated by ### lines, each a method name and a JSON
+  body, optional @dc N / @profile NAME lines before the method, variables {{name}} from @name = value lines, from
+  earlier results (@me = {{response[0].id}} after a body) and from dclab.env.json; see src/reqfile/README.md).
+  The file is checked against the schema (layer 227) first: problems are printed as FILE:LINE:COL: error: message
+  and nothing is sent (exit 2). Then the requests run in order on the routed client, like \`dclab call\`: each
+  prints \`### [k] method @DCn → ok (12 ms)\` and the result as pretty JSON (secrets redacted) on stdout, its trace
+  chain on stderr. --env NAME: the environment of the nearest dclab.env.json ("$shared" always applies).
+  --request N / --title TEXT: run one request (N counts from 1). --dc N: every request on DC N (overrides @dc).
+  --json: one JSON array of results on stdout instead. The run stops at the first failure unless
+  --continue-on-error. Exit 0 all ok, 1 a request failed (rpc error), 2 file or validation errors.`,
   demo: `usage: dclab demo [--phone 99966XYYYY] [--transport T] [--wire] [--details] [--machines] [--core]
   On an embedded sandbox (ephemeral ports, temporary data dir) a scripted run of the lifecycle: login with a number
   of another DC (PHONE_MIGRATE), a call on a third DC (transfer: export/import authorization), a USER_MIGRATE
@@ -98,6 +109,7 @@ Commands:
   dclab history [--json]                                               Saved Messages media: dc_id, location JSON
   dclab download --dc N --location 'JSON' --out FILE [--resume]        download a file from its DC (CDN, resume)
   dclab upload FILE [--send]                                           upload a file (and send it to Saved Messages)
+  dclab run FILE.mtproto [--env NAME] [--request N] [--json]           run a request file (checked against the schema first)
   dclab demo [--wire] [--core]                                         scripted lifecycle run on an embedded sandbox
   dclab <command> --help                                               details
 
