@@ -3,7 +3,7 @@
 //   encrypted_data = AES-256-IGE(salt:long session_id:long msg_id:long seqno:int length:int data padding(12..1024))
 // msg_key = middle 16 bytes of SHA-256(auth_key[88+x .. 120+x] + plaintext with padding); x = 0 client→server,
 // x = 8 server→client. Decryption performs every check of mtproto/security_guidelines that needs only the key.
-import { AesIge, aesIgeEncrypt } from '../crypto/aes-ige';
+import { AesIge, aesIgeEncryptInto } from '../crypto/aes-ige';
 import { bytesEqual } from '../crypto/hash';
 import { authKeyId as computeAuthKeyId, messageKeyIv, msgKey as computeMsgKey } from '../crypto/kdf';
 import { randomBytes } from '../crypto/random';
@@ -52,8 +52,10 @@ export function encryptMessage(authKey: Uint8Array, msg: EncryptedMessageFields,
   if (authKey.length !== 256) throw new RangeError(`auth key must be 256 bytes, got ${authKey.length}`);
   if (msg.body.length % 4 !== 0) throw new RangeError(`message body length ${msg.body.length} is not divisible by 4`);
   const pad = paddingLength(msg.body.length);
-  const plain = new Uint8Array(INNER_HEADER + msg.body.length + pad);
-  const v = new DataView(plain.buffer);
+  // The plaintext is laid out right where its ciphertext goes and encrypted in place: one buffer per message.
+  const out = new Uint8Array(OUTER_HEADER + INNER_HEADER + msg.body.length + pad);
+  const plain = out.subarray(OUTER_HEADER);
+  const v = new DataView(out.buffer, OUTER_HEADER);
   v.setBigInt64(0, BigInt.asIntN(64, msg.salt), true);
   v.setBigInt64(8, BigInt.asIntN(64, msg.sessionId), true);
   v.setBigInt64(16, BigInt.asIntN(64, msg.msgId), true);
@@ -63,11 +65,9 @@ export function encryptMessage(authKey: Uint8Array, msg: EncryptedMessageFields,
   plain.set(randomBytes(pad), INNER_HEADER + msg.body.length);
   const mk = computeMsgKey(authKey, plain, x);
   const { key, iv } = messageKeyIv(authKey, mk, x);
-  const cipher = aesIgeEncrypt(plain, key, iv);
-  const out = new Uint8Array(OUTER_HEADER + cipher.length);
+  aesIgeEncryptInto(plain, key, iv);
   new DataView(out.buffer).setBigInt64(0, BigInt.asIntN(64, keyIdOf(authKey)), true);
   out.set(mk, 8);
-  out.set(cipher, OUTER_HEADER);
   return out;
 }
 

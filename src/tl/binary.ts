@@ -66,8 +66,8 @@ export class TlWriter {
   private ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
+    // Doubling, but a big write (a file part) gets just what it needs plus 1/8: no 2 MiB buffer for 1 MiB of bytes.
+    const size = Math.max(this.buf.length * 2, need + (need >>> 3));
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
@@ -147,7 +147,9 @@ export class TlWriter {
   }
 
   /** The written bytes (a copy, so the writer may be reused or dropped). */
+  /** The written bytes: the buffer itself when it was sized exactly (no copy), else a copy of the used part. */
   finish(): Uint8Array {
+    if (this.pos === this.buf.length) return this.buf;
     return this.buf.slice(0, this.pos);
   }
 }
