@@ -1,7 +1,7 @@
 // `dclab call METHOD 'JSON' [--dc N] [--json]`: params validated with tlFromJson against the API schema (a wrong
 // field names its path and the expected type: exit 2, before any connection), the call routed by the lifecycle
 // (home DC, migrations, transfer to DC N), the result printed as JSON with secrets redacted, the chain on stderr.
-import { createDcClient, LifecycleError } from '../lifecycle';
+import { LifecycleError } from '../lifecycle';
 import { RpcError } from '../mtproto/errors';
 import { apiSchema, API_LAYER } from '../tl/bundled';
 import { tlFromJson, TlJsonError } from '../tl/json';
@@ -10,7 +10,7 @@ import type { TlObject } from '../tl/types';
 import { redact } from '../trace';
 import { flagBool, flagInt, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
-import { callChainSummary, progressLine } from './events';
+import { callChainSummary } from './events';
 
 export const CALL_FLAGS: FlagSpecs = {
   '--dc': { kind: 'int', value: 'a DC id 1..65535', min: 1, max: 65535 },
@@ -76,17 +76,8 @@ export async function runCall(ctx: CliContext, p: ParsedArgs): Promise<number> {
     throw new UsageError(`--dc ${dcId}: the ${ctx.opts.profileName} profile has DCs ${profile.dcs.map((d) => d.id).join(', ')}`, 'call');
   }
   const mark = await ctx.beginTrace(false, `${method}${dcId !== undefined ? ` --dc ${dcId}` : ''}`);
-  const client = createDcClient({
-    profile,
-    store: ctx.store,
-    trace: ctx.trace,
-    onEvent: (e) => {
-      // a flood wait explains a pause: always shown; the rest with --verbose
-      if (!verbose && e.kind !== 'flood-wait') return;
-      const line = progressLine(e);
-      if (line) ctx.note(line);
-    },
-  });
+  // a flood wait explains a pause: always shown; the rest with --verbose
+  const client = ctx.createClient(profile, (e) => verbose || e.kind === 'flood-wait');
   try {
     const st = await ctx.startClient(() => client.start());
     if (st.state !== 'authorized') ctx.note(`dclab call: not logged in on the ${ctx.opts.profileName} profile (home DC ${st.homeDc}); calling anyway`);

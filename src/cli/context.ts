@@ -12,7 +12,9 @@ import { join, resolve } from 'node:path';
 import { customProfile, productionProfile, profileFromSandboxInfo, testProfile, type DcAddress, type Profile } from '../dc/profile';
 import { DEFAULT_BASE_PORT, startSandbox, type Sandbox, type SandboxInfo } from '../sandbox';
 import { cliBackends, DEFAULT_DCLAB_DIR, parseProfileName, ProfileStore, type ProfileBackends, type ProfileName } from '../storage';
+import { createDcClient, type DcClient, type LifecycleEvent } from '../lifecycle';
 import { TraceStore, type TraceExport } from '../trace';
+import { progressLine } from './events';
 import type { TransportName } from '../transport/codec';
 import { flagBool, flagInt, flagList, flagString, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import { StdinLines, type CliIo } from './io';
@@ -174,6 +176,23 @@ export class CliContext {
   }
 
   /** Progress / notices (stderr). */
+  /**
+   * A client on this command's store and trace; lifecycle events that `show` accepts are printed as progress lines
+   * on stderr (commands show flood waits always, the rest with --verbose).
+   */
+  createClient(profile: Profile, show: (e: LifecycleEvent) => boolean = () => true): DcClient {
+    return createDcClient({
+      profile,
+      store: this.store,
+      trace: this.trace,
+      onEvent: (e) => {
+        if (!show(e)) return;
+        const line = progressLine(e);
+        if (line) this.note(line);
+      },
+    });
+  }
+
   note(line: string): void {
     this.io.err(line + '\n');
   }

@@ -8,7 +8,7 @@
 //  - history: listSavedMedia (messages.getHistory on inputPeerSelf) with each media's dc_id and location JSON.
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createDcClient, LifecycleError, type DcClient, type LifecycleEvent } from '../lifecycle';
+import { LifecycleError, type DcClient } from '../lifecycle';
 import { RpcError } from '../mtproto/errors';
 import { TlJsonError } from '../tl/json';
 import type { TlObject } from '../tl/types';
@@ -16,7 +16,6 @@ import { formatTraceTimeline } from '../trace';
 import { downloadFile, readSidecar, uploadFile, sendUploadedMedia, listSavedMedia, locationOf, locationFromJson, locationJson, FileError, type DownloadProgress } from '../files';
 import { flagBool, flagInt, flagString, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
-import { progressLine } from './events';
 
 export const DOWNLOAD_FLAGS: FlagSpecs = {
   '--dc': { kind: 'int', value: "the file's dc_id (a DC id 1..65535)", min: 1, max: 65535 },
@@ -80,16 +79,7 @@ function mbps(bytes: number, ms: number): string {
 /** A started client of the profile, logged in (else a clear error, exit 1). */
 async function loggedInClient(ctx: CliContext, verbose: boolean): Promise<DcClient> {
   const profile = await ctx.connectProfile();
-  const client = createDcClient({
-    profile,
-    store: ctx.store,
-    trace: ctx.trace,
-    onEvent: (e: LifecycleEvent) => {
-      if (!verbose && e.kind !== 'flood-wait' && e.kind !== 'transfer' && e.kind !== 'redirect') return;
-      const line = progressLine(e);
-      if (line) ctx.note(line);
-    },
-  });
+  const client = ctx.createClient(profile, (e) => verbose || e.kind === 'flood-wait' || e.kind === 'transfer' || e.kind === 'redirect');
   try {
     const st = await ctx.startClient(() => client.start());
     if (st.state !== 'authorized') {

@@ -1,9 +1,7 @@
 // `dclab logout [--local]`: auth.logOut on the home DC (through the lifecycle), then the profile's login is
 // forgotten (keys, home DC, user, authorized DCs; api_id/api_hash stay). --local skips the server.
-import { createDcClient } from '../lifecycle';
 import { flagBool, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
-import { progressLine } from './events';
 
 export const LOGOUT_FLAGS: FlagSpecs = {
   '--local': { kind: 'boolean' },
@@ -32,15 +30,7 @@ export async function runLogout(ctx: CliContext, p: ParsedArgs): Promise<number>
   }
   const profile = await ctx.connectProfile();
   await ctx.beginTrace(false);
-  const client = createDcClient({
-    profile,
-    store: ctx.store,
-    trace: ctx.trace,
-    onEvent: (e) => {
-      const line = progressLine(e);
-      if (line) ctx.note(line);
-    },
-  });
+  const client = ctx.createClient(profile);
   let ok = true;
   try {
     const st = await ctx.startClient(() => client.start());

@@ -4,7 +4,6 @@
 // stderr. Exit 0 all ok, 1 a request failed (rpc or lifecycle error), 2 file/validation errors.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createDcClient } from '../lifecycle';
 import {
   analyzeRequestFile,
   clientRunCall,
@@ -20,7 +19,6 @@ import {
 import { apiSchema } from '../tl/bundled';
 import { flagBool, flagInt, flagString, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
-import { progressLine } from './events';
 
 export const RUN_FLAGS: FlagSpecs = {
   '--env': { kind: 'string', value: 'an environment name of dclab.env.json' },
@@ -103,16 +101,7 @@ export async function runRun(ctx: CliContext, p: ParsedArgs): Promise<number> {
   const verbose = flagBool(p, '--verbose');
   const json = flagBool(p, '--json');
   await ctx.beginTrace(false, `${fileArg}${only !== undefined ? ` request #${only + 1}` : ''}${dcOverride !== undefined ? ` --dc ${dcOverride}` : ''}`);
-  const client = createDcClient({
-    profile,
-    store: ctx.store,
-    trace: ctx.trace,
-    onEvent: (e) => {
-      if (!verbose && e.kind !== 'flood-wait') return;
-      const line = progressLine(e);
-      if (line) ctx.note(line);
-    },
-  });
+  const client = ctx.createClient(profile, (e) => verbose || e.kind === 'flood-wait');
   try {
     const st = await ctx.startClient(() => client.start());
     if (st.state !== 'authorized') ctx.note(`dclab run: not logged in on the ${ctx.opts.profileName} profile (home DC ${st.homeDc}); running anyway`);

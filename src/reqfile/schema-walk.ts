@@ -1,53 +1,20 @@
 // Schema lookups for a body's JSON tree: which TL type is expected where, which constructor an object is, the
 // signature line of an entry, and the schema's HTML-ish doc comments as Markdown.
-import { resolveTlType, type TlTypeRef } from '../tl/codec';
+import { classifyJsonType, jsonExpectedText, type TlJsonKind } from '../tl/json';
 import type { TlSchema } from '../tl/schema';
 import type { TlEntry, TlParam } from '../tl/types';
 import { isInside, type JsonNode, type JsonObjectNode } from './json-tree';
 
 /** A TL type classified for JSON checks (`any` = `Object`, `!X`, or a `%T` without a single constructor). */
-export type TypeKind = Exclude<TlTypeRef, { k: 'bare' }> | { k: 'bare'; entry: TlEntry };
+export type TypeKind = TlJsonKind;
 
 export function classifyType(schema: TlSchema, type: string): TypeKind {
-  const ref = resolveTlType(schema, type);
-  if (ref.k !== 'bare') return ref;
-  return ref.entry ? { k: 'bare', entry: ref.entry } : { k: 'any' };
+  return classifyJsonType(schema, type);
 }
 
-/** What a JSON value of this type looks like, for messages (same words as src/tl/json's TlJsonError). */
+/** What a JSON value of this type looks like, for messages (the same words as src/tl/json's TlJsonError). */
 export function expectedText(kind: TypeKind, type: string, schema: TlSchema): string {
-  switch (kind.k) {
-    case 'int':
-    case 'flags':
-      return 'int (32-bit integer)';
-    case 'long':
-      return 'long (decimal string or integer)';
-    case 'double':
-      return 'double (number)';
-    case 'string':
-      return 'string';
-    case 'bytes':
-      return 'bytes (base64 string)';
-    case 'int128':
-      return 'int128 (32 hex digits)';
-    case 'int256':
-      return 'int256 (64 hex digits)';
-    case 'bool':
-      return 'Bool (true or false)';
-    case 'true':
-      return 'true (or absent)';
-    case 'vector':
-      return `${type} (array)`;
-    case 'bare':
-      return `${kind.entry.name} (object)`;
-    case 'object': {
-      const names = schema.constructorsOfType(kind.type).map((e) => e.name);
-      const list = names.length > 6 ? `${names.slice(0, 6).join(', ')}, …` : names.join(', ');
-      return `${type} (object with "_" naming ${names.length === 1 ? list : `one of: ${list}`})`;
-    }
-    case 'any':
-      return 'an object with "_" naming a constructor or method';
-  }
+  return jsonExpectedText(kind, type, schema);
 }
 
 /** `flags.2?string` as written in TL. */

@@ -17,7 +17,13 @@ export class TlJsonError extends Error {
 }
 
 /** A resolved TL type; a `%T` without a single constructor is read as any object. */
-type Kind = Exclude<TlTypeRef, { k: 'bare' }> | { k: 'bare'; entry: TlEntry };
+export type TlJsonKind = Exclude<TlTypeRef, { k: 'bare' }> | { k: 'bare'; entry: TlEntry };
+type Kind = TlJsonKind;
+
+/** How a TL type is checked in JSON (also used by the request-file analyzer, so both speak the same words). */
+export function classifyJsonType(schema: TlSchema, type: string): TlJsonKind {
+  return classify(schema, type);
+}
 
 function classify(schema: TlSchema, type: string): Kind {
   const ref = resolveTlType(schema, type);
@@ -116,7 +122,11 @@ export function tlFromJson(schema: TlSchema, json: unknown, expectedType?: strin
   return fromJson(schema, json, classify(schema, expectedType), expectedType, '');
 }
 
-function expectedOf(kind: Kind, type: string): string {
+/**
+ * What a JSON value of this type looks like, for messages. With `schema`, an abstract type lists its constructors
+ * (up to six) — the editor's diagnostics do; TlJsonError keeps the short form.
+ */
+export function jsonExpectedText(kind: TlJsonKind, type: string, schema?: TlSchema): string {
   switch (kind.k) {
     case 'int':
     case 'flags':
@@ -141,8 +151,12 @@ function expectedOf(kind: Kind, type: string): string {
       return `${type} (array)`;
     case 'bare':
       return `${kind.entry.name} (object)`;
-    case 'object':
-      return `${type} (object with "_" naming a constructor)`;
+    case 'object': {
+      if (!schema) return `${type} (object with "_" naming a constructor)`;
+      const names = schema.constructorsOfType(kind.type).map((e) => e.name);
+      const list = names.length > 6 ? `${names.slice(0, 6).join(', ')}, …` : names.join(', ');
+      return `${type} (object with "_" naming ${names.length === 1 ? list : `one of: ${list}`})`;
+    }
     case 'any':
       return 'an object with "_" naming a constructor or method';
   }
@@ -150,7 +164,7 @@ function expectedOf(kind: Kind, type: string): string {
 
 function fromJson(schema: TlSchema, v: unknown, kind: Kind, type: string, path: string): unknown {
   const fail = (reason: string): never => {
-    throw new TlJsonError(path, expectedOf(kind, type), reason);
+    throw new TlJsonError(path, jsonExpectedText(kind, type), reason);
   };
   switch (kind.k) {
     case 'int':
@@ -253,11 +267,11 @@ function fromObject(
           (d) => d !== p && d.flag?.field === f.field && d.flag.bit === f.bit && (d.type === 'true' ? v[d.name] === true : v[d.name] != null),
         );
         if (setter)
-          throw new TlJsonError(fp, expectedOf(classify(schema, p.type), p.type), `missing field, required because ${setter.name} sets ${f.field}.${f.bit}`);
+          throw new TlJsonError(fp, jsonExpectedText(classify(schema, p.type), p.type), `missing field, required because ${setter.name} sets ${f.field}.${f.bit}`);
       }
       if (p.flag || (entry === MT_MESSAGE_ENTRY && p.name === 'bytes')) continue;
       const k = classify(schema, p.type);
-      throw new TlJsonError(fp, expectedOf(k, p.type), 'missing required field');
+      throw new TlJsonError(fp, jsonExpectedText(k, p.type), 'missing required field');
     }
     if (p.flag && p.type === 'true') {
       if (typeof raw !== 'boolean') throw new TlJsonError(fp, 'true (or absent)', `got ${describe(raw)}`);
