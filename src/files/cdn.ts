@@ -31,6 +31,8 @@ interface CdnKeyCache {
 }
 
 const caches = new WeakMap<DcClient, CdnKeyCache>();
+/** The auth key each CDN session was opened with (so parallel −404s of one key forget it, and report it, once). */
+const sessionKeys = new WeakMap<MtprotoSession, Uint8Array>();
 
 function cacheOf(client: DcClient): CdnKeyCache {
   let c = caches.get(client);
@@ -122,6 +124,7 @@ export class CdnLink {
     if (opened.created) this.emit({ kind: 'key', name: 'auth key', note: 'CDN key (checked against help.getCdnConfig)' });
     else this.emit({ kind: 'state', name: 'stored auth key', note: 'CDN key from this process' });
     cache.authKeys.set(this.dcId, { authKey: opened.authKey, serverSalt: opened.serverSalt, timeOffset: opened.timeOffset });
+    sessionKeys.set(opened.session, opened.authKey);
     if (this.closed) {
       opened.session.close('download ended');
       throw new FileError('ABORTED', `the CDN link to DC ${this.dcId} is closed`, { dcId: this.dcId });
@@ -132,21 +135,29 @@ export class CdnLink {
     return opened.session;
   }
 
-  /** upload.getCdnFile; a −404 forgets the key (the next get() makes a new one) and rethrows. */
+  /**
+   * upload.getCdnFile; a −404 forgets the key (the next get() makes a new one with the getCdnConfig keys) and rethrows
+   * (a retryable TransportError). The requests in flight on that key all fail with it; the key is forgotten and
+   * reported once.
+   */
   async getCdnFile(token: Uint8Array, offset: number, limit: number, parentId?: number): Promise<TlObject> {
     const s = await this.get(parentId);
     try {
       return await s.invoke<TlObject>({ _: 'upload.getCdnFile', file_token: token, offset: BigInt(offset), limit });
     } catch (e) {
       if (e instanceof TransportError && e.code === -404) {
-        cacheOf(this.client).authKeys.delete(this.dcId);
-        this.emit({ kind: 'key', name: 'auth key dropped', note: 'CDN answered -404' });
+        const authKeys = cacheOf(this.client).authKeys;
+        const stored = authKeys.get(this.dcId);
+        if (stored && stored.authKey === sessionKeys.get(s)) {
+          authKeys.delete(this.dcId);
+          this.emit({ kind: 'key', name: 'auth key dropped', note: 'CDN answered -404: a new key on the next request' });
+        }
       }
       throw e;
     } finally {
       // remember the salt the server taught us
       const k = cacheOf(this.client).authKeys.get(this.dcId);
-      if (k && !s.closed) k.serverSalt = s.serverSalt;
+      if (k && !s.closed && k.authKey === sessionKeys.get(s)) k.serverSalt = s.serverSalt;
     }
   }
 

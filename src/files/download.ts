@@ -389,12 +389,24 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     emit({ kind: 'redirect', name: 'fileCdnRedirect', dcId: masterDc, targetDc: cdnDc, parentId: downloadId, note: `CDN DC ${cdnDc}, ${hashes.size} hashes` });
   };
 
-  const fallBack = (state: CdnState, reason: string): void => {
+  // The CDN is done for this file (cdn.html: "CDNs may not be trusted"; a part failing its hash "will be immediately
+  // discarded by the client"; token errors: "Continue downloading the file from the master DC using upload.getFile"):
+  // the rest of the plan, and the part that failed, go to the master DC without cdn_supported. Only the first
+  // failure is reported; parts already in flight on the CDN that fail too just follow.
+  const fallBack = (state: CdnState, reason: string, cause?: unknown): void => {
     if (cdn !== state) return;
     cdn = undefined;
     cdnAllowed = false;
     state.link.close();
-    emit({ kind: 'error', name: reason, dcId: state.dcId, parentId: downloadId, note: `back to upload.getFile on DC ${state.masterDc}` });
+    const offset = cause instanceof FileError ? cause.offset : undefined;
+    emit({
+      kind: 'error',
+      name: reason,
+      dcId: state.dcId,
+      parentId: downloadId,
+      ...(offset !== undefined ? { payload: { offset, cdnDc: state.dcId, masterDc: state.masterDc } } : {}),
+      note: `${cause instanceof FileError ? `${cause.message}; ` : ''}back to upload.getFile on DC ${state.masterDc}`,
+    });
   };
 
   const fetchCdn = async (state: CdnState, r: PlannedRequest, partId: number): Promise<Uint8Array> => {
@@ -432,7 +444,13 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
       if (res._ !== 'upload.cdnFile') throw new FileError('UNEXPECTED', `upload.getCdnFile answered ${res._}`, { dcId: state.dcId, offset: r.offset });
       const plain = cdnDecrypt(bytesOf(res.bytes), state.key, state.iv, r.offset);
       const bad = await race(state.hashes.verify(r.offset, plain));
-      if (bad !== undefined) throw new CdnFallback('CDN_HASH_MISMATCH', new FileError('CDN_HASH_MISMATCH', `CDN DC ${state.dcId}: the part at ${bad} does not match its SHA-256`, { dcId: state.dcId, offset: bad }));
+      // never written: the bytes of a part go to the sink only after every hash range of it matched
+      if (bad !== undefined) {
+        throw new CdnFallback(
+          'CDN_HASH_MISMATCH',
+          new FileError('CDN_HASH_MISMATCH', `CDN DC ${state.dcId}: the bytes at ${bad} (answer at ${r.offset}+${r.limit}) do not match the master's SHA-256; discarded`, { dcId: state.dcId, offset: bad }),
+        );
+      }
       return plain;
     }
   };
@@ -446,7 +464,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
           return { data: await fetchCdn(state, r, partId), dcId: state.dcId, cdn: true };
         } catch (e) {
           if (!(e instanceof CdnFallback)) throw e;
-          fallBack(state, e.reason);
+          fallBack(state, e.reason, e.cause);
           continue;
         }
       }

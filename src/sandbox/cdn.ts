@@ -52,7 +52,7 @@ function getCdnFile(store: FileStore, p: TlObject): TlObject {
   const t = store.token(p.file_token);
   const { offset, limit } = checkPartRequest(p.offset, p.limit, false);
   if (!store.onCdnNow(t.doc)) return { _: 'upload.cdnFileReuploadNeeded', request_token: store.requestToken(t) };
-  const plain = t.doc.content.read(offset, limit);
+  const plain = store.cdnPlain(t.doc.content.read(offset, limit), offset);
   return { _: 'upload.cdnFile', bytes: cdnEncrypt(t.key, t.iv, offset, plain) };
 }
 

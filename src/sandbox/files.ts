@@ -138,6 +138,8 @@ export class FileStore {
   private readonly tokenByDoc = new Map<bigint, CdnToken>();
   /** Documents the CDN DC currently holds (after upload.reuploadCdnFile). */
   private readonly onCdn = new Set<bigint>();
+  /** upload.cdnFile answers still to corrupt (corruptCdnParts knob). */
+  private cdnCorruptLeft = 0;
   private pts = 1;
   private readonly log: (line: string) => void;
 
@@ -216,6 +218,27 @@ export class FileStore {
     if (needed) this.onCdn.delete(m.id);
     else this.onCdn.add(m.id);
     this.log(`file ${key}: CDN copy ${needed ? 'dropped (reupload needed)' : 'present'}`);
+  }
+
+  /** The next `count` non-empty upload.cdnFile answers get one plaintext byte flipped (0 turns it off). */
+  corruptCdnParts(count: number): void {
+    if (!(count >= 0)) throw new RangeError(`count must be ≥ 0, got ${count}`);
+    this.cdnCorruptLeft = count === Infinity ? Infinity : Math.floor(count);
+    this.log(`CDN: the next ${this.cdnCorruptLeft} upload.cdnFile answer(s) will be corrupted`);
+  }
+
+  /**
+   * The plain bytes a CDN answer carries: `plain` itself, or (while the corruptCdnParts knob has answers left and
+   * `plain` is not empty) a copy with the byte at ⌊n/2⌋ XOR 0xFF — it still decrypts, but fails its SHA-256 FileHash.
+   */
+  cdnPlain(plain: Uint8Array, offset: number): Uint8Array {
+    if (this.cdnCorruptLeft <= 0 || plain.length === 0) return plain;
+    this.cdnCorruptLeft--;
+    const bad = new Uint8Array(plain); // never the stored bytes themselves
+    const at = Math.floor(bad.length / 2);
+    bad[at] = bad[at]! ^ 0xff;
+    this.log(`CDN: fault: byte ${offset + at} of the answer at ${offset} flipped (${this.cdnCorruptLeft} more)`);
+    return bad;
   }
 
   expireFileTokens(): void {

@@ -78,7 +78,10 @@ export interface Sandbox {
   /** Make matching calls answer an rpc_error (FLOOD_WAIT_X, *_MIGRATE_X, AUTH_BYTES_INVALID, ...); see faults.ts. */
   injectFault(rule: FaultRule): void;
   clearFaults(): void;
-  /** DC `dcId` forgets its auth keys (and their authorizations): old keys then get transport error −404. Returns the count. */
+  /**
+   * DC `dcId` (1..5, or the CDN DC 203 when it runs) forgets its auth keys (and their authorizations): old keys then
+   * get transport error −404. Returns the count.
+   */
   dropAuthKeys(dcId: number): number;
   /** Revokes a user's authorizations (every DC, or one): those keys then answer 401 AUTH_KEY_UNREGISTERED. Returns the count. */
   revokeAuthorizations(phone: string, dcId?: number): number;
@@ -97,6 +100,11 @@ export interface Sandbox {
   setCdnReuploadNeeded(key: string, needed: boolean): void;
   /** Every file token → FILE_TOKEN_INVALID; new redirects give new tokens. */
   expireFileTokens(): void;
+  /**
+   * The next `count` non-empty upload.cdnFile answers (any file) have one plaintext byte flipped before the CTR
+   * encryption: they decrypt, but fail their SHA-256 FileHash. `0` turns it off; `Infinity` = until turned off.
+   */
+  corruptCdnParts(count: number): void;
   /** The connection that makes the DC's sent-byte counter reach `bytes` is closed; `times` drops (default 1). */
   dropConnectionsAfterBytes(dcId: number, bytes: number, times?: number): void;
   /** Closes the live connections of one DC, or of all; returns how many. */
@@ -278,6 +286,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     moveFile: (key, dcId) => fileStore.moveFile(key, dcId),
     setCdnReuploadNeeded: (key, needed) => fileStore.setCdnReuploadNeeded(key, needed),
     expireFileTokens: () => fileStore.expireFileTokens(),
+    corruptCdnParts: (count) => fileStore.corruptCdnParts(count),
     dropConnectionsAfterBytes: (dcId, bytes, times = 1) => {
       connFaults.dropAfterBytes(dcId, bytes, times);
       log(`fault: DC${dcId} drops a connection after ${bytes} bytes sent (${times}×)`);

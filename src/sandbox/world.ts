@@ -282,10 +282,12 @@ export class World {
   /**
    * Scenario knob: DC `dcId` forgets every auth key it holds, with the authorizations, pending 2FA steps and SRP
    * challenges of those keys (a DC that lost its key store). The next message with an old key gets transport error
-   * −404; other DCs keep their keys. Returns how many keys were forgotten.
+   * −404; other DCs keep their keys. Works for the CDN DC too (its key store exists while it runs). Returns how many
+   * keys were forgotten.
    */
   dropAuthKeys(dcId: number): number {
-    if (!isSandboxDc(dcId)) throw new RangeError(`DC must be 1..5, got ${dcId}`);
+    // DCs 1..5, and a DC that has a key store without being one of them: the CDN DC (203) when it runs
+    if (!isSandboxDc(dcId) && !this.keyStores.has(dcId)) throw new RangeError(`DC must be 1..5 or the running CDN DC, got ${dcId}`);
     const ids = new Set(this.keyStores.get(dcId)?.clear() ?? []);
     for (const id of ids) this.unauthorize(dcId, id);
     for (const [srpId, c] of this.challenges) if (c.dcId === dcId && ids.has(c.authKeyId)) this.challenges.delete(srpId);

@@ -10,6 +10,7 @@ import type { LifecycleEvent } from '../../src/lifecycle/runtime';
 import { TraceStore } from '../../src/trace/store';
 import { locationFromJson } from '../../src/files/media';
 import type { TlObject } from '../../src/tl/types';
+import type { WireEvent } from '../../src/mtproto/wire-event';
 
 export interface FilesLab {
   sandbox: Sandbox;
@@ -21,10 +22,11 @@ export interface FilesLab {
   stop(): Promise<void>;
 }
 
-export async function startFilesLab(): Promise<FilesLab> {
+/** `onWire`: the sandbox's wire events (every DC, the CDN DC 203 too; ids, names and sizes only). */
+export async function startFilesLab(opts: { onWire?: (e: WireEvent) => void } = {}): Promise<FilesLab> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dclab-files-sb-'));
   const dir = mkdtempSync(join(tmpdir(), 'dclab-files-out-'));
-  const sandbox = await startSandbox({ basePort: 0, dataDir, ipv6: false, log: () => {} });
+  const sandbox = await startSandbox({ basePort: 0, dataDir, ipv6: false, log: () => {}, ...(opts.onWire ? { onWire: opts.onWire } : {}) });
   const clients: DcClient[] = [];
   return {
     sandbox,
