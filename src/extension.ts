@@ -1,6 +1,7 @@
 // MTProto DC Lab — the extension host entry. Wires the plain-Node layers (sandbox, lifecycle, storage, trace,
 // files; see src/vscode/lab.ts) into VS Code: the activity-bar tree, the status-bar item, the palette commands,
-// the webview panel (src/vscode/panel.ts) and a LogOutputChannel. Only this file and src/vscode/ import 'vscode'.
+// the webview panel (src/vscode/panel.ts), request files (`.mtproto`, src/vscode/request-files.ts), TL schema files
+// (`.tl`, src/vscode/tl-files.ts) and a LogOutputChannel. Only this file and src/vscode/ import 'vscode'.
 import * as vscode from 'vscode';
 import Keyv from 'keyv';
 import { SecretStorageKeyvAdapter } from './storage';
@@ -9,7 +10,11 @@ import { DownloadManager } from './vscode/downloads';
 import { createGlobalStateKeyv } from './vscode/globalstate-keyv';
 import { LabSession } from './vscode/lab';
 import { LabPanel, PANEL_VIEW_TYPE } from './vscode/panel';
+import { registerRequestFiles } from './vscode/request-files';
+import { RequestSchemaSource } from './vscode/request-schema';
+import { ResultDocuments } from './vscode/result-documents';
 import { readSettings } from './vscode/settings';
+import { registerTlFiles } from './vscode/tl-files';
 import { LabTree } from './vscode/tree';
 
 declare const __DCLAB_LOAD_START__: number | undefined;
@@ -34,7 +39,9 @@ export function activate(context: vscode.ExtensionContext): { lab: LabSession } 
   });
   lab = session;
   const downloads = new DownloadManager(session, context.globalStorageUri.fsPath, log);
-  const deps = { context, lab: session, downloads, log };
+  const results = new ResultDocuments();
+  const deps = { context, lab: session, downloads, log, results };
+  const schema = new RequestSchemaSource(log);
 
   // tree + status bar
   const tree = new LabTree(session);
@@ -61,7 +68,11 @@ export function activate(context: vscode.ExtensionContext): { lab: LabSession } 
   context.subscriptions.push(
     view,
     status,
+    ...results.register(),
     ...registerCommands(deps),
+    schema,
+    ...registerRequestFiles(deps, schema),
+    ...registerTlFiles(schema, log),
     floodWaitProgress(deps),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, LabPanel.serializer(context.extensionUri, session, downloads, log)),
     vscode.workspace.onDidChangeConfiguration((e) => {

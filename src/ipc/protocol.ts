@@ -77,6 +77,9 @@ export interface HostNotifications {
   'download/changed': IpcDownload;
   /** Focus a tab, e.g. the "Run Query" command opens the query tab with a method selected. */
   'ui/focus': { tab: IpcTab; method?: string };
+  /** Show one trace event: the trace tab, that event selected and scrolled into view (filters that hide it are
+   *  cleared; an id not loaded yet is selected when it arrives). E.g. "Show call in DC Lab trace" of a request file. */
+  'trace/focus': { id: number };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -12,12 +12,15 @@ import { formatTraceTimeline, type TraceEvent } from '../trace';
 import type { DownloadManager, DownloadRequest } from './downloads';
 import type { LabSession } from './lab';
 import { LabPanel } from './panel';
+import type { ResultDocuments } from './result-documents';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
   lab: LabSession;
   downloads: DownloadManager;
   log: vscode.LogOutputChannel;
+  /** The `dclab-result:` documents (query and request-file results). */
+  results: ResultDocuments;
 }
 
 function errText(e: unknown): string {
@@ -32,7 +35,7 @@ function normalizePhone(raw: string): string | undefined {
 }
 
 /** A command body with errors shown to the user and logged. */
-function guarded(deps: CommandDeps, name: string, fn: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
+export function guarded(deps: CommandDeps, name: string, fn: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
   return async (...args) => {
     try {
       return await fn(...args);
@@ -117,31 +120,20 @@ export function floodWaitProgress(deps: CommandDeps): vscode.Disposable {
   });
 }
 
-/** Query results as read-only JSON documents (`dclab-result:` URIs), so closing them never asks to save. */
-class ResultDocuments implements vscode.TextDocumentContentProvider {
-  static readonly scheme = 'dclab-result';
-  private readonly docs = new Map<string, string>();
-  private seq = 0;
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.docs.get(uri.path) ?? '';
-  }
-  add(name: string, content: string): vscode.Uri {
-    const path = `/${++this.seq}/${name.replace(/[^\w.-]+/g, '_')}.json`;
-    this.docs.set(path, content);
-    if (this.docs.size > 50) this.docs.delete(this.docs.keys().next().value!);
-    return vscode.Uri.from({ scheme: ResultDocuments.scheme, path });
-  }
-}
-
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { context, lab, downloads, log } = deps;
-  const results = new ResultDocuments();
+  const { context, lab, downloads, log, results } = deps;
   const reg = (id: string, fn: (...args: unknown[]) => Promise<unknown>): vscode.Disposable => vscode.commands.registerCommand(id, guarded(deps, id, fn));
 
   return [
-    vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, results),
     reg('dclab.openPanel', async () => {
       LabPanel.show(context.extensionUri, lab, downloads, log);
+    }),
+
+    // a result document's "Show call in DC Lab trace" lens, the run notifications' "Show in Trace"
+    reg('dclab.showTraceEvent', async (traceId?: unknown) => {
+      const id = Number(traceId);
+      if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`no trace event ${String(traceId)}`);
+      LabPanel.show(context.extensionUri, lab, downloads, log).focusTraceEvent(id);
     }),
 
     reg('dclab.startSandbox', async () => {
@@ -292,7 +284,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const res = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `DC Lab: ${method}${dcId !== undefined ? ` @DC${dcId}` : ''}`, cancellable: true },
         (progress, token) =>
-          new Promise<{ result: unknown; ms: number } | undefined>((resolve, reject) => {
+          new Promise<{ result: unknown; ms: number; traceId: number } | undefined>((resolve, reject) => {
             token.onCancellationRequested(() => resolve(undefined)); // the call finishes in the background; its result is dropped
             lab.runQuery(method!, params, dcId).then(resolve, reject);
             progress.report({ message: 'running…' });
@@ -301,7 +293,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!res) return;
       const chain = chainSince(lab, mark, method);
       log.info(`${method}: ${res.ms} ms${chain ? ` — ${chain}` : ''}`);
-      const uri = results.add(`${method}${dcId !== undefined ? `@DC${dcId}` : ''}`, JSON.stringify(res.result, null, 2) + '\n');
+      const links = res.traceId > 0 ? [{ line: 0, traceId: res.traceId, title: 'Show call in DC Lab trace' }] : [];
+      const uri = results.add(`${method}${dcId !== undefined ? `@DC${dcId}` : ''}`, JSON.stringify(res.result, null, 2) + '\n', links);
       const doc = await vscode.workspace.openTextDocument(uri);
       await vscode.languages.setTextDocumentLanguage(doc, 'json');
       await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });

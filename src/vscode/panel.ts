@@ -53,6 +53,8 @@ export class LabPanel implements vscode.Disposable {
   private edgeEvents: IpcTraceEvent[] = [];
   private state: PanelState | undefined;
   private ready = false;
+  /** A trace event to show once the webview is ready (the panel was just created or restored). */
+  private pendingTraceFocus: number | undefined;
 
   static show(extensionUri: vscode.Uri, lab: LabSession, downloads: DownloadManager, log: vscode.LogOutputChannel, focus?: { tab: IpcTab; method?: string }): LabPanel {
     if (LabPanel.current) {
@@ -126,6 +128,15 @@ export class LabPanel implements vscode.Disposable {
 
   focus(f: { tab: IpcTab; method?: string }): void {
     this.post(notification('ui/focus', { tab: f.tab, ...(f.method ? { method: f.method } : {}) }));
+  }
+
+  /** The trace tab with one event selected (a request file's "Show call in DC Lab trace"). */
+  focusTraceEvent(id: number): void {
+    if (!this.ready) {
+      this.pendingTraceFocus = id;
+      return;
+    }
+    this.post(notification('trace/focus', { id }));
   }
 
   private html(): string {
@@ -227,6 +238,10 @@ ${missing}
           ...(this.state ? { state: this.state } : {}),
         }),
       );
+      if (this.pendingTraceFocus !== undefined) {
+        this.post(notification('trace/focus', { id: this.pendingTraceFocus }));
+        this.pendingTraceFocus = undefined;
+      }
       this.log.info('panel: webview ready');
     },
     'download/cancel': ({ downloadId }) => this.downloads.cancel(downloadId),

@@ -1,10 +1,15 @@
 // The e2e scenario inside code-server (driven by scripts/e2e/run.mjs): a new user opens the DC Lab panel, logs in
 // to the embedded sandbox through a PHONE_MIGRATE (input boxes: phone 9996641234, code 44444), sees the redirect
 // in the panel's trace and DC4 as home in its topology and in the activity-bar tree, runs a query on another DC
-// (a transfer) and downloads a seeded file by dc_id (checked by SHA-256). Each step is timed; a screenshot after
-// each goes to test-output/e2e/.
+// (a transfer) and downloads a seeded file by dc_id (checked by SHA-256). Then a request file (`.mtproto`, issue 6):
+// its CodeLens "▶ Run" runs request #1 (result document beside: ok, the user, `@me` assigned), then request #2 which
+// uses `{{me}}` on DC 2 (a transfer in its trace line); the result's "Show call in DC Lab trace" lens selects the call
+// in the panel's trace; "Run on DC…" runs request #1 on DC 3; a typed unknown method gets a squiggle and its Run is
+// refused with the diagnostic. A `.tl` file with a wrong constructor id gets an error and a hover with the computed
+// id. Each step
+// is timed; a screenshot after each goes to test-output/e2e/.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** sha256 of the sandbox's seeded `medium-dc3.bin` (docs/contracts.md, "Issue 4: sandbox files and CDN"). */
@@ -193,6 +198,182 @@ export async function runE2e({ context, url, dirs, out, log }) {
       const trace = await viewport.innerText();
       await screenshot('trace-download');
       return { downloads: text.slice(0, 300), trace: trace.split('\n').filter((l) => /download/.test(l)).slice(0, 4) };
+    });
+
+    // Request files (issue 6): a .mtproto file in the workspace, run from its CodeLens with the logged-in client.
+    const mtprotoEditor = page.locator('[data-uri$="e2e.mtproto"]').first();
+    const resultEditor = page.locator('[data-uri^="dclab-result:"][data-uri$="e2e.mtproto.result.json"]').first();
+    /** The visible text of an editor (Monaco renders spaces as U+00A0). */
+    const editorText = async (editor) => (await editor.locator('.view-lines').innerText()).replace(/\u00a0/g, ' ');
+    /** Polls an editor's text until `test` accepts it. */
+    const waitForEditorText = async (editor, test, what, timeout = 60_000) => {
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const text = await editorText(editor).catch(() => '');
+        if (test(text)) return text;
+        if (Date.now() > deadline) throw new Error(`${what}; the editor shows: ${text.slice(0, 1500)}`);
+        await page.waitForTimeout(300);
+      }
+    };
+    /** The `n`-th (0-based, top to bottom) CodeLens of an editor whose text is `title`. */
+    const lens = async (editor, title, n) => {
+      const links = editor.locator('.codelens-decoration a', { hasText: title });
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const boxes = [];
+        for (const l of await links.all()) {
+          if ((await l.innerText()).trim() !== title) continue;
+          const box = await l.boundingBox();
+          if (box) boxes.push({ l, y: box.y });
+        }
+        boxes.sort((a, b) => a.y - b.y);
+        if (boxes[n]) return boxes[n].l;
+        if (Date.now() > deadline) throw new Error(`CodeLens "${title}" #${n + 1} never appeared (${boxes.length} seen)`);
+        await page.waitForTimeout(300);
+      }
+    };
+    /** Ctrl+P, the file name, Enter — retried while the file search has not seen a file the test just wrote. */
+    const quickOpen = async (name, tries = 10) => {
+      for (let i = 0; i < tries; i++) {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+P');
+        await quickInputBox.waitFor({ state: 'visible', timeout: 10_000 });
+        await quickInputBox.fill(name);
+        try {
+          await quickInput.locator('.monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 3_000 });
+          await page.keyboard.press('Enter');
+          return;
+        } catch {
+          log(`  "${name}" not found by Quick Open yet (try ${i + 1})`);
+        }
+      }
+      throw new Error(`Quick Open never found ${name}`);
+    };
+    let meId;
+    let secondTraceId;
+
+    await step('request-file-open', async () => {
+      const dir = join(dirs.workspace, 'requests');
+      mkdirSync(dir, { recursive: true });
+      // {{self}} comes from the environment file ($shared), {{me}} / {{meHash}} from the first request's result
+      writeFileSync(join(dir, 'dclab.env.json'), JSON.stringify({ $shared: { self: { _: 'inputUserSelf' } } }, null, 2) + '\n');
+      writeFileSync(
+        join(dir, 'e2e.mtproto'),
+        [
+          '# written by test/e2e/extension.e2e.mjs',
+          '',
+          '### Who am I',
+          'users.getUsers',
+          '{ "id": [ {{self}} ] }',
+          '@me = {{response[0].id}}',
+          '@meHash = {{response[0].access_hash}}',
+          '',
+          '### The same user by id, on DC 2',
+          '@dc 2',
+          'users.getUsers',
+          '{ "id": [{ "_": "inputUser", "user_id": "{{me}}", "access_hash": "{{meHash}}" }] }',
+          '',
+        ].join('\n'),
+      );
+      // the .tl file of the last step is written now too: Quick Open's file list is cached after its first use
+      mkdirSync(join(dirs.workspace, 'schema'), { recursive: true });
+      writeFileSync(join(dirs.workspace, 'schema', 'mini.tl'), '// written by test/e2e/extension.e2e.mjs\nboolFalse#bc799737 = Bool;\nboolTrue#997275b4 = Bool;\n');
+      await quickOpen('e2e.mtproto');
+      await mtprotoEditor.waitFor({ state: 'visible', timeout: 30_000 });
+      await lens(mtprotoEditor, '▶ Run', 1);
+      const lenses = await mtprotoEditor.locator('.codelens-decoration').allInnerTexts();
+      return { lenses: lenses.map((t) => t.replace(/\s+/g, ' ').trim()) };
+    });
+
+    await step('request-file-run-first', async () => {
+      await (await lens(mtprotoEditor, '▶ Run', 0)).click();
+      const text = await waitForEditorText(
+        resultEditor,
+        (t) => /"request": "#1 users\.getUsers"/.test(t) && /"ok": true/.test(t) && /"first_name": "Sandbox User 41234"/.test(t) && /"me": "\d+"/.test(t),
+        'the result document of request #1 (ok, the user, @me assigned) did not appear',
+      );
+      meId = /"me": "(\d+)"/.exec(text)[1];
+      await notification(/#1 users\.getUsers → ok on DC4/).waitFor({ state: 'visible', timeout: 15_000 });
+      return { me: meId, result: text.split('\n').slice(0, 14) };
+    });
+
+    await step('request-file-run-second', async () => {
+      // request #2 uses {{me}} / {{meHash}} assigned by request #1 in the earlier run, and @dc 2 (a transfer)
+      await (await lens(mtprotoEditor, '▶ Run', 1)).click();
+      const text = await waitForEditorText(
+        resultEditor,
+        (t) => /"request": "#2 users\.getUsers"/.test(t) && /"ok": true/.test(t),
+        'the result document of request #2 did not appear',
+      );
+      if (!/"dc": 2/.test(text)) throw new Error(`request #2 did not run on DC2: ${text.slice(0, 800)}`);
+      if (!/transfer DC4 to DC2/.test(text)) throw new Error(`the trace line of request #2 shows no transfer: ${text.slice(0, 800)}`);
+      if (!text.includes(`"id": "${meId}"`)) throw new Error(`request #2 did not return user ${meId} (was {{me}} resolved?): ${text.slice(0, 1500)}`);
+      secondTraceId = /"traceId": "(\d+)"/.exec(text)?.[1];
+      if (!secondTraceId) throw new Error(`no traceId in the result of request #2: ${text.slice(0, 800)}`);
+      return { traceId: secondTraceId, result: text.split('\n').slice(0, 14) };
+    });
+
+    await step('request-result-trace-link', async () => {
+      // the result document's CodeLens opens the panel's trace with that call selected (a filter hiding it is cleared)
+      await (await lens(resultEditor, 'Show call in DC Lab trace', 0)).click();
+      const selected = webview.locator(`.trace-row.selected[data-id="${secondTraceId}"]`);
+      await selected.waitFor({ state: 'visible', timeout: 30_000 });
+      const row = await selected.innerText();
+      if (!/users\.getUsers/.test(row)) throw new Error(`the selected trace row is not the call: ${row}`);
+      const detail = await webview.locator('[data-testid=trace-detail]').innerText();
+      if (!/transfer DC4/.test(detail) && !/auth\.exportAuthorization/.test(detail)) throw new Error(`the detail pane does not show the call's chain: ${detail.slice(0, 1000)}`);
+      return { row: row.replace(/\s+/g, ' ').trim(), detail: detail.split('\n').slice(0, 8) };
+    });
+
+    await step('request-file-run-on-dc', async () => {
+      // "Run on DC…": a quick pick of the profile's DCs (the home DC preselected for a request without @dc)
+      await page.locator('.tab', { hasText: /e2e\.mtproto(?!\.result)/ }).first().click();
+      await (await lens(mtprotoEditor, 'Run on DC…', 0)).click();
+      await quickInput.locator('.quick-input-title', { hasText: /run #1 users\.getUsers on DC/ }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      const preselected = (await quickInput.locator('.monaco-list-row.focused').first().innerText()).replace(/\s+/g, ' ').trim();
+      if (!/^DC 4(?!\d)/.test(preselected)) throw new Error(`the home DC is not preselected: ${preselected}`);
+      await pick(/run #1 users\.getUsers on DC/, 'DC 3');
+      const text = await waitForEditorText(
+        resultEditor,
+        (t) => /"request": "#1 users\.getUsers"/.test(t) && /"dc": 3/.test(t) && /"ok": true/.test(t),
+        'the result of request #1 on DC 3 did not appear',
+      );
+      return { preselected, trace: text.split('\n').filter((l) => /@DC3/.test(l)).map((l) => l.trim()) };
+    });
+
+    await step('request-file-diagnostics', async () => {
+      await mtprotoEditor.waitFor({ state: 'visible', timeout: 15_000 });
+      await mtprotoEditor.locator('.view-lines').click();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type('### Broken');
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('users.getUzers', { delay: 20 });
+      await page.keyboard.press('Escape'); // the completion list, not a suggestion
+      await mtprotoEditor.locator('.squiggly-error').first().waitFor({ state: 'attached', timeout: 15_000 });
+      // running it reports the diagnostics instead of sending
+      await (await lens(mtprotoEditor, '▶ Run', 2)).click();
+      const refused = notification(/#3 users\.getUzers not sent/);
+      await refused.waitFor({ state: 'visible', timeout: 15_000 });
+      const message = await refused.innerText();
+      if (!/unknown method `users\.getUzers`/.test(message)) throw new Error(`unexpected message: ${message}`);
+      const problems = page.locator('.statusbar-item[id="status.problems"]').first();
+      const problemsLabel = (await problems.getAttribute('aria-label').catch(() => null)) ?? (await problems.innerText().catch(() => ''));
+      if (!/Errors: [1-9]/.test(problemsLabel)) throw new Error(`the Problems count shows no error: ${problemsLabel}`);
+      await page.keyboard.press('Control+S');
+      return { message, problems: problemsLabel };
+    });
+
+    await step('tl-file', async () => {
+      // a .tl file: the written id of boolTrue is off by one → an id-mismatch error; hover shows the computed id
+      await quickOpen('mini.tl');
+      const tlEditor = page.locator('[data-uri$="mini.tl"]').first();
+      await tlEditor.waitFor({ state: 'visible', timeout: 30_000 });
+      await tlEditor.locator('.squiggly-error').first().waitFor({ state: 'attached', timeout: 15_000 });
+      await tlEditor.locator('.view-lines span', { hasText: /^boolTrue$/ }).first().hover();
+      const hover = page.locator('.monaco-hover', { hasText: /997275b5/ }).first();
+      await hover.waitFor({ state: 'visible', timeout: 15_000 });
+      return { hover: (await hover.innerText()).split('\n').slice(0, 6) };
     });
 
     await step('reload-restores-panel', async () => {

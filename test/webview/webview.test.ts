@@ -363,6 +363,22 @@ test('trace: 100,000 events, bounded DOM rows, scroll to the end, filter by DC, 
   events.push(next);
   await stub.notify('trace/events', { events: [next] });
   await page.waitForFunction((n) => document.querySelector('[data-testid="trace-count"]')?.textContent === `${n.toLocaleString('en-US')} events`, TOTAL_EVENTS + 1);
+
+  // trace/focus (a request file's "Show call in DC Lab trace"): a filter that hides the event is cleared, the
+  // event is selected and scrolled into view; an id that has not arrived yet is selected when it does.
+  await page.fill('[data-testid="trace-text"] input', 'no-such-event-name');
+  await page.waitForFunction(() => /^0 of /.test(document.querySelector('[data-testid="trace-count"]')?.textContent ?? ''));
+  const target = events[Math.floor(events.length / 2)]!;
+  await stub.notify('trace/focus', { id: target.id });
+  await page.waitForSelector(`.trace-row.selected[data-id="${target.id}"]`, { timeout: 10_000 });
+  assert.equal(await page.$eval('[data-testid="trace-text"]', (el) => (el as HTMLElement & { value: string }).value), '');
+  const detailTitle = (await page.textContent('[data-testid="trace-detail"] h3')) ?? '';
+  assert.ok(detailTitle.includes(target.name), `detail pane: ${detailTitle}`);
+  const later: IpcTraceEvent = { id: lastId + 2, time: Date.now(), kind: 'call', name: 'users.getUsers', dcId: 4 };
+  await stub.notify('trace/focus', { id: later.id });
+  events.push(later);
+  await stub.notify('trace/events', { events: [later] });
+  await page.waitForSelector(`.trace-row.selected[data-id="${later.id}"]`, { timeout: 10_000 });
   mark('trace');
 });
 

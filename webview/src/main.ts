@@ -84,6 +84,10 @@ host.on('ui/focus', (p) => {
   showTab(p.tab, true);
   if (p.tab === 'query' && p.method) void query.focusMethod(p.method);
 });
+host.on('trace/focus', (p) => {
+  showTab('trace', true);
+  trace.focusEvent(p.id);
+});
 
 async function loadTrace(): Promise<void> {
   try {

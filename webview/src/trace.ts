@@ -4,7 +4,7 @@
 import type { IpcTraceEvent, JsonValue } from '../../src/ipc/index.js';
 import { errorText, fmtTime, h, kids } from './dom.js';
 import type { Host } from './host.js';
-import { button, checkbox, dropdown, textField, type SelectControl } from './toolkit/index.js';
+import { button, checkbox, dropdown, textField, type CheckControl, type SelectControl, type ValueControl } from './toolkit/index.js';
 import { jsonTree } from './tree.js';
 
 export const ROW_HEIGHT = 22;
@@ -95,18 +95,22 @@ export class TraceView {
   private readonly detail = h('aside', { class: 'trace-detail', 'data-testid': 'trace-detail' });
   private readonly status = h('span', { class: 'muted' });
   private readonly dcSelect: SelectControl;
+  private readonly textFilter: ValueControl;
+  private readonly errorsFilter: CheckControl;
+  /** An event the host asked to show (trace/focus) that has not arrived yet. */
+  private pendingFocusId: number | undefined;
 
   constructor(private readonly host: Host, initial: TraceFilter, private readonly onFilter: (f: TraceFilter) => void) {
     this.filter = { ...initial };
     this.dcSelect = dropdown([{ value: '', label: 'All DCs' }], initial.dcId ? String(initial.dcId) : '', (v) => this.setFilter({ dcId: v ? Number(v) : undefined }), { 'data-testid': 'trace-dc' });
-    const text = textField({ placeholder: 'method / name…', value: initial.text ?? '', attrs: { 'data-testid': 'trace-text' }, onInput: (v) => this.setFilter({ text: v || undefined }) });
-    const errors = checkbox('errors only', !!initial.errorsOnly, (c) => this.setFilter({ errorsOnly: c || undefined }), { 'data-testid': 'trace-errors' });
+    this.textFilter = textField({ placeholder: 'method / name…', value: initial.text ?? '', attrs: { 'data-testid': 'trace-text' }, onInput: (v) => this.setFilter({ text: v || undefined }) });
+    this.errorsFilter = checkbox('errors only', !!initial.errorsOnly, (c) => this.setFilter({ errorsOnly: c || undefined }), { 'data-testid': 'trace-errors' });
     const toolbar = h(
       'div',
       { class: 'toolbar' },
       this.dcSelect.el,
-      text.el,
-      errors.el,
+      this.textFilter.el,
+      this.errorsFilter.el,
       button('Collapse all', () => this.collapseAll(true), { appearance: 'secondary' }),
       button('Expand all', () => this.collapseAll(false), { appearance: 'secondary' }),
       button('Export…', () => void this.exportTrace(), { appearance: 'secondary', attrs: { 'data-testid': 'trace-export' } }),
@@ -159,6 +163,7 @@ export class TraceView {
         newDc = true;
       }
     }
+    if (this.pendingFocusId !== undefined && this.indexById.has(this.pendingFocusId)) this.focusEvent(this.pendingFocusId);
     if (newDc) this.dcSelect.setOptions([{ value: '', label: 'All DCs' }, ...[...this.dcIds].sort((a, b) => a - b).map((d) => ({ value: String(d), label: `DC ${d}` }))], this.filter.dcId ? String(this.filter.dcId) : '');
     this.schedule(true);
   }
@@ -359,6 +364,24 @@ export class TraceView {
     const next = Math.max(0, Math.min(this.rows.length - 1, pos + (ev.key === 'ArrowDown' ? 1 : -1)));
     const idx = this.rows[next];
     if (idx !== undefined) this.select(this.events[idx]!.id, true);
+  }
+
+  /** The host's trace/focus: select and reveal an event, clearing filters that hide it; an event not loaded yet
+   *  (the panel was just opened and still pages the trace in) is selected when it arrives. */
+  focusEvent(id: number): void {
+    const idx = this.indexById.get(id);
+    if (idx === undefined) {
+      this.pendingFocusId = id;
+      return;
+    }
+    this.pendingFocusId = undefined;
+    if (this.filtering() && !this.matches(this.events[idx]!, (this.filter.text ?? '').toLowerCase())) {
+      this.textFilter.value = '';
+      this.errorsFilter.checked = false;
+      this.dcSelect.value = '';
+      this.setFilter({ dcId: undefined, text: undefined, errorsOnly: undefined });
+    }
+    this.select(id, true);
   }
 
   /** Selects an event, shows its details and (reveal) scrolls it into view, expanding its root. */
