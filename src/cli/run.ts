@@ -16,7 +16,9 @@ import {
   type ReqDiagnostic,
   type RequestRunResult,
 } from '../reqfile';
-import { apiSchema } from '../tl/bundled';
+import { apiSchema, schemaFromTlText } from '../tl/bundled';
+import { analyzeTlFile } from '../tl/tl-file';
+import type { TlSchema } from '../tl/schema';
 import { flagBool, flagInt, flagString, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
 
@@ -28,7 +30,34 @@ export const RUN_FLAGS: FlagSpecs = {
   '--json': { kind: 'boolean' },
   '--continue-on-error': { kind: 'boolean' },
   '--verbose': { kind: 'boolean' },
+  '--schema': { kind: 'string', value: 'a .tl file to check the requests against' },
 };
+
+/**
+ * The schema requests are checked against: the bundled layer, or a user's `.tl` (as the extension's
+ * `dclab.schemaFile`). Checking only: the client still encodes with the bundled layer it announces.
+ */
+async function checkSchema(file: string | undefined): Promise<TlSchema> {
+  if (file === undefined) return apiSchema();
+  let text: string;
+  try {
+    text = await readFile(resolve(file), 'utf8');
+  } catch (e) {
+    throw new UsageError(`--schema ${file}: ${e instanceof Error ? e.message : String(e)}`, 'run');
+  }
+  // a schema that does not parse would check nothing: its syntax errors end the run like a request file's
+  const analysis = analyzeTlFile(text);
+  const syntax = analysis.diagnostics.filter((d) => d.code === 'syntax');
+  if (syntax.length || analysis.entries.length === 0) {
+    const lines = splitLines(text);
+    const where = syntax.slice(0, 5).map((d) => {
+      const { line, column } = lineColumnAt(lines, d.range.start);
+      return `\n  ${file}:${line + 1}:${column + 1}: ${d.message}`;
+    });
+    throw new UsageError(`--schema ${file}: ${syntax.length ? `${syntax.length} syntax error${syntax.length === 1 ? '' : 's'}${where.join('')}` : 'no TL declarations in that file'}`, 'run');
+  }
+  return schemaFromTlText(text);
+}
 
 /** Client-side failures: nothing was sent for that request (exit 2, like a file error). */
 const CLIENT_SIDE = new Set(['VALIDATION', 'UNDEFINED_VARIABLE']);
@@ -68,7 +97,7 @@ export async function runRun(ctx: CliContext, p: ParsedArgs): Promise<number> {
     throw e;
   }
 
-  const schema = apiSchema();
+  const schema = await checkSchema(flagString(p, '--schema'));
   const parsed = parseRequestFile(text);
   if (parsed.requests.length === 0) throw new UsageError(`${fileArg} has no requests (a request is a method name line, then its JSON body)`, 'run');
   const only = pickRequest(p, parsed.requests, fileArg);

@@ -77,7 +77,7 @@ export const COMMAND_USAGE: Record<string, string> = {
   The media in Saved Messages (messages.getHistory on inputPeerSelf, newest first): message id, kind, dc_id, size,
   name, and the location JSON to paste into \`dclab download --dc <dc_id> --location '<JSON>'\`. --json: an
   array of { messageId, date, kind, name, size, dcId, location }.`,
-  run: `usage: dclab run FILE [--env NAME] [--request N | --title TEXT] [--dc N] [--json] [--continue-on-error] [--verbose] [common options]
+  run: `usage: dclab run FILE [--env NAME] [--request N | --title TEXT] [--dc N] [--schema FILE.tl] [--json] [--continue-on-error] [--verbose] [common options]
   Run the requests of a request file (FILE.mtproto: requests separated by ### lines, each a method name and a JSON
   body, optional @dc N / @profile NAME lines before the method, variables {{name}} from @name = value lines, from
   earlier results (@me = {{response[0].id}} after a body) and from dclab.env.json; see src/reqfile/README.md).
@@ -86,6 +86,8 @@ export const COMMAND_USAGE: Record<string, string> = {
   prints \`### [k] method @DCn → ok (12 ms)\` and the result as pretty JSON (secrets redacted) on stdout, its trace
   chain on stderr. --env NAME: the environment of the nearest dclab.env.json ("$shared" always applies).
   --request N / --title TEXT: run one request (N counts from 1). --dc N: every request on DC N (overrides @dc).
+  --schema FILE.tl: check against that schema instead of the bundled layer (merged over the MTProto service
+  schema; checking only — calls are still encoded with layer 227).
   --json: one JSON array of results on stdout instead. The run stops at the first failure unless
   --continue-on-error. Exit 0 all ok, 1 a request failed (rpc error), 2 file or validation errors.`,
   demo: `usage: dclab demo [--phone 99966XYYYY] [--transport T] [--wire] [--details] [--machines] [--core]

@@ -1,5 +1,6 @@
 // AES-256 in IGE mode (MTProto's message and handshake cipher): pure JS, and encryption through native CBC.
 import { createCipheriv } from 'node:crypto';
+import { instantiateIgeWasm, type IgeWasm } from './aes-ige-wasm';
 // Decryption: T-table AES on 32-bit big-endian words, the 14 rounds fully unrolled, the IGE chaining kept in local
 // variables, no allocation per block, the key schedules computed once per AesIge. Measured with
 // bench/ige-primitive.ts on 1 MiB buffers (2 shared cores, best quiet runs): ≈110-117 MB/s, vs ≈14-16 MB/s for
@@ -125,8 +126,9 @@ function writeWord(b: Uint8Array, o: number, v: number): void {
 export class AesIge {
   private readonly ek: Int32Array;
   private readonly dk: Int32Array;
-  private dkLe: Int32Array | undefined; // dk byte-swapped, made on the first aligned decrypt
+  private dkLe: Int32Array | undefined; // dk byte-swapped, made on the first aligned or WebAssembly decrypt
   private readonly iv: Int32Array; // [c0 (4 words), p0 (4 words)] as MTProto lays out the 32-byte IV
+  private ivLe: Int32Array | undefined; // iv byte-swapped (the raw IV bytes as native words), for WebAssembly
 
   constructor(key: Uint8Array, iv: Uint8Array) {
     if (iv.length !== 32) throw new RangeError(`AES-IGE iv must be 32 bytes, got ${iv.length}`);
@@ -306,6 +308,25 @@ export class AesIge {
 
   /** Decrypts `data` (length a multiple of 16) into `out` (may be `data` itself); returns `out`. */
   decrypt(data: Uint8Array, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
+    return this.decryptJs(data, out);
+  }
+
+  /**
+   * Decryption by the WebAssembly module (src/crypto/aes-ige-wasm.ts) whatever the size; throws if WebAssembly is
+   * unavailable (see `igeWasmUnavailable`). Same contract as `decrypt`.
+   */
+  decryptWasm(data: Uint8Array, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
+    checkLength(data, out);
+    const wasm = igeWasm();
+    if (!wasm) throw new Error(`AES-IGE WebAssembly unavailable: ${wasmError}`);
+    const rk = (this.dkLe ??= this.dk.map(bswap32));
+    const iv = (this.ivLe ??= this.iv.map(bswap32));
+    wasm.decrypt(rk, iv, data, out);
+    return out;
+  }
+
+  /** Decryption in pure JS whatever the size (the fallback without WebAssembly). Same contract as `decrypt`. */
+  decryptJs(data: Uint8Array, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
     checkLength(data, out);
     if (LITTLE_ENDIAN && ((data.byteOffset | out.byteOffset) & 3) === 0) return this.decryptAlignedLe(data, out);
     const rk = this.dk;
@@ -411,6 +432,27 @@ export class AesIge {
     writeWord(out, 12, ((SBOX[s3 >>> 24]! << 24) | (SBOX[(s0 >>> 16) & 255]! << 16) | (SBOX[(s1 >>> 8) & 255]! << 8) | SBOX[s2 & 255]!) ^ rk[k + 3]!);
     return out;
   }
+}
+
+let wasmInstance: IgeWasm | null | undefined;
+let wasmError: string | undefined;
+
+/** This thread's instance of the WebAssembly decryptor, made on first use; null if it cannot be made. */
+function igeWasm(): IgeWasm | null {
+  if (wasmInstance !== undefined) return wasmInstance;
+  try {
+    wasmInstance = LITTLE_ENDIAN ? instantiateIgeWasm({ ltd: [LTD0, LTD1, LTD2, LTD3], invSbox: INV_SBOX }) : null;
+    if (!wasmInstance) wasmError = 'big-endian host';
+  } catch (e) {
+    wasmInstance = null;
+    wasmError = e instanceof Error ? e.message : String(e);
+  }
+  return wasmInstance;
+}
+
+/** Why IGE decryption cannot use WebAssembly on this thread (instantiating it if not done yet); undefined if it can. */
+export function igeWasmUnavailable(): string | undefined {
+  return igeWasm() ? undefined : wasmError;
 }
 
 function checkLength(data: Uint8Array, out: Uint8Array): void {

@@ -99,6 +99,18 @@ test('schema errors: FILE:LINE:COL lines, exit 2 and nothing sent; a missing env
   const unknownEnv = await dclabIn(['run', EXAMPLE, '--env', 'staging', ...A]);
   assert.equal(unknownEnv.code, 2);
   assert.match(unknownEnv.stderr, /no environment "staging" \(it has: sandbox, sandbox-all\)/);
+
+  // --schema: a user's .tl replaces the bundled layer for the check (here one where users.getUsers takes a limit)
+  const tl = join(dir, 'mine.tl');
+  writeFileSync(tl, 'inputUserSelf#f7c1b13f = InputUser;\nuser#12345678 id:long = User;\n---functions---\nusers.getUsers#0d91a548 id:Vector<InputUser> limit:int = Vector<User>;\n');
+  const withLimit = join(dir, 'limit.mtproto');
+  writeFileSync(withLimit, 'users.getUsers\n{ "id": [{ "_": "inputUserSelf" }], "limit": "five" }\n');
+  const mine = await dclabIn(['run', withLimit, '--schema', tl, ...A]);
+  assert.equal(mine.code, 2, mine.stderr);
+  assert.match(mine.stderr, /limit\.mtproto:2:46: error: limit: expected int \(32-bit integer\), got the string "five"/);
+  const notTl = await dclabIn(['run', withLimit, '--schema', bad, ...A]);
+  assert.equal(notTl.code, 2);
+  assert.match(notTl.stderr, /--schema .*bad\.mtproto: /);
 });
 
 test('an rpc error: exit 1, the error code in the header, the message and chain on stderr; --continue-on-error', { timeout: 30_000 }, async () => {
