@@ -34,7 +34,7 @@ export const LAYOUT = {
   data: 65536,
   chunk: 65536,
 };
-const PAGES = (LAYOUT.data + LAYOUT.chunk) / 65536;
+const PAGES = Math.ceil((LAYOUT.data + LAYOUT.chunk) / 65536);
 
 // ---------------------------------------------------------------------------------------------- encoding
 

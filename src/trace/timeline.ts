@@ -90,6 +90,41 @@ function isMachineTransition(e: TraceEvent): boolean {
   return e.kind === 'state' && e.from !== undefined && e.to !== undefined;
 }
 
+/** A file part (download or upload) or the answer to one: a 64 MiB download has 64 of each. */
+function isPartStep(e: TraceEvent, byId: ReadonlyMap<number, TraceEvent>): boolean {
+  if (e.kind === 'file') return e.name.startsWith('part ');
+  const parent = e.parentId !== undefined ? byId.get(e.parentId) : undefined;
+  return (e.kind === 'result' || e.kind === 'error') && parent !== undefined && parent.kind === 'file' && parent.name.startsWith('part ');
+}
+
+/**
+ * The chain's labels, with runs of file parts folded into one step (`64 parts DC4 (3 failed)`), so a download's
+ * line shows its redirects and transfers instead of a hundred parts; the details below still list each part.
+ */
+function storyLabels(story: readonly TraceEvent[], byId: ReadonlyMap<number, TraceEvent>): string[] {
+  const out: string[] = [];
+  let run: TraceEvent[] = [];
+  const flush = (): void => {
+    const parts = run.filter((e) => e.kind === 'file');
+    if (parts.length >= 3) {
+      const dcs = [...new Set(parts.map((e) => e.dcId).filter((d): d is number => d !== undefined))];
+      const failed = run.filter((e) => e.kind === 'error').length;
+      out.push(`${parts.length} parts${dcs.length ? ` ${dcs.map((d) => `DC${d}`).join('/')}` : ''}${failed ? ` (${failed} failed)` : ''}`);
+    } else out.push(...run.map(traceEventLabel));
+    run = [];
+  };
+  for (const e of story) {
+    if (isPartStep(e, byId)) {
+      run.push(e);
+      continue;
+    }
+    flush();
+    out.push(traceEventLabel(e));
+  }
+  flush();
+  return out;
+}
+
 export function formatTraceTimeline(events: readonly TraceEvent[], opts: { details?: boolean; wire?: boolean } = {}): string {
   const details = opts.details ?? true;
   const shown = events.filter((e) => opts.wire || !isWire(e)).slice().sort((a, b) => a.id - b.id);
@@ -124,7 +159,7 @@ export function formatTraceTimeline(events: readonly TraceEvent[], opts: { detai
     const last = ordered[ordered.length - 1]!;
     const span = Math.round(last.time - root.time);
     const story = ordered.filter((e) => e === root || !isMachineTransition(e));
-    lines.push(`${rel(root.time)}  chain #${root.id}: ${story.map(traceEventLabel).join(' → ')}  (${span} ms)`);
+    lines.push(`${rel(root.time)}  chain #${root.id}: ${storyLabels(story, byId).join(' → ')}  (${span} ms)`);
     if (details) {
       for (const { e, depth } of chain) {
         lines.push(`${' '.repeat(11)}${'  '.repeat(depth + 1)}${rel(e.time)} #${e.id} ${e.kind.padEnd(10)} ${traceEventLabel(e)}${suffix(e)}`);

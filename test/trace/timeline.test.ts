@@ -65,3 +65,22 @@ test('formatTimeline (wire view) still renders WireTraceEvents', () => {
   assert.match(out[0]!, /\+\s+0ms DC2 c1\s+→ plain\s+req_pq_multi\s+40B msg_id=5/);
   assert.match(out[1]!, /\+\s+12ms .*← plain\s+resPQ.*— pq found/);
 });
+
+test('formatTraceTimeline: a download folds its parts into one step; the redirect and transfer stay visible', () => {
+  let now = 0;
+  const s = new TraceStore({ now: () => (now += 5) });
+  const dl = s.add({ kind: 'file', name: 'download', dcId: 2 });
+  const first = s.add({ kind: 'file', name: 'part 0+1048576', dcId: 2, parentId: dl.id });
+  s.add({ kind: 'redirect', name: 'FILE_MIGRATE_4', dcId: 2, targetDc: 4, parentId: first.id });
+  s.add({ kind: 'transfer', name: 'transfer', dcId: 2, targetDc: 4, parentId: dl.id });
+  for (let i = 0; i < 5; i++) {
+    const part = s.add({ kind: 'file', name: `part ${i * 1048576}+1048576`, dcId: 4, parentId: dl.id });
+    if (i === 2) s.add({ kind: 'error', name: 'FLOOD_WAIT_1', dcId: 4, parentId: part.id });
+    s.add({ kind: 'result', name: 'upload.file', dcId: 4, parentId: part.id });
+  }
+  s.add({ kind: 'file', name: 'downloaded', dcId: 4, parentId: dl.id });
+  const text = formatTraceTimeline(s.events());
+  const chain = text.split('\n').find((l) => l.includes(`chain #${dl.id}`))!;
+  assert.match(chain, /download DC2 → part 0\+1048576 DC2 → FILE_MIGRATE_4 → transfer DC2 to DC4 → 5 parts DC4 \(1 failed\) → downloaded DC4/);
+  assert.equal((text.match(/part 3145728\+1048576/g) ?? []).length, 1, 'the details still list every part');
+});
