@@ -1,14 +1,22 @@
-// AES-256 in IGE mode (MTProto's message and handshake cipher): pure JS, and encryption through native CBC.
+// AES-256 in IGE mode (MTProto's message and handshake cipher): decryption in WebAssembly (pure-JS fallback), and
+// encryption through native CBC.
 import { createCipheriv } from 'node:crypto';
 import { instantiateIgeWasm, type IgeWasm } from './aes-ige-wasm';
-// Decryption: T-table AES on 32-bit big-endian words, the 14 rounds fully unrolled, the IGE chaining kept in local
-// variables, no allocation per block, the key schedules computed once per AesIge. Measured with
-// bench/ige-primitive.ts on 1 MiB buffers (2 shared cores, best quiet runs): ≈110-117 MB/s, vs ≈14-16 MB/s for
-// node:crypto aes-256-ecb driven block by block. IGE decryption cannot be batched into a native call (each block
-// needs the previous plaintext), so big incoming messages are decrypted on worker threads (src/mtproto/decrypt-pool).
-// Encryption can: `aesIgeEncryptCbc` rewrites IGE as CBC over a pre-whitened input (≈200+ MB/s with AES-NI even
-// with the two JS XOR passes), used by `aesIgeEncrypt` from 512 bytes up. For big buffers prefer a reused `out`
-// (or in place): fresh 1 MiB outputs cost page faults that showed up as a large part of the time on this machine.
+// Decryption: T-table AES on 32-bit words, the 14 rounds fully unrolled, the IGE chaining kept in local variables,
+// no allocation per block, the key schedules computed once per AesIge. `decrypt` runs it in a WebAssembly module
+// that scripts/gen-aes-wasm.mjs assembles (src/crypto/aes-ige-wasm.ts; one instance per thread, made on first use),
+// at every size; the same algorithm in JS (`decryptJs`) is the fallback when WebAssembly is unavailable or
+// `DCLAB_IGE_WASM=0`. Measured on 1 MiB buffers, one reused AesIge, interleaved rounds in one process, 2 shared
+// cores: WebAssembly ≈130-140 MB/s vs ≈80-93 for the JS path at its best (bench/ige.bench.ts oursReused /
+// oursReusedJs: 1.5-1.6×), ≈3× in the many processes where the JS loop only reaches ≈40-60 (bench/ige-primitive.ts);
+// @mtcute/wasm's SIMD build ≈140-150 in the same runs; node:crypto aes-256-ecb driven block by block ≈5-15. No size
+// crossover: from 16 bytes up WebAssembly ties or wins, even counting the first call's instantiation (≈1 ms, vs
+// ≈1-2 ms for the first JS call in the interpreter). IGE decryption cannot be batched into a native call (each
+// block needs the previous plaintext), so big incoming messages are decrypted on worker threads
+// (src/mtproto/decrypt-pool). Encryption can: `aesIgeEncryptCbc` rewrites IGE as CBC over a pre-whitened input
+// (≈200+ MB/s with AES-NI even with the two JS XOR passes), used by `aesIgeEncrypt` from 512 bytes up. For big
+// buffers prefer a reused `out` (or in place): fresh 1 MiB outputs cost page faults that showed up as a large part
+// of the time on this machine.
 
 const SBOX = new Uint8Array(256);
 const INV_SBOX = new Uint8Array(256);
@@ -308,7 +316,14 @@ export class AesIge {
 
   /** Decrypts `data` (length a multiple of 16) into `out` (may be `data` itself); returns `out`. */
   decrypt(data: Uint8Array, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
-    return this.decryptJs(data, out);
+    checkLength(data, out);
+    // WebAssembly at every size, no crossover measured: with a new AesIge per call (the key schedule included) a tie
+    // at 16 B, ≈1.2× at 256 B, ≈1.5× from 512 B; with a reused instance ≈1.5× at 16 B, ≈2× from 128 B. Even the
+    // handshake's first decrypt is cheaper instantiating the module (~1 ms) than in the JS interpreter (~1-2 ms).
+    const wasm = data.length > 0 ? igeWasm() : null;
+    if (!wasm) return this.decryptJs(data, out);
+    wasm.decrypt((this.dkLe ??= this.dk.map(bswap32)), (this.ivLe ??= this.iv.map(bswap32)), data, out);
+    return out;
   }
 
   /**
@@ -319,9 +334,7 @@ export class AesIge {
     checkLength(data, out);
     const wasm = igeWasm();
     if (!wasm) throw new Error(`AES-IGE WebAssembly unavailable: ${wasmError}`);
-    const rk = (this.dkLe ??= this.dk.map(bswap32));
-    const iv = (this.ivLe ??= this.iv.map(bswap32));
-    wasm.decrypt(rk, iv, data, out);
+    wasm.decrypt((this.dkLe ??= this.dk.map(bswap32)), (this.ivLe ??= this.iv.map(bswap32)), data, out);
     return out;
   }
 
@@ -441,8 +454,12 @@ let wasmError: string | undefined;
 function igeWasm(): IgeWasm | null {
   if (wasmInstance !== undefined) return wasmInstance;
   try {
-    wasmInstance = LITTLE_ENDIAN ? instantiateIgeWasm({ ltd: [LTD0, LTD1, LTD2, LTD3], invSbox: INV_SBOX }) : null;
-    if (!wasmInstance) wasmError = 'big-endian host';
+    if (process.env.DCLAB_IGE_WASM === '0') {
+      wasmInstance = null;
+      wasmError = 'disabled by DCLAB_IGE_WASM=0';
+    } else {
+      wasmInstance = instantiateIgeWasm({ ltd: [LTD0, LTD1, LTD2, LTD3], invSbox: INV_SBOX });
+    }
   } catch (e) {
     wasmInstance = null;
     wasmError = e instanceof Error ? e.message : String(e);

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { AesIge, aesIgeDecrypt, aesIgeEncrypt, aesIgeEncryptCbc } from '../../src/crypto/aes-ige';
+import { AesIge, aesIgeDecrypt, aesIgeEncrypt, aesIgeEncryptCbc, igeWasmUnavailable } from '../../src/crypto/aes-ige';
 import { AesCtr } from '../../src/crypto/aes-ctr';
 import { sha1 } from '../../src/crypto/hash';
 import { hex, SAMPLE } from './samples-auth-key';
@@ -120,7 +123,7 @@ test('IGE rejects bad lengths', () => {
   assert.throws(() => aesIgeDecrypt(new Uint8Array(16), new Uint8Array(32), new Uint8Array(16)), RangeError);
 });
 
-test('IGE agrees with @mtcute/wasm (independent implementation) on 64 KiB', () => {
+test('IGE agrees with @mtcute/wasm (independent implementation) on 64 KiB, both directions', () => {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const fs = require('node:fs') as typeof import('node:fs');
   const warn = console.warn;
@@ -129,11 +132,13 @@ test('IGE agrees with @mtcute/wasm (independent implementation) on 64 KiB', () =
   const wasm = require('@mtcute/wasm') as {
     initSync(m: unknown): void;
     ige256Encrypt(d: Uint8Array, k: Uint8Array, i: Uint8Array): Uint8Array;
+    ige256Decrypt(d: Uint8Array, k: Uint8Array, i: Uint8Array): Uint8Array;
   };
   console.warn = warn;
   wasm.initSync(fs.readFileSync(require.resolve('@mtcute/wasm/mtcute.wasm')));
   const key = randomBytes(32), iv = randomBytes(32), data = randomBytes(65536);
   assert.deepEqual(aesIgeEncrypt(data, key, iv), new Uint8Array(wasm.ige256Encrypt(data, key, iv)));
+  assert.deepEqual(aesIgeDecrypt(data, key, iv), new Uint8Array(wasm.ige256Decrypt(data, key, iv)));
 });
 
 test('AesCtr: stream continues across updates and matches a one-shot node aes-256-ctr', () => {
@@ -166,18 +171,121 @@ test('IGE encryption through native CBC equals the T-table IGE: sizes, unaligned
   assert.throws(() => aesIgeEncryptCbc(new Uint8Array(15), u8Random(32), u8Random(32)), /multiple of 16/);
 });
 
-test('IGE decryption: the aligned little-endian word path and the byte-wise path give the same plaintext', () => {
+test('IGE decryption in JS: the aligned little-endian word path and the byte-wise path give the same plaintext', () => {
   for (const n of [16, 48, 4096, 65_536 + 32]) {
     const key = u8Random(32);
     const iv = u8Random(32);
     const plain = u8Random(n);
     const cipher = new AesIge(key, iv).encrypt(plain);
-    const alignedOut = new AesIge(key, iv).decrypt(cipher, new Uint8Array(n));
+    const alignedOut = new AesIge(key, iv).decryptJs(cipher, new Uint8Array(n));
     const host = new Uint8Array(n + 1);
     host.set(cipher, 1);
-    const unalignedOut = new AesIge(key, iv).decrypt(host.subarray(1), new Uint8Array(n + 1).subarray(1));
+    const unalignedOut = new AesIge(key, iv).decryptJs(host.subarray(1), new Uint8Array(n + 1).subarray(1));
     assert.deepEqual(alignedOut, plain, `aligned n=${n}`);
     assert.deepEqual(unalignedOut, plain, `unaligned n=${n}`);
     assert.deepEqual(refIge(cipher, key, iv, true), plain, `reference n=${n}`);
   }
+});
+
+// ------------------------------------------------------------------------- WebAssembly decryption (aes-ige-wasm.ts)
+
+test('IGE WebAssembly: available on this Node, and the committed module is what scripts/gen-aes-wasm.mjs generates', () => {
+  assert.equal(igeWasmUnavailable(), undefined);
+  const root = join(__dirname, '..', '..');
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'gen-aes-wasm.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('IGE WebAssembly decrypt equals the JS decrypt and the node:crypto ECB reference: random sizes, keys, IVs', () => {
+  // sizes around the module's 64 KiB chunk (the chain is carried across chunks), plus random ones
+  const sizes = [16, 32, 48, 592, 65_536 - 16, 65_536, 65_536 + 16, 2 * 65_536 + 48];
+  for (let i = 0; i < 24; i++) sizes.push(16 * (1 + Math.floor(Math.random() * (i < 16 ? 256 : 12_000))));
+  for (const [i, n] of sizes.entries()) {
+    const key = u8Random(32);
+    const iv = i % 3 === 0 ? new Uint8Array(32) : u8Random(32); // zero IV: the handshake's RSA_PAD case
+    const cipher = u8Random(n);
+    const ige = new AesIge(key, iv);
+    const viaWasm = ige.decryptWasm(cipher);
+    assert.deepEqual(viaWasm, ige.decryptJs(cipher), `wasm vs js n=${n}`);
+    assert.deepEqual(viaWasm, refIge(cipher, key, iv, true), `wasm vs reference n=${n}`);
+    assert.deepEqual(ige.decrypt(cipher), viaWasm, `decrypt dispatch n=${n}`);
+    assert.deepEqual(ige.decryptWasm(cipher), viaWasm, `reused instance restarts from the IV n=${n}`);
+  }
+});
+
+test('IGE WebAssembly decrypt: unaligned views in and out, in place, the input left untouched', () => {
+  for (const n of [16, 48, 4096, 65_536 + 32]) {
+    const key = u8Random(32);
+    const iv = u8Random(32);
+    const plain = u8Random(n);
+    const cipher = aesIgeEncrypt(plain, key, iv);
+    for (const [inShift, outShift] of [[1, 0], [0, 3], [2, 2], [3, 1]] as const) {
+      const host = new Uint8Array(n + 4);
+      host.set(cipher, inShift);
+      const view = host.subarray(inShift, inShift + n);
+      const out = new Uint8Array(n + 4).subarray(outShift, outShift + n);
+      assert.equal(new AesIge(key, iv).decryptWasm(view, out), out);
+      assert.deepEqual(out, plain, `n=${n} in+${inShift} out+${outShift}`);
+      assert.deepEqual(view, cipher, 'input untouched');
+      new AesIge(key, iv).decryptWasm(view, view);
+      assert.deepEqual(view, plain, `in place n=${n} +${inShift}`);
+    }
+  }
+});
+
+test('IGE WebAssembly decrypt: 0 bytes, 16 bytes, bad lengths, and an output bigger than the input', () => {
+  const key = u8Random(32);
+  const iv = u8Random(32);
+  const ige = new AesIge(key, iv);
+  assert.equal(ige.decryptWasm(new Uint8Array(0)).length, 0);
+  assert.equal(ige.decrypt(new Uint8Array(0)).length, 0);
+  const one = u8Random(16);
+  assert.deepEqual(ige.decryptWasm(one), refIge(one, key, iv, true));
+  const big = new Uint8Array(48).fill(0xee);
+  ige.decryptWasm(one, big);
+  assert.deepEqual(big.subarray(0, 16), refIge(one, key, iv, true));
+  assert.ok(big.subarray(16).every((b) => b === 0xee), 'bytes past the input are left alone');
+  assert.throws(() => ige.decryptWasm(new Uint8Array(17)), RangeError);
+  assert.throws(() => ige.decryptWasm(new Uint8Array(32), new Uint8Array(16)), RangeError);
+});
+
+test('IGE WebAssembly decrypt: 4 MiB round trip through native-CBC encryption, and equal to the JS path', () => {
+  const n = 4 << 20;
+  const key = u8Random(32);
+  const iv = u8Random(32);
+  const plain = u8Random(n);
+  const cipher = aesIgeEncryptCbc(plain, key, iv);
+  const ige = new AesIge(key, iv);
+  const out = ige.decrypt(cipher);
+  assert.ok(Buffer.from(out).equals(plain), 'decrypt(encrypt(p)) = p');
+  assert.ok(Buffer.from(ige.decryptJs(cipher)).equals(out), 'wasm = js on 4 MiB');
+  ige.decrypt(cipher, cipher);
+  assert.ok(Buffer.from(cipher).equals(plain), 'in place on 4 MiB');
+});
+
+test('IGE WebAssembly in worker threads, and the JS fallback under DCLAB_IGE_WASM=0', async () => {
+  const key = u8Random(32);
+  const iv = u8Random(32);
+  const plain = u8Random(70_000 - (70_000 % 16));
+  const cipher = aesIgeEncrypt(plain, key, iv);
+  const body = `parentPort.once('message', ({ key, iv, cipher }) => parentPort.postMessage({
+    unavailable: aes.igeWasmUnavailable(), plain: new aes.AesIge(key, iv).decrypt(cipher) }));`;
+  const run = async (env: NodeJS.ProcessEnv): Promise<{ unavailable: string | undefined; plain: Uint8Array }> => {
+    const mod = JSON.stringify(join(__dirname, '..', '..', 'src', 'crypto', 'aes-ige.ts'));
+    const src = `require('tsx/cjs'); const aes = require(${mod}); const { parentPort } = require('node:worker_threads'); ${body}`;
+    return new Promise((resolve, reject) => {
+      const w = new Worker(src, { eval: true, env });
+      w.once('message', (m: { unavailable: string | undefined; plain: Uint8Array }) => {
+        resolve(m);
+        void w.terminate();
+      });
+      w.once('error', reject);
+      w.postMessage({ key, iv, cipher });
+    });
+  };
+  const [wasm, js] = await Promise.all([run(process.env), run({ ...process.env, DCLAB_IGE_WASM: '0' })]);
+  assert.equal(wasm.unavailable, undefined);
+  assert.deepEqual(wasm.plain, plain);
+  assert.match(js.unavailable ?? '', /DCLAB_IGE_WASM=0/);
+  assert.deepEqual(js.plain, plain);
 });
