@@ -54,6 +54,10 @@ interface ChildResult {
   sha256: string;
   peakRssMb: number;
   maxRssMb: number;
+  /** CPU time of the client process during the download (all its threads). */
+  cpuMs: number;
+  /** CPU time of the bench process (the sandbox) over the same window; filled by the parent. */
+  sandboxCpuMs?: number;
   note?: string;
 }
 
@@ -67,7 +71,14 @@ interface FileInfo {
 
 // ------------------------------------------------------------------------------------------------ child side
 
+let cpuAtStart: NodeJS.CpuUsage | undefined;
+/** The child's CPU time (every thread: main and decrypt workers) from the first request to the last byte. */
+let cpuMsOfDownload = 0;
+
 function rssSampler(): { stop(): number } {
+  // the parent reads these marks to measure the sandbox's CPU time over the same window
+  process.stdout.write('MARK start\n');
+  cpuAtStart = process.cpuUsage();
   let peak = process.memoryUsage().rss;
   const t = setInterval(() => {
     const r = process.memoryUsage().rss;
@@ -76,6 +87,9 @@ function rssSampler(): { stop(): number } {
   return {
     stop() {
       clearInterval(t);
+      const cpu = process.cpuUsage(cpuAtStart);
+      cpuMsOfDownload = (cpu.user + cpu.system) / 1000;
+      process.stdout.write('MARK end\n');
       const r = process.memoryUsage().rss;
       return r > peak ? r : peak;
     },
@@ -207,6 +221,7 @@ async function child(variant: Variant, infoPath: string): Promise<void> {
       sha256,
       peakRssMb: (peak - r.base) / 1048576,
       maxRssMb: process.resourceUsage().maxRSS / 1024,
+      cpuMs: cpuMsOfDownload,
       note: r.note,
     };
     process.stdout.write(`RESULT ${JSON.stringify(res)}\n`);
@@ -224,7 +239,17 @@ function runChild(variant: Variant, infoPath: string): Promise<ChildResult> {
     const p = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', process.argv[1]!, '--child', variant, infoPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let sandboxCpu: NodeJS.CpuUsage | undefined;
+    let sandboxCpuMs: number | undefined;
+    p.stdout.on('data', (d: Buffer) => {
+      const text = d.toString();
+      if (text.includes('MARK start')) sandboxCpu = process.cpuUsage();
+      if (text.includes('MARK end') && sandboxCpu) {
+        const c = process.cpuUsage(sandboxCpu);
+        sandboxCpuMs = (c.user + c.system) / 1000;
+      }
+      out += text;
+    });
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => {
       p.kill('SIGKILL');
@@ -234,7 +259,9 @@ function runChild(variant: Variant, infoPath: string): Promise<ChildResult> {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (code !== 0 || !line) return reject(new Error(`${variant}: child exited ${code}\n${err.slice(-3000)}${out.slice(-1000)}`));
-      resolve(JSON.parse(line.slice(7)) as ChildResult);
+      const res = JSON.parse(line.slice(7)) as ChildResult;
+      if (sandboxCpuMs !== undefined) res.sandboxCpuMs = sandboxCpuMs;
+      resolve(res);
     });
   });
 }
@@ -271,7 +298,7 @@ async function parent(): Promise<void> {
         const want = expected.get(v === 'oursCdn' ? 'big-64m-cdn' : 'big-64m');
         if (res.sha256 !== want) fail(`${v}: sha256 ${res.sha256} differs from the sandbox's ${want}`);
         const mbs = res.bytes / 1e6 / (res.ms / 1000);
-        log(`round ${r}${r < WARMUP ? ' (warm-up)' : ''} ${v}: ${res.ms.toFixed(0)} ms, ${mbs.toFixed(1)} MB/s, peak +${res.peakRssMb.toFixed(0)} MB (max RSS ${res.maxRssMb.toFixed(0)} MB) — ${res.note ?? ''}`);
+        log(`round ${r}${r < WARMUP ? ' (warm-up)' : ''} ${v}: ${res.ms.toFixed(0)} ms, ${mbs.toFixed(1)} MB/s, peak +${res.peakRssMb.toFixed(0)} MB (max RSS ${res.maxRssMb.toFixed(0)} MB), CPU client ${res.cpuMs.toFixed(0)} ms + sandbox ${res.sandboxCpuMs?.toFixed(0) ?? '?'} ms — ${res.note ?? ''}`);
         if (r >= WARMUP) results.get(v)!.push(res);
       }
     }

@@ -5,6 +5,7 @@ import { createActor, waitFor, type Actor, type InspectionEvent } from 'xstate';
 import type { DcPool } from '../dc/pool';
 import type { ProfileName } from '../dc/profile';
 import type { Topology } from '../dc/topology';
+import { sharedDecryptPool } from '../mtproto/decrypt-pool';
 import type { TlObject } from '../tl/types';
 import { clientMachine, type ClientEvent } from './client-machine';
 import { LifecycleError } from './errors';
@@ -151,6 +152,8 @@ export function createDcClient(opts: DcClientOptions): DcClient {
       if (actor.getSnapshot().status === 'active' && stateName(actor.getSnapshot().value) !== 'idle' && stateName(actor.getSnapshot().value) !== 'failed') {
         throw new LifecycleError('BAD_STATE', `start(): the client is already ${stateName(actor.getSnapshot().value)}`);
       }
+      // the decrypt workers boot while the client connects, not when the first file part arrives
+      sharedDecryptPool()?.warm();
       actor.start();
       actor.send({ type: 'START' });
       const snap = await waitFor(actor, settled, { timeout: Infinity });

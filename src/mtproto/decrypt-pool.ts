@@ -75,6 +75,15 @@ export class DecryptPool {
     });
   }
 
+  /**
+   * Starts every worker now (idle workers keep no process alive). A worker takes tens of milliseconds to boot
+   * (hundreds under tsx): a client starts them while it connects, not when the first file part arrives.
+   */
+  warm(): void {
+    if (this.broken) return;
+    while (this.workers.length < this.size) this.spawn();
+  }
+
   private pick(): PoolWorker {
     if (this.workers.length < this.size) {
       const idle = this.workers.find((w) => w.inFlight === 0);
@@ -135,14 +144,14 @@ let shared: DecryptPool | null | undefined;
 
 /**
  * The process-wide pool, created on first use; null where workers cannot run (no worker script next to the
- * bundle, `DCLAB_DECRYPT_WORKERS=0`). Size: `DCLAB_DECRYPT_WORKERS`, else the cores minus one, at least 2, at most 4.
+ * bundle, `DCLAB_DECRYPT_WORKERS=0`). Size: `DCLAB_DECRYPT_WORKERS`, else the cores minus one, at least 1, at most 4.
  */
 export function sharedDecryptPool(): DecryptPool | null {
   if (shared !== undefined) return shared && !shared.unavailable ? shared : null;
   const env = process.env.DCLAB_DECRYPT_WORKERS;
-  // Two workers even on two cores: measured with bench/download.bench.ts (sandbox in another process on the same
-  // 2 cores), 64 MiB went from ~26 MB/s with one worker to ~36 MB/s with two.
-  const size = env !== undefined && env !== '' ? Number(env) : Math.min(4, Math.max(2, availableParallelism() - 1));
+  // The cores minus one (the main thread keeps one busy): with the WebAssembly decryption one worker on 2 cores
+  // measured ~67 MB/s on bench/download.bench.ts (sandbox on the same cores) vs ~61 with two.
+  const size = env !== undefined && env !== '' ? Number(env) : Math.min(4, Math.max(1, availableParallelism() - 1));
   const script = workerScript();
   shared = Number.isInteger(size) && size > 0 && script ? new DecryptPool(size, script) : null;
   return shared;

@@ -23,3 +23,4 @@ export {
 } from './session';
 export * from './session-server';
 export * from './client';
+export { sharedDecryptPool, OFFLOAD_MIN_BYTES, type DecryptPool } from './decrypt-pool';
