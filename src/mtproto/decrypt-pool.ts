@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { exclusivePayloadBuffers } from '../transport/frames';
 import { MessageCheckError, type EncryptedMessageFields } from './message-crypto';
 
 /** Below this packet size the main thread decrypts itself (posting + waking a worker costs ~0.1 ms). */
@@ -62,8 +63,9 @@ export class DecryptPool {
     if (this.broken) return Promise.reject(new Error(`decrypt pool unavailable: ${this.broken}`));
     const w = this.pick();
     const id = this.nextId++;
-    // Transfer the packet when it owns its whole buffer (the transport hands out copies); otherwise copy once.
-    const owned = packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength && packet.buffer instanceof ArrayBuffer;
+    // Transfer the packet's buffer when nothing else uses it (a copy of its own, or a buffer the transport let go
+    // of: exclusivePayloadBuffers); otherwise copy once. A view travels with its offset into the transferred buffer.
+    const owned = packet.buffer instanceof ArrayBuffer && ((packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength) || exclusivePayloadBuffers.has(packet.buffer));
     const data = owned ? packet : packet.slice();
     const job: DecryptJob = { id, authKey, packet: data, x };
     return new Promise<EncryptedMessageFields>((resolve, reject) => {

@@ -64,6 +64,18 @@ export interface FrameCodec {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+/** Payloads this size and up are handed out without a copy: the queue lets go of the buffer holding them. */
+export const EXCLUSIVE_PAYLOAD_MIN = 64 * 1024;
+
+/**
+ * ArrayBuffers that hold one handed-out payload and nothing anyone still uses: a consumer may transfer such a
+ * buffer whole to a worker thread (the payload is a view into it). The decrypt pool does, for file parts.
+ */
+export const exclusivePayloadBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Room for one more socket read (libuv reads up to 64 KiB) behind a reserved frame, so it needs no regrowth. */
+const READ_SLACK = 64 * 1024 + 64;
+
 // A growable byte queue: append at the end, read from the front, without re-concatenating on every chunk.
 export class ByteQueue {
   private buf = new Uint8Array(4096);
@@ -109,10 +121,38 @@ export class ByteQueue {
     return this.buf.subarray(this.start, this.start + n);
   }
 
-  /** Removes and returns a copy of the first n bytes. */
+  /**
+   * A frame of `total` bytes (from the front) is on its way: make room for all of it at once, so a 1 MiB frame
+   * arriving in 64 KiB reads is copied once, not regrown and recopied.
+   */
+  reserve(total: number): void {
+    if (total < EXCLUSIVE_PAYLOAD_MIN || this.start + total + READ_SLACK <= this.buf.length) return;
+    const used = this.end - this.start;
+    const next = new Uint8Array(total + READ_SLACK);
+    next.set(this.buf.subarray(this.start, this.end));
+    this.buf = next;
+    this.start = 0;
+    this.end = used;
+  }
+
+  /**
+   * Removes and returns the first n bytes: a copy when small; when big, a view into the current buffer, which the
+   * queue then gives up (the bytes behind it move to a fresh buffer) and marks in `exclusivePayloadBuffers`.
+   */
   take(n: number): Uint8Array {
-    const out = this.buf.slice(this.start, this.start + n);
-    this.skip(n);
+    if (n < EXCLUSIVE_PAYLOAD_MIN) {
+      const out = this.buf.slice(this.start, this.start + n);
+      this.skip(n);
+      return out;
+    }
+    const out = this.buf.subarray(this.start, this.start + n);
+    const rest = this.end - (this.start + n);
+    const next = new Uint8Array(Math.max(4096, rest));
+    next.set(this.buf.subarray(this.start + n, this.end));
+    exclusivePayloadBuffers.add(this.buf.buffer);
+    this.buf = next;
+    this.start = 0;
+    this.end = rest;
     return out;
   }
 
@@ -257,7 +297,10 @@ class AbridgedCodec extends BaseCodec {
       length = (q.at(1) | (q.at(2) << 8) | (q.at(3) << 16)) * 4;
     }
     if (length > MAX_PAYLOAD_LENGTH) throw tooLong(this.name, length);
-    if (q.length < header + length) return null;
+    if (q.length < header + length) {
+      q.reserve(header + length);
+      return null;
+    }
     q.skip(header);
     return { kind: 'payload', payload: q.take(length), quickAck };
   }
@@ -299,7 +342,10 @@ class IntermediateCodec extends BaseCodec {
     }
     const length = word & 0x7fffffff;
     if (length > MAX_PAYLOAD_LENGTH + (this.padded ? 15 : 0)) throw tooLong(this.name, length);
-    if (q.length < 4 + length) return null;
+    if (q.length < 4 + length) {
+      q.reserve(4 + length);
+      return null;
+    }
     q.skip(4);
     return { kind: 'payload', payload: q.take(length), quickAck: flagged };
   }
