@@ -79,9 +79,9 @@ function rssSampler(): { stop(): number } {
   // the parent reads these marks to measure the sandbox's CPU time over the same window
   process.stdout.write('MARK start\n');
   cpuAtStart = process.cpuUsage();
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   const t = setInterval(() => {
-    const r = process.memoryUsage().rss;
+    const r = process.memoryUsage.rss();
     if (r > peak) peak = r;
   }, 10);
   return {
@@ -90,7 +90,7 @@ function rssSampler(): { stop(): number } {
       const cpu = process.cpuUsage(cpuAtStart);
       cpuMsOfDownload = (cpu.user + cpu.system) / 1000;
       process.stdout.write('MARK end\n');
-      const r = process.memoryUsage().rss;
+      const r = process.memoryUsage.rss();
       return r > peak ? r : peak;
     },
   };
@@ -110,7 +110,7 @@ async function runOurs(info: SandboxInfo, file: FileInfo, out: string): Promise<
   const parallel = process.env.BENCH_DOWNLOAD_PARALLEL ? Number(process.env.BENCH_DOWNLOAD_PARALLEL) : undefined;
   const connections = process.env.BENCH_DOWNLOAD_CONNECTIONS ? Number(process.env.BENCH_DOWNLOAD_CONNECTIONS) : undefined;
   global.gc?.();
-  const base = process.memoryUsage().rss;
+  const base = process.memoryUsage.rss();
   const sampler = rssSampler();
   const t0 = nowMs();
   const res = await downloadFile(client, { location, dcId: file.dcId, size: file.size, out, ...(parallel ? { parallel } : {}), ...(connections ? { connections } : {}) });
@@ -150,7 +150,7 @@ async function runGramjs(sb: Sandbox, file: FileInfo, out: string): Promise<{ ms
     thumbSize: l.thumb_size,
   });
   global.gc?.();
-  const base = process.memoryUsage().rss;
+  const base = process.memoryUsage.rss();
   const sampler = rssSampler();
   const t0 = nowMs();
   await client.downloadFile(location, { dcId: file.dcId, fileSize: bigInt(file.size), outputFile: out });
@@ -171,7 +171,7 @@ async function runMtcute(sb: Sandbox, file: FileInfo, out: string): Promise<{ ms
     thumbSize: l.thumb_size,
   };
   global.gc?.();
-  const base = process.memoryUsage().rss;
+  const base = process.memoryUsage.rss();
   const sampler = rssSampler();
   const t0 = nowMs();
   await h.tg.downloadToFile(out, location as never, { dcId: file.dcId, fileSize: file.size });
@@ -186,7 +186,7 @@ async function runIge(file: FileInfo, out: string): Promise<{ ms: number; note: 
   const data = randomBytes(1 << 20);
   const buf = new Uint8Array(data.length);
   for (let i = 0; i < 4; i++) ige.decrypt(data, buf);
-  const base = process.memoryUsage().rss;
+  const base = process.memoryUsage.rss();
   const sampler = rssSampler();
   const t0 = nowMs();
   for (let off = 0; off < file.size; off += data.length) ige.decrypt(data, buf);
