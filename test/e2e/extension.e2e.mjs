@@ -5,7 +5,8 @@
 // its CodeLens "▶ Run" runs request #1 (result document beside: ok, the user, `@me` assigned), then request #2 which
 // uses `{{me}}` on DC 2 (a transfer in its trace line); the result's "Show call in DC Lab trace" lens selects the call
 // in the panel's trace; "Run on DC…" runs request #1 on DC 3; a typed unknown method gets a squiggle and its Run is
-// refused with the diagnostic. A `.tl` file with a wrong constructor id gets an error and a hover with the computed
+// refused with the diagnostic; Ctrl+Space completes a method name (then removed) and a hover over request #1's method
+// shows its TL signature. A `.tl` file with a wrong constructor id gets an error and a hover with the computed
 // id. Each step
 // is timed; a screenshot after each goes to test-output/e2e/.
 import { createHash } from 'node:crypto';
@@ -362,6 +363,87 @@ export async function runE2e({ context, url, dirs, out, log }) {
       if (!/Errors: [1-9]/.test(problemsLabel)) throw new Error(`the Problems count shows no error: ${problemsLabel}`);
       await page.keyboard.press('Control+S');
       return { message, problems: problemsLabel };
+    });
+
+    await step('request-file-completion-hover', async () => {
+      // completion: a method name in a new block, from Ctrl+Space; then the typed lines are removed (the file is left
+      // as the diagnostics step saved it); hover: the first request's method name shows its TL signature
+      await mtprotoEditor.waitFor({ state: 'visible', timeout: 10_000 });
+      const before = await editorText(mtprotoEditor);
+      await mtprotoEditor.locator('.view-lines').click();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('###');
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('users.getFu', { delay: 20 });
+      const suggestRow = page.locator('.suggest-widget.visible .monaco-list-row', { hasText: 'users.getFullUser' }).first();
+      let suggested;
+      for (let i = 0; ; i++) {
+        await page.keyboard.press('Escape'); // the list opened while typing
+        await page.keyboard.press('Control+Space');
+        try {
+          await suggestRow.waitFor({ state: 'visible', timeout: 5_000 });
+          suggested = (await page.locator('.suggest-widget.visible .monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+          break;
+        } catch (e) {
+          if (i >= 2) throw new Error(`Ctrl+Space never showed users.getFullUser: ${String(e?.message ?? e).split('\n')[0]}`);
+          log(`  no users.getFullUser suggestion yet (try ${i + 1})`);
+        }
+      }
+      await screenshot('request-file-completion');
+      const focused = (await page.locator('.suggest-widget.visible .monaco-list-row.focused').first().innerText({ timeout: 5_000 })).replace(/\s+/g, ' ').trim();
+      if (!/^users\.getFullUser\b/.test(focused)) throw new Error(`the focused suggestion is not users.getFullUser: ${focused} (rows: ${suggested.join(' | ')})`);
+      await page.keyboard.press('Enter');
+      const completed = await waitForEditorText(
+        mtprotoEditor,
+        (t) => t.split('\n').some((l) => l.trim() === 'users.getFullUser') && !/users\.getFu(?!llUser)/.test(t),
+        'accepting the suggestion did not leave a line `users.getFullUser`',
+        10_000,
+      );
+      // remove the two added lines: select from the end of the file back to the end of `users.getUzers`
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Shift+ArrowUp');
+      await page.keyboard.press('Shift+ArrowUp');
+      await page.keyboard.press('Shift+End');
+      await page.keyboard.press('Backspace');
+      await waitForEditorText(mtprotoEditor, (t) => t === before, 'the file did not return to its text before the step', 10_000);
+      await page.keyboard.press('Control+S');
+      await page.locator('.tab.dirty', { hasText: /e2e\.mtproto(?!\.result)/ }).first().waitFor({ state: 'detached', timeout: 10_000 });
+
+      // hover: the first `users.getUsers` method line (the topmost view line with that text)
+      let target;
+      for (const line of await mtprotoEditor.locator('.view-line').all()) {
+        if ((await line.innerText()).replace(/\u00a0/g, ' ').trim() !== 'users.getUsers') continue;
+        const box = await line.locator(':scope > span').first().boundingBox();
+        if (box && (!target || box.y < target.y)) target = box;
+      }
+      if (!target) throw new Error(`no view line reads users.getUsers: ${before.slice(0, 800)}`);
+      const hover = page.locator('.monaco-hover', { hasText: 'users.getUsers#0d91a548' }).first();
+      const away = await mtprotoEditor.boundingBox();
+      let hoverText;
+      for (let i = 0; ; i++) {
+        await page.mouse.move(away.x + away.width - 20, away.y + away.height - 20);
+        await page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, { steps: 4 });
+        try {
+          await hover.waitFor({ state: 'visible', timeout: 5_000 });
+          hoverText = await hover.innerText();
+          break;
+        } catch (e) {
+          if (i >= 2) throw new Error(`no hover with users.getUsers#0d91a548 over the method name: ${String(e?.message ?? e).split('\n')[0]}`);
+          log(`  no method hover yet (try ${i + 1})`);
+        }
+      }
+      if (!hoverText.includes('Vector<User>')) throw new Error(`the hover does not show the result type Vector<User>: ${hoverText.slice(0, 800)}`);
+      await screenshot('request-file-hover');
+      await page.mouse.move(away.x + away.width - 20, away.y + away.height - 20);
+      await page.keyboard.press('Escape');
+      return {
+        suggestions: suggested.slice(0, 5),
+        completedLine: completed.split('\n').find((l) => l.trim() === 'users.getFullUser'),
+        hover: hoverText.split('\n').filter((l) => l.trim()).slice(0, 4),
+      };
     });
 
     await step('tl-file', async () => {
