@@ -5,7 +5,8 @@ import type { TlSchema } from '../tl/schema';
 import type { TlEntry } from '../tl/types';
 import { parseJsonTree, type JsonNode, type JsonObjectNode } from './json-tree';
 import { parseDetailed, type ParsedRequestFile, type ReqDiagnostic, type RequestBlock, type Severity } from './parse';
-import { classifyType, closestNames, expectedText, stringMember, writableParams } from './schema-walk';
+import { classifyJsonType, jsonExpectedText } from '../tl/json';
+import { closestNames, stringMember, writableParams } from './schema-walk';
 import type { TextRange } from './text';
 import { findVariableRefs, looksLikeResponsePath, parseResponsePath, VARIABLE_NAME_RE } from './variables';
 
@@ -152,7 +153,7 @@ class BodyChecker {
       if (!v) continue;
       const where = joinPath(path, m.key);
       if (v.kind === 'null') {
-        if (!p.flag && p.type !== '#') this.add(v.range, 'wrong-type', `${where}: null for a required parameter; expected ${expectedText(classifyType(this.schema, p.type), p.type, this.schema)}`);
+        if (!p.flag && p.type !== '#') this.add(v.range, 'wrong-type', `${where}: null for a required parameter; expected ${jsonExpectedText(classifyJsonType(this.schema, p.type), p.type, this.schema)}`);
         continue;
       }
       if (p.type === '#') {
@@ -175,8 +176,8 @@ class BodyChecker {
   private checkValue(v: JsonNode, type: string, where: string): void {
     if (v.kind === 'variable' || v.kind === 'invalid') return;
     if (v.kind === 'string' && (v.hasVariables || !v.closed)) return; // known after substitution / still being typed
-    const kind = classifyType(this.schema, type);
-    const wrong = (extra = ''): void => this.add(v.range, 'wrong-type', `${where}: expected ${expectedText(kind, type, this.schema)}, got ${describeNode(v)}${extra}`);
+    const kind = classifyJsonType(this.schema, type);
+    const wrong = (extra = ''): void => this.add(v.range, 'wrong-type', `${where}: expected ${jsonExpectedText(kind, type, this.schema)}, got ${describeNode(v)}${extra}`);
     switch (kind.k) {
       case 'int':
       case 'flags':
@@ -234,7 +235,7 @@ class BodyChecker {
         if (v.kind !== 'object') return wrong();
         const underscore = v.members.find((m) => m.key === '_');
         if (!underscore) {
-          if (!v.spreads.length && v.closed) this.add(v.range, 'missing-constructor', `${where}: missing "_"; expected ${expectedText(kind, type, this.schema)}`);
+          if (!v.spreads.length && v.closed) this.add(v.range, 'missing-constructor', `${where}: missing "_"; expected ${jsonExpectedText(kind, type, this.schema)}`);
           return;
         }
         const nameNode = underscore.value;

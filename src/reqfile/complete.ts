@@ -6,7 +6,8 @@ import type { TlEntry } from '../tl/types';
 import { parseJsonTree, type JsonObjectNode } from './json-tree';
 import { parseDetailed, type ParsedRequestFile, type RequestBlock } from './parse';
 import { constructorsFor, fieldsOfType, requestOfLine, responsePathType, variablesInScope } from './scope';
-import { classifyType, docToMarkdown, framesAt, isRequiredParam, paramTypeText, tlSignature, writableParams, type Frame } from './schema-walk';
+import { classifyJsonType } from '../tl/json';
+import { docToMarkdown, framesAt, isRequiredParam, paramTypeText, tlSignature, writableParams, type Frame } from './schema-walk';
 import { lineAt, type TextRange } from './text';
 import { parseResponsePath } from './variables';
 
@@ -203,7 +204,7 @@ function bodyCompletions(schema: TlSchema, request: RequestBlock, offset: number
     const lastItem = before[before.length - 1];
     const afterSep = !lastItem || node.commas.some((c) => c > lastItem.range.end - 1 && c < offset);
     if (!afterSep || f.type === undefined) return [];
-    const k = classifyType(schema, f.type);
+    const k = classifyJsonType(schema, f.type);
     return k.k === 'vector' ? constructorCompletions(schema, k.elem, 'object', { start: offset, end: offset }) : [];
   }
   const parent = frames[frames.length - 2];
@@ -247,7 +248,7 @@ function paramCompletions(schema: TlSchema, f: Frame, present: Set<string>, insi
 
 /** Constructors valid for `type`: as a bare name (inside quotes), a quoted name, or a whole `{ "_": … }` object. */
 function constructorCompletions(schema: TlSchema, type: string, form: 'bare' | 'quoted' | 'object', range: TextRange): ReqCompletion[] {
-  const k = classifyType(schema, type);
+  const k = classifyJsonType(schema, type);
   const ctors = k.k === 'any' ? schema.entries.filter((e) => e.kind === 'constructor') : constructorsFor(schema, type);
   if (form === 'object' && k.k !== 'object' && k.k !== 'any') return [];
   return ctors.map((c) => ({

@@ -1,21 +1,9 @@
 // Schema lookups for a body's JSON tree: which TL type is expected where, which constructor an object is, the
 // signature line of an entry, and the schema's HTML-ish doc comments as Markdown.
-import { classifyJsonType, jsonExpectedText, type TlJsonKind } from '../tl/json';
+import { classifyJsonType } from '../tl/json';
 import type { TlSchema } from '../tl/schema';
 import type { TlEntry, TlParam } from '../tl/types';
 import { isInside, type JsonNode, type JsonObjectNode } from './json-tree';
-
-/** A TL type classified for JSON checks (`any` = `Object`, `!X`, or a `%T` without a single constructor). */
-export type TypeKind = TlJsonKind;
-
-export function classifyType(schema: TlSchema, type: string): TypeKind {
-  return classifyJsonType(schema, type);
-}
-
-/** What a JSON value of this type looks like, for messages (the same words as src/tl/json's TlJsonError). */
-export function expectedText(kind: TypeKind, type: string, schema: TlSchema): string {
-  return jsonExpectedText(kind, type, schema);
-}
 
 /** `flags.2?string` as written in TL. */
 export function paramTypeText(p: TlParam): string {
@@ -70,7 +58,7 @@ export function stringMember(node: JsonObjectNode, key: string): { value: string
 export function objectEntry(schema: TlSchema, node: JsonObjectNode, type: string | undefined): TlEntry | undefined {
   const named = stringMember(node, '_')?.value;
   if (type === undefined) return named !== undefined ? (schema.constructorByName(named) ?? schema.methodByName(named)) : undefined;
-  const kind = classifyType(schema, type);
+  const kind = classifyJsonType(schema, type);
   if (kind.k === 'bare') return kind.entry;
   if (named === undefined) return undefined;
   if (kind.k === 'object') {
@@ -85,7 +73,7 @@ export function objectEntry(schema: TlSchema, node: JsonObjectNode, type: string
 /** The element type of a vector type (undefined for anything else). */
 export function elementType(schema: TlSchema, type: string | undefined): string | undefined {
   if (type === undefined) return undefined;
-  const k = classifyType(schema, type);
+  const k = classifyJsonType(schema, type);
   return k.k === 'vector' ? k.elem : undefined;
 }
 

@@ -3,7 +3,7 @@
 import type { TlSchema } from '../tl/schema';
 import type { TlEntry, TlParam } from '../tl/types';
 import type { ParsedRequestFile, RequestBlock } from './parse';
-import { classifyType } from './schema-walk';
+import { classifyJsonType } from '../tl/json';
 import type { PathSegment } from './variables';
 
 /** The request of the block (segment between `###` lines) that holds line `lineIndex`. */
@@ -46,7 +46,7 @@ export function variablesInScope(file: ParsedRequestFile, lineIndex: number, kno
 
 /** The constructors a value of `type` may be (one for a bare type, all of a boxed type). */
 export function constructorsFor(schema: TlSchema, type: string): TlEntry[] {
-  const k = classifyType(schema, type);
+  const k = classifyJsonType(schema, type);
   if (k.k === 'bare') return [k.entry];
   if (k.k === 'object') return schema.constructorsOfType(k.type);
   return [];
@@ -71,7 +71,7 @@ export function responsePathType(schema: TlSchema, method: TlEntry, segments: re
   let type: string | undefined = method.type;
   for (const s of segments) {
     if (type === undefined) return undefined;
-    const k = classifyType(schema, type);
+    const k = classifyJsonType(schema, type);
     if ('index' in s) {
       type = k.k === 'vector' ? k.elem : undefined;
     } else {

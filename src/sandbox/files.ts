@@ -37,14 +37,18 @@ export const FIRST_UPLOAD_MESSAGE_ID = 1001;
 
 export type Method = (ctx: CallContext, params: TlObject) => unknown;
 
-export interface StoredDocument {
-  kind: 'document';
+/** What every stored file (document or photo) has: its identity, the DC it lives on, when it was sent. */
+interface StoredMediaBase {
   key?: string;
   id: bigint;
   accessHash: bigint;
   fileReference: Uint8Array;
   dcId: number;
   date: number;
+}
+
+export interface StoredDocument extends StoredMediaBase {
+  kind: 'document';
   content: FileContent;
   mimeType: string;
   name: string;
@@ -61,14 +65,8 @@ export interface StoredPhotoSize {
   sha256?: string;
 }
 
-export interface StoredPhoto {
+export interface StoredPhoto extends StoredMediaBase {
   kind: 'photo';
-  key?: string;
-  id: bigint;
-  accessHash: bigint;
-  fileReference: Uint8Array;
-  dcId: number;
-  date: number;
   sizes: StoredPhotoSize[];
   cdn: false;
 }
