@@ -5,7 +5,8 @@ import { createAuthKey } from '../mtproto/handshake-client';
 import { DEFAULT_INIT_CONNECTION } from '../mtproto/client';
 import { TransportError } from '../mtproto/errors';
 import { MsgIdClock } from '../mtproto/msg-id';
-import { MtprotoSession, randomLong } from '../mtproto/session';
+import { MtprotoSession } from '../mtproto/session';
+import { randomLong } from '../mtproto/service-messages';
 import { newConnId, type WireEvent } from '../mtproto/wire-event';
 import type { TlObject } from '../tl/types';
 import { connectTcp } from '../transport/tcp';
@@ -256,6 +257,12 @@ export class DcPool {
       const again = await this.get(dcId, pid);
       return await again.invoke<T>(method, inv);
     }
+  }
+
+  /** The DC's next call re-sends initConnection (the server answered CONNECTION_NOT_INITED). */
+  requireInit(dcId: number): void {
+    const l = this.live.get(dcId);
+    if (l && !l.session.closed) l.session.requireInit();
   }
 
   /** ping → pong round trip in ms (recorded as the DC's latency). */

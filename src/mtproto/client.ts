@@ -7,7 +7,8 @@ import type { TransportName } from '../transport/codec';
 import { connectTcp } from '../transport/tcp';
 import { createAuthKey } from './handshake-client';
 import { MsgIdClock } from './msg-id';
-import { MtprotoSession, randomLong, type InitConnectionParams } from './session';
+import { MtprotoSession, type InitConnectionParams } from './session';
+import { randomLong } from './service-messages';
 import { newConnId, type WireEvent } from './wire-event';
 
 export interface OpenSessionOptions {

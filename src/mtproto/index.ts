@@ -19,8 +19,8 @@ export {
   type MtprotoSessionOptions,
   type InitConnectionParams,
   type InvokeOptions,
-  type FutureSalt,
 } from './session';
+export * from './service-messages';
 export * from './session-server';
 export * from './client';
 export { sharedDecryptPool, OFFLOAD_MIN_BYTES, type DecryptPool } from './decrypt-pool';

@@ -18,6 +18,7 @@ import { RpcError } from './errors';
 import { decryptMessage, encryptMessage, MessageCheckError, peekAuthKeyId, type EncryptedMessageFields } from './message-crypto';
 import { OFFLOAD_MIN_BYTES, sharedDecryptPool } from './decrypt-pool';
 import { MsgIdClock, SeqNo } from './msg-id';
+import { ServerSalts } from './server-salts';
 import { mtprotoCodec } from './handshake-client';
 import { decodePlainMessage, encodePlainMessage } from './plain';
 import {
@@ -39,7 +40,7 @@ import {
   serviceName,
   type ContainerItem,
   type FutureSalt,
-} from './session';
+} from './service-messages';
 import { emitWire, newConnId, type WireEvent, type WireKind } from './wire-event';
 
 
@@ -75,11 +76,6 @@ export interface ServerKeyStore {
   set(authKeyId: bigint, key: Uint8Array): void;
 }
 
-export interface ServerSaltStore {
-  get(authKeyId: bigint): bigint | undefined;
-  set(authKeyId: bigint, salt: bigint): void;
-}
-
 export interface ServerHandshakeLike {
   handle(msg: TlObject): Promise<{ reply: TlObject; done?: { authKey: Uint8Array; authKeyId: bigint; serverSalt: bigint } }>;
 }
@@ -87,8 +83,8 @@ export interface ServerHandshakeLike {
 export interface ServeMtprotoOptions {
   dcId: number;
   keyStore: ServerKeyStore;
-  /** Current server salt per auth key; default: one store per keyStore object (random salt on first use). */
-  saltStore?: ServerSaltStore;
+  /** The DC's rotating salts; default: one ServerSalts per keyStore object (hourly periods). */
+  salts?: ServerSalts;
   createHandshake: () => ServerHandshakeLike;
   codecForLayer: (layer: number) => TlCodec;
   defaultLayer: number;
@@ -104,12 +100,12 @@ export interface ServeMtprotoOptions {
   now?: () => number;
 }
 
-const saltStores = new WeakMap<object, Map<bigint, bigint>>();
-function defaultSaltStore(keyStore: object): ServerSaltStore {
-  let m = saltStores.get(keyStore);
+const saltManagers = new WeakMap<object, ServerSalts>();
+function defaultSalts(keyStore: object): ServerSalts {
+  let m = saltManagers.get(keyStore);
   if (!m) {
-    m = new Map();
-    saltStores.set(keyStore, m);
+    m = new ServerSalts();
+    saltManagers.set(keyStore, m);
   }
   return m;
 }
@@ -163,7 +159,7 @@ export class ServerSession extends EventEmitter {
   readonly connId: string;
   private readonly link: FrameLink;
   private readonly opts: ServeMtprotoOptions;
-  private readonly saltStore: ServerSaltStore;
+  private readonly salts: ServerSalts;
   private readonly clock: MsgIdClock;
   private readonly codecs = new Map<number, TlCodec>();
   private layerValue: number;
@@ -184,7 +180,7 @@ export class ServerSession extends EventEmitter {
     this.opts = opts;
     this.dcId = opts.dcId;
     this.connId = opts.connId ?? newConnId(opts.dcId, 's');
-    this.saltStore = opts.saltStore ?? defaultSaltStore(opts.keyStore);
+    this.salts = opts.salts ?? defaultSalts(opts.keyStore);
     this.clock = new MsgIdClock({ synced: true, ...(opts.now ? { now: opts.now } : {}) });
     this.layerValue = opts.defaultLayer;
     link.on('frame', (payload: Uint8Array) => {
@@ -277,12 +273,7 @@ export class ServerSession extends EventEmitter {
   }
 
   private currentSalt(authKeyId: bigint): bigint {
-    let s = this.saltStore.get(authKeyId);
-    if (s === undefined) {
-      s = randomLong();
-      this.saltStore.set(authKeyId, s);
-    }
-    return s;
+    return this.salts.current(authKeyId);
   }
 
   // ---------------- incoming ----------------
@@ -325,7 +316,7 @@ export class ServerSession extends EventEmitter {
     this.wire({ dir: 'out', kind: 'plain', msgId: replyId.toString(), ctor: res.reply._, size: replyBody.length + 20, reqMsgId: msgId.toString() });
     if (res.done) {
       this.opts.keyStore.set(res.done.authKeyId, res.done.authKey);
-      this.saltStore.set(res.done.authKeyId, res.done.serverSalt);
+      this.salts.setInitial(res.done.authKeyId, res.done.serverSalt);
       this.handshake = undefined; // a new req_pq_multi starts over
       this.wire({ dir: 'local', kind: 'key', ctor: 'auth_key', size: 256, note: `auth key ${res.done.authKeyId} created on DC ${this.dcId}` });
       this.log(`auth key ${res.done.authKeyId} created`);
@@ -396,7 +387,7 @@ export class ServerSession extends EventEmitter {
       return this.badMsg(s, m.msgId, m.seqno, badCode);
     }
     const salt = this.currentSalt(keyId);
-    if (m.salt !== salt) {
+    if (!this.salts.accepts(keyId, m.salt)) {
       this.wire({ dir: 'in', kind: 'encrypted', ...base, ctor: this.nameOf(m.body), note: 'rejected: wrong server salt' });
       const w = new TlWriter(28);
       w.uint(MT.bad_server_salt);
@@ -540,12 +531,7 @@ export class ServerSession extends EventEmitter {
         const num = Math.min(64, Math.max(1, r.int()));
         this.wire({ ...base, kind: 'service', ctor: 'get_future_salts' });
         const now = Math.floor(this.clock.serverNowMs() / 1000);
-        const salts: FutureSalt[] = [];
-        const current = this.currentSalt(this.key!.authKeyId);
-        for (let i = 0; i < num; i++) {
-          // only the current salt is accepted by this server; later ones are informational
-          salts.push({ valid_since: now - 60 + i * 3600, valid_until: now + (i + 1) * 3600, salt: i === 0 ? current : randomLong() });
-        }
+        const salts = this.salts.future(this.key!.authKeyId, num);
         this.enqueue(s, { body: encodeFutureSalts(msgId, now, salts), contentRelated: false, ctor: 'future_salts', kind: 'service', idKind: 'response', reqMsgId: msgId });
         return;
       }

@@ -11,286 +11,39 @@
 // wrong clock can be corrected). A failed check drops the packet, emits a 'check-failed' wire event and closes the
 // connection; the same happens for any internal error (nothing ever throws out of the 'frame' handler).
 //
-// Service-message constructors are read and written by hand here (shared with session-server.ts): it keeps the
-// wire details (bare vectors, container framing, gzip inside rpc_result) explicit and independent of the API layer.
+// Service-message constructors come from service-messages.ts, the module the server side uses too.
 import { EventEmitter } from 'node:events';
-import { inflateRawSync, unzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
 import { isTlObject, TlCodec } from '../tl/codec';
 import { API_LAYER, fullSchema } from '../tl/bundled';
 import type { TlObject } from '../tl/types';
-import { randomBytes } from '../crypto/random';
 import { transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { BadMessageError, CallTimeoutError, MessageCheckError, RpcError, SessionClosedError, TransportError } from './errors';
 import { decryptMessage, encryptMessage, keyIdOf, type EncryptedMessageFields } from './message-crypto';
 import { OFFLOAD_MIN_BYTES, sharedDecryptPool } from './decrypt-pool';
 import { MsgIdClock, SeqNo } from './msg-id';
+import {
+  BAD_MSG_TEXT,
+  MT,
+  RecentIds,
+  decodeContainer,
+  decodeFutureSalts,
+  encodeContainer,
+  encodeLongVectorMessage,
+  errText,
+  groupForContainers,
+  gunzipPacked,
+  isClockNotification,
+  outgoingWireEvent,
+  peekId,
+  randomLong,
+  readLongVector,
+  serviceName,
+  type ContainerItem,
+  type FutureSalt,
+} from './service-messages';
 import { emitWire, newConnId, type WireEvent, type WireKind, type WireListener } from './wire-event';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Service constructors (ids from the mtproto schema) and small wire helpers shared with the server side.
-
-export const MT = {
-  vector: 0x1cb5c415,
-  rpc_result: 0xf35c6d01,
-  rpc_error: 0x2144ca19,
-  msg_container: 0x73f1f8dc,
-  gzip_packed: 0x3072cfa1,
-  msgs_ack: 0x62d6b459,
-  bad_msg_notification: 0xa7eff811,
-  bad_server_salt: 0xedab447b,
-  new_session_created: 0x9ec20908,
-  ping: 0x7abe77ec,
-  ping_delay_disconnect: 0xf3427b8c,
-  pong: 0x347773c5,
-  get_future_salts: 0xb921bd04,
-  future_salts: 0xae500895,
-  msgs_state_req: 0xda69fb52,
-  msgs_state_info: 0x04deb57d,
-  msgs_all_info: 0x8cc0d131,
-  msg_detailed_info: 0x276d3ec6,
-  msg_new_detailed_info: 0x809db6df,
-  msg_resend_req: 0x7d861a08,
-  msg_resend_ans_req: 0x8610baeb,
-  destroy_session: 0xe7512126,
-  destroy_session_ok: 0xe22045fc,
-  destroy_session_none: 0x62d350c9,
-  rpc_drop_answer: 0x58e4a740,
-  rpc_answer_unknown: 0x5e2ad36e,
-  rpc_answer_dropped_running: 0xcd78e586,
-  rpc_answer_dropped: 0xa43ad8b7,
-  http_wait: 0x9299359f,
-} as const;
-
-const MT_NAMES = new Map<number, string>(Object.entries(MT).map(([k, v]) => [v, k]));
-/** Name of a service constructor id, or undefined. */
-export function serviceName(id: number): string | undefined {
-  return MT_NAMES.get(id);
-}
-
-/** Constructor id at the start of a body (0 when shorter than 4 bytes). */
-export function peekId(body: Uint8Array): number {
-  if (body.length < 4) return 0;
-  return new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
-}
-
-/** Max messages in one msg_container (Telegram's limit is 1020) and a soft byte budget. */
-export const CONTAINER_MAX_MESSAGES = 1020;
-export const CONTAINER_MAX_BYTES = 1 << 20;
-
-/**
- * Splits outgoing messages into the groups that travel alone or together in one msg_container: at most
- * CONTAINER_MAX_MESSAGES each, and CONTAINER_MAX_BYTES counting 16 bytes of framing per message; a message bigger
- * than the budget travels alone. Order is kept.
- */
-export function groupForContainers<T extends { body: Uint8Array }>(msgs: readonly T[]): T[][] {
-  const groups: T[][] = [];
-  let group: T[] = [];
-  let bytes = 0;
-  for (const m of msgs) {
-    if (group.length && (group.length >= CONTAINER_MAX_MESSAGES || bytes + m.body.length + 16 > CONTAINER_MAX_BYTES)) {
-      groups.push(group);
-      group = [];
-      bytes = 0;
-    }
-    group.push(m);
-    bytes += m.body.length + 16;
-  }
-  if (group.length) groups.push(group);
-  return groups;
-}
-
-export interface ContainerItem {
-  msgId: bigint;
-  seqno: number;
-  body: Uint8Array;
-}
-
-export function encodeContainer(items: ContainerItem[]): Uint8Array {
-  const w = new TlWriter(16 + items.reduce((n, i) => n + 16 + i.body.length, 0));
-  w.uint(MT.msg_container);
-  w.int(items.length);
-  for (const i of items) {
-    w.long(i.msgId);
-    w.int(i.seqno);
-    w.int(i.body.length);
-    w.raw(i.body);
-  }
-  return w.finish();
-}
-
-/** Parses a msg_container body (with its constructor id); throws on malformed framing. */
-export function decodeContainer(body: Uint8Array): ContainerItem[] {
-  const r = new TlReader(body);
-  if (r.uint() !== MT.msg_container) throw new Error('not a msg_container');
-  const n = r.int();
-  if (n < 0 || n > CONTAINER_MAX_MESSAGES * 8) throw new Error(`msg_container with ${n} messages`);
-  const out: ContainerItem[] = [];
-  for (let i = 0; i < n; i++) {
-    const msgId = r.long();
-    const seqno = r.int();
-    const len = r.int();
-    if (len < 0 || len % 4 !== 0) throw new Error(`container message of ${len} bytes`);
-    out.push({ msgId, seqno, body: r.raw(len) });
-  }
-  if (r.remaining !== 0) throw new Error(`${r.remaining} bytes after the last container message`);
-  return out;
-}
-
-export function encodeLongVectorMessage(id: number, ids: bigint[]): Uint8Array {
-  const w = new TlWriter(12 + ids.length * 8);
-  w.uint(id);
-  w.uint(MT.vector);
-  w.int(ids.length);
-  for (const x of ids) w.long(x);
-  return w.finish();
-}
-
-export function readLongVector(r: TlReader): bigint[] {
-  if (r.uint() !== MT.vector) throw new Error('expected a Vector<long>');
-  const n = r.int();
-  if (n < 0 || n * 8 > r.remaining) throw new Error(`Vector<long> of ${n} items does not fit`);
-  const out: bigint[] = [];
-  for (let i = 0; i < n; i++) out.push(r.long());
-  return out;
-}
-
-/** Unwraps a gzip_packed body (with its constructor id). gzip and zlib streams are detected; raw deflate too. */
-export function gunzipPacked(body: Uint8Array): Uint8Array {
-  const r = new TlReader(body);
-  r.uint();
-  const packed = r.bytes('gzip_packed.packed_data');
-  const opts = { maxOutputLength: 64 << 20 };
-  try {
-    return new Uint8Array(unzipSync(packed, opts));
-  } catch (e) {
-    try {
-      return new Uint8Array(inflateRawSync(packed, opts));
-    } catch {
-      throw e;
-    }
-  }
-}
-
-export function encodeRpcError(code: number, message: string): Uint8Array {
-  const w = new TlWriter(64);
-  w.uint(MT.rpc_error);
-  w.int(code);
-  w.string(message);
-  return w.finish();
-}
-
-export function encodeRpcResult(reqMsgId: bigint, result: Uint8Array): Uint8Array {
-  const w = new TlWriter(12 + result.length);
-  w.uint(MT.rpc_result);
-  w.long(reqMsgId);
-  w.raw(result);
-  return w.finish();
-}
-
-export interface FutureSalt {
-  valid_since: number;
-  valid_until: number;
-  salt: bigint;
-}
-
-export function encodeFutureSalts(reqMsgId: bigint, now: number, salts: FutureSalt[]): Uint8Array {
-  const w = new TlWriter(20 + salts.length * 16);
-  w.uint(MT.future_salts);
-  w.long(reqMsgId);
-  w.int(now);
-  // salts:vector<future_salt> — a bare vector of bare future_salt: count, then the fields
-  w.int(salts.length);
-  for (const s of salts) {
-    w.int(s.valid_since);
-    w.int(s.valid_until);
-    w.long(s.salt);
-  }
-  return w.finish();
-}
-
-export function decodeFutureSalts(body: Uint8Array): { reqMsgId: bigint; now: number; salts: FutureSalt[] } {
-  const r = new TlReader(body);
-  r.uint();
-  const reqMsgId = r.long();
-  const now = r.int();
-  let n = r.int();
-  // tolerate a boxed vector too
-  if (n >>> 0 === MT.vector) n = r.int();
-  if (n < 0 || n * 16 > r.remaining) throw new Error(`future_salts with ${n} salts does not fit`);
-  const salts: FutureSalt[] = [];
-  for (let i = 0; i < n; i++) {
-    // a boxed future_salt would carry its id; bare is what the schema says
-    const valid_since = r.int();
-    const valid_until = r.int();
-    const salt = r.long();
-    salts.push({ valid_since, valid_until, salt });
-  }
-  return { reqMsgId, now, salts };
-}
-
-/** Whether a body (or any message of a container body) is a salt/time notification, exempt from the time window. */
-function isClockNotification(body: Uint8Array): boolean {
-  const id = peekId(body);
-  if (id === MT.bad_msg_notification || id === MT.bad_server_salt) return true;
-  if (id === MT.msg_container) {
-    try {
-      return decodeContainer(body).some((m) => isClockNotification(m.body));
-    } catch {
-      return false;
-    }
-  }
-  return false;
-}
-
-/** Remembers recent incoming msg_ids: duplicate and "older than everything kept" detection. */
-export class RecentIds {
-  private readonly set = new Set<bigint>();
-  private readonly order: bigint[] = [];
-  constructor(private readonly capacity = 1000) {}
-
-  has(id: bigint): boolean {
-    return this.set.has(id);
-  }
-
-  /** True when the window is full and `id` is older than every id kept. */
-  tooOld(id: bigint): boolean {
-    if (this.order.length < this.capacity) return false;
-    let min = this.order[0]!;
-    for (const x of this.order) if (x < min) min = x;
-    return id < min;
-  }
-
-  add(id: bigint): void {
-    this.set.add(id);
-    this.order.push(id);
-    if (this.order.length > this.capacity) this.set.delete(this.order.shift()!);
-  }
-}
-
-/** The 'out' wire event of one sent message (`containerId`: the container it travelled in). */
-export function outgoingWireEvent(
-  m: { kind: WireKind; ctor: string; reqMsgId?: bigint; note?: string },
-  msgId: bigint,
-  seqno: number,
-  size: number,
-  containerId: bigint | undefined,
-): Omit<WireEvent, 'time' | 'dcId' | 'connId'> {
-  const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'out', kind: m.kind, msgId: msgId.toString(), seqno, ctor: m.ctor, size };
-  if (containerId !== undefined) e.containerId = containerId.toString();
-  if (m.reqMsgId !== undefined) e.reqMsgId = m.reqMsgId.toString();
-  if (m.note) e.note = m.note;
-  return e;
-}
-
-export function randomLong(): bigint {
-  return new DataView(randomBytes(8).buffer).getBigInt64(0, true);
-}
-
-export function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -515,6 +268,11 @@ export class MtprotoSession extends EventEmitter {
     w.uint(MT.get_future_salts);
     w.int(num);
     return this.serviceRequest('future_salts', 'get_future_salts', 'FutureSalts', w.finish(), opts);
+  }
+
+  /** The next call is wrapped in invokeWithLayer + initConnection again (after CONNECTION_NOT_INITED). */
+  requireInit(): void {
+    this.initDone = false;
   }
 
   /** Closes the connection; pending calls reject with SessionClosedError. */
@@ -1045,19 +803,6 @@ export class MtprotoSession extends EventEmitter {
   }
 }
 
-const BAD_MSG_TEXT: Record<number, string> = {
-  16: 'msg_id too low',
-  17: 'msg_id too high',
-  18: 'incorrect two lower order msg_id bits',
-  19: 'container msg_id is the same as msg_id of a previously received message',
-  20: 'message too old',
-  32: 'msg_seqno too low',
-  33: 'msg_seqno too high',
-  34: 'an even msg_seqno expected, but odd received',
-  35: 'odd msg_seqno expected, but even received',
-  48: 'incorrect server salt',
-  64: 'invalid container',
-};
 
 let sharedCodec: TlCodec | undefined;
 /** The default client codec: the full (mtproto + API) schema, created once. */

@@ -1,5 +1,6 @@
 // Shared fixtures of the session tests: a loopback MTProto server (serveMtprotoLink) with a pre-shared key store,
 // a client over connectTcp, and a raw "fake server" for misbehaviour the real server never shows.
+import { ServerSalts } from '../../src/mtproto/server-salts';
 import { randomBytes } from '../../src/crypto/random';
 import { authKeyId } from '../../src/crypto/kdf';
 import { generateRsaKeyPair, type RsaKeyPair } from '../../src/crypto/rsa';
@@ -63,7 +64,7 @@ export const defaultHandler: Handler = (call) => {
 export interface TestServer {
   port: number;
   keys: Map<bigint, Uint8Array>;
-  salts: Map<bigint, bigint>;
+  salts: ServerSalts;
   calls: ServerCall[];
   events: WireEvent[];
   logs: string[];
@@ -78,14 +79,14 @@ export async function closeAll(): Promise<void> {
 
 export async function startServer(handler: Handler = defaultHandler, extra: Partial<ServeMtprotoOptions> = {}): Promise<TestServer> {
   const keys = new Map<bigint, Uint8Array>();
-  const salts = new Map<bigint, bigint>();
+  const salts = extra.salts ?? new ServerSalts();
   const state: TestServer = { port: 0, keys, salts, calls: [], events: [], logs: [], conns: [], close: async () => {} };
   const listener = await listenFrames({ host: HOST, port: 0 }, (link: ServerFrameLink) => {
     state.conns.push(
       serveMtprotoLink(link, {
         dcId: DC,
         keyStore: keys,
-        saltStore: salts,
+        salts,
         createHandshake: () => new ServerHandshake({ dcId: DC, rsa: [rsa()], dhPrime: TELEGRAM_DH_PRIME, g: 3 }),
         codecForLayer: () => serverCodec(),
         defaultLayer: API_LAYER,
@@ -109,7 +110,7 @@ export async function startServer(handler: Handler = defaultHandler, extra: Part
 export function preShareKey(server: TestServer, salt = 0x1122334455667788n): Uint8Array {
   const key = randomBytes(256);
   server.keys.set(authKeyId(key), key);
-  server.salts.set(authKeyId(key), salt);
+  server.salts.setInitial(authKeyId(key), salt);
   return key;
 }
 

@@ -8,7 +8,7 @@ import type { TlObject } from '../../src/tl/types';
 import { connectTcp, type FrameLink } from '../../src/transport/tcp';
 import { decryptMessage, encryptMessage } from '../../src/mtproto/message-crypto';
 import { MsgIdClock } from '../../src/mtproto/msg-id';
-import { MT, decodeContainer, encodeContainer, encodeLongVectorMessage, peekId, randomLong, serviceName } from '../../src/mtproto/session';
+import { MT, decodeContainer, encodeContainer, encodeLongVectorMessage, peekId, randomLong, serviceName } from '../../src/mtproto/service-messages';
 import { HOST, closeAll, connectClient, preShareKey, serverCodec, startServer, waitFor } from './session-helpers';
 
 after(closeAll);

@@ -13,7 +13,7 @@ import type { FrameLink } from '../../src/transport/tcp';
 import { MsgIdClock, SeqNo } from '../../src/mtproto/msg-id';
 import { RpcError, SessionClosedError, TransportError, parseRpcErrorMessage } from '../../src/mtproto/errors';
 import { MessageCheckError, decryptMessage, encryptMessage, keyIdOf } from '../../src/mtproto/message-crypto';
-import { MT, encodeContainer, encodeRpcResult } from '../../src/mtproto/session';
+import { MT, encodeContainer, encodeRpcResult } from '../../src/mtproto/service-messages';
 import { closeAll, connectClient, once, startRaw, waitFor } from './session-helpers';
 
 after(closeAll);
