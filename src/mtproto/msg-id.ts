@@ -41,6 +41,8 @@ export class MsgIdClock {
     let base = (BigInt(sec) << 32n) | frac;
     const lastBase = this.last & ~3n;
     if (base <= lastBase) base = lastBase + 4n;
+    // the lower 32 bits (the fraction of a second) are never all zero: servers read zero as a badly made id
+    if ((base & 0xffffffffn) === 0n) base += 4n;
     const id = base | RESIDUE[kind];
     this.last = id;
     return id;

@@ -40,6 +40,10 @@ export const MT = {
   rpc_answer_dropped_running: 0xcd78e586,
   rpc_answer_dropped: 0xa43ad8b7,
   http_wait: 0x9299359f,
+  destroy_auth_key: 0xd1435160,
+  destroy_auth_key_ok: 0xf660e1d4,
+  destroy_auth_key_none: 0x0a9f2259,
+  destroy_auth_key_fail: 0xea109b13,
 } as const;
 
 const MT_NAMES = new Map<number, string>(Object.entries(MT).map(([k, v]) => [v, k]));
@@ -58,23 +62,37 @@ export function peekId(body: Uint8Array): number {
 export const CONTAINER_MAX_MESSAGES = 1020;
 export const CONTAINER_MAX_BYTES = 1 << 20;
 
+export interface ContainerLimits {
+  maxMessages: number;
+  maxBytes: number;
+  /** Messages of which at most one may travel in a container (file parts: each is big and slow to answer). */
+  exclusive?: (m: { body: Uint8Array }) => boolean;
+}
+
+/** What the server allows (and sends): Telegram's 1020 messages, a 1 MiB budget. */
+export const SERVER_CONTAINER_LIMITS: ContainerLimits = { maxMessages: CONTAINER_MAX_MESSAGES, maxBytes: CONTAINER_MAX_BYTES };
+
 /**
  * Splits outgoing messages into the groups that travel alone or together in one msg_container: at most
- * CONTAINER_MAX_MESSAGES each, and CONTAINER_MAX_BYTES counting 16 bytes of framing per message; a message bigger
- * than the budget travels alone. Order is kept.
+ * `maxMessages` each, `maxBytes` counting 16 bytes of framing per message, at most one `exclusive` message; a
+ * message bigger than the budget travels alone. Order is kept.
  */
-export function groupForContainers<T extends { body: Uint8Array }>(msgs: readonly T[]): T[][] {
+export function groupForContainers<T extends { body: Uint8Array }>(msgs: readonly T[], limits: ContainerLimits = SERVER_CONTAINER_LIMITS): T[][] {
   const groups: T[][] = [];
   let group: T[] = [];
   let bytes = 0;
+  let hasExclusive = false;
   for (const m of msgs) {
-    if (group.length && (group.length >= CONTAINER_MAX_MESSAGES || bytes + m.body.length + 16 > CONTAINER_MAX_BYTES)) {
+    const exclusive = limits.exclusive?.(m) ?? false;
+    if (group.length && (group.length >= limits.maxMessages || bytes + m.body.length + 16 > limits.maxBytes || (exclusive && hasExclusive))) {
       groups.push(group);
       group = [];
       bytes = 0;
+      hasExclusive = false;
     }
     group.push(m);
     bytes += m.body.length + 16;
+    hasExclusive ||= exclusive;
   }
   if (group.length) groups.push(group);
   return groups;
