@@ -2,7 +2,7 @@
 // serveMtprotoLink: it returns the result (layer-227 shaped TL objects) or throws SandboxRpcError → rpc_error.
 import type { TlObject } from '../tl/types';
 import { srpServerChallenge, srpServerCheck } from '../crypto/srp';
-import { buildConfig, buildNearestDc, type DcEndpoint } from './config';
+import { CONFIG_TTL_S, buildConfig, buildNearestDc, type DcEndpoint } from './config';
 import {
   SandboxRpcError,
   badRequest,
@@ -45,6 +45,8 @@ export interface CallContext {
   /** The authorized user, when there is one. */
   user?: SandboxUser;
   topology: () => DcEndpoint[];
+  /** help.getConfig's `expires` (unix s). */
+  configExpires: () => number;
 }
 
 type MethodImpl = (ctx: CallContext, params: TlObject) => unknown;
@@ -155,6 +157,7 @@ function isSelf(ctx: CallContext, input: unknown): boolean {
 const sendCode: MethodImpl = (ctx, params) => {
   const phone = phoneParam(params);
   checkPhoneDc(ctx, phone);
+  ctx.world.limits.codeRequested(phone);
   const pending = ctx.world.issueCode(phone, ctx.dcId);
   return sentCode(pending.hash, 'auth.sentCodeTypeApp');
 };
@@ -163,6 +166,7 @@ const resendCode: MethodImpl = (ctx, params) => {
   const phone = phoneParam(params);
   checkPhoneDc(ctx, phone);
   const pending = ctx.world.pendingCode(params.phone_code_hash, phone, ctx.dcId);
+  ctx.world.limits.codeRequested(phone);
   pending.expires = ctx.world.now() + ctx.world.codeTtlMs;
   ctx.world.deliver(pending);
   return sentCode(pending.hash, 'auth.sentCodeTypeSms');
@@ -182,7 +186,12 @@ const signIn: MethodImpl = (ctx, params) => {
   const pending = world.pendingCode(params.phone_code_hash, phone, ctx.dcId);
   const code = params.phone_code;
   if (typeof code !== 'string' || code === '') throw badRequest('PHONE_CODE_EMPTY');
-  if (code !== pending.code) throw badRequest('PHONE_CODE_INVALID');
+  world.limits.checkCodeAttempt(phone);
+  if (code !== pending.code) {
+    world.limits.codeWrong(phone);
+    throw badRequest('PHONE_CODE_INVALID');
+  }
+  world.limits.codeAccepted(phone);
   const user = world.userByPhone(phone);
   if (!user) {
     pending.verified = true;
@@ -267,6 +276,7 @@ const checkPassword: MethodImpl = (ctx, params) => {
   const input = params.password as TlObject | undefined;
   if (!input || input._ !== 'inputCheckPasswordSRP') throw badRequest('PASSWORD_HASH_INVALID');
   const user = passwordUser(ctx);
+  if (user) world.limits.checkPasswordAttempt(user.id);
   const challenge = world.takeChallenge(input.srp_id);
   if (!user || !challenge || challenge.userId !== user.id || challenge.dcId !== ctx.dcId || challenge.authKeyId !== ctx.authKeyId) {
     throw badRequest('SRP_ID_INVALID');
@@ -293,7 +303,11 @@ const checkPassword: MethodImpl = (ctx, params) => {
       ok = false;
     }
   }
-  if (!ok) throw badRequest('PASSWORD_HASH_INVALID');
+  if (!ok) {
+    world.limits.passwordWrong(user.id);
+    throw badRequest('PASSWORD_HASH_INVALID');
+  }
+  world.limits.passwordAccepted(user.id);
   if (!ctx.user) world.authorize(ctx.dcId, ctx.authKeyId, user.id, 'login');
   return authorizationResult(ctx, user);
 };
@@ -370,7 +384,7 @@ const getDifference: MethodImpl = (ctx) => {
 };
 
 export const METHODS: Readonly<Record<string, MethodImpl>> = {
-  'help.getConfig': (ctx) => buildConfig(ctx.dcId, ctx.topology(), ctx.world.now()),
+  'help.getConfig': (ctx) => buildConfig(ctx.dcId, ctx.topology(), ctx.world.now(), ctx.configExpires()),
   'help.getNearestDc': (ctx) => buildNearestDc(ctx.dcId, ctx.world.nearestDc),
   'help.getCdnConfig': () => ({ _: 'cdnConfig', public_keys: [] }),
   'auth.sendCode': sendCode,
@@ -392,6 +406,8 @@ export const METHODS: Readonly<Record<string, MethodImpl>> = {
 export interface SandboxApiOptions {
   /** The listeners as help.getConfig should advertise them (read at call time). */
   topology: () => DcEndpoint[];
+  /** help.getConfig's `expires` (unix s); default now + CONFIG_TTL_S. */
+  configExpires?: () => number;
   log?: (line: string) => void;
   /** More methods (issue 4: files.ts), looked up before METHODS. */
   methods?: Readonly<Record<string, (ctx: CallContext, params: TlObject) => unknown>>;
@@ -400,12 +416,13 @@ export interface SandboxApiOptions {
 export class SandboxApi {
   private readonly log: (line: string) => void;
   /** Scenario knob: chosen calls answer chosen rpc_errors (see faults.ts). */
-  readonly faults = new FaultInjector();
+  readonly faults: FaultInjector;
   constructor(
     readonly world: World,
     private readonly opts: SandboxApiOptions,
   ) {
     this.log = opts.log ?? (() => {});
+    this.faults = new FaultInjector(world.now);
   }
 
   /** The serveMtprotoLink handler: a result value, or a thrown { code, message } that becomes rpc_error. */
@@ -455,6 +472,7 @@ export class SandboxApi {
       authKeyId: call.authKeyId,
       layer: call.layer,
       topology: this.opts.topology,
+      configExpires: this.opts.configExpires ?? (() => Math.floor(world.now() / 1000) + CONFIG_TTL_S),
       ...(auth ? { auth } : {}),
       ...(user ? { user } : {}),
     };

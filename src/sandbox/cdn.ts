@@ -9,6 +9,7 @@ import { API_LAYER } from '../tl/bundled';
 import type { ServerFrameLink } from '../transport/tcp';
 import { ServerHandshake } from '../mtproto/handshake-server';
 import { serveMtprotoLink } from '../mtproto/session-server';
+import type { ServerSalts } from '../mtproto/server-salts';
 import type { WireEvent } from '../mtproto/wire-event';
 import { unwrapQuery, type SandboxCall } from './api';
 import { SandboxRpcError, badRequest, isRpcErrorLike } from './errors';
@@ -63,15 +64,17 @@ export interface CdnServeDeps {
   handler: (call: SandboxCall) => Promise<unknown>;
   log: (line: string) => void;
   onWire?: (e: WireEvent) => void;
-  /** Wraps each accepted link (connection fault knobs). */
-  wrap?: (link: ServerFrameLink) => ServerFrameLink;
+  /** Each accepted link passes here first (connection knobs); false = refused, not served. */
+  admit?: (link: ServerFrameLink) => boolean;
+  /** The CDN DC's rotating salts. */
+  salts?: ServerSalts;
 }
 
 /** The per-connection server of the CDN DC (same MTProto server as the main DCs, CDN key and handler). */
 export function cdnLinkServer(deps: CdnServeDeps): (link: ServerFrameLink) => void {
   let seq = 0;
-  return (raw) => {
-    const link = deps.wrap ? deps.wrap(raw) : raw;
+  return (link) => {
+    if (deps.admit && !deps.admit(link)) return;
     const connId = `dc${CDN_DC_ID}-${++seq}`;
     const log = (line: string): void => deps.log(`DC${CDN_DC_ID}: ${connId}: ${line}`);
     log(`from ${link.remote} (${link.obfuscated ? 'obfuscated ' : ''}${link.transport})`);
@@ -81,6 +84,7 @@ export function cdnLinkServer(deps: CdnServeDeps): (link: ServerFrameLink) => vo
       const served: unknown = serveMtprotoLink(link, {
         dcId: CDN_DC_ID,
         keyStore: deps.keyStore,
+        ...(deps.salts ? { salts: deps.salts } : {}),
         createHandshake: () => new ServerHandshake({ dcId: CDN_DC_ID, rsa: [deps.pair], dhPrime: TELEGRAM_DH_PRIME, g: 3 }),
         codecForLayer: (layer: number) => deps.codecs.codecFor(layer),
         defaultLayer: API_LAYER,

@@ -10,7 +10,36 @@ export interface DcEndpoint {
 
 /** DC that carries the media_only dc_option (served by the same listener as its main entry). */
 export const MEDIA_DC = 2;
+/** Default lifetime of a help.getConfig answer. */
 export const CONFIG_TTL_S = 3600;
+/** After a DC moved, configs expire this soon, so clients holding an old one refresh early. */
+export const MOVED_CONFIG_TTL_S = 30;
+
+/**
+ * The `expires` of help.getConfig: one value for everybody until it passes (then now + ttl), like a config
+ * version; `soon()` pulls it in after a topology change.
+ */
+export class ConfigExpiry {
+  private expiresAt = 0;
+  constructor(
+    readonly ttlSeconds: number = CONFIG_TTL_S,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new RangeError(`config expiry must be a positive number of seconds, got ${ttlSeconds}`);
+  }
+
+  /** Unix time (s) at which the current config expires. */
+  current(): number {
+    const nowS = Math.floor(this.now() / 1000);
+    if (this.expiresAt <= nowS) this.expiresAt = nowS + this.ttlSeconds;
+    return this.expiresAt;
+  }
+
+  soon(seconds = MOVED_CONFIG_TTL_S): number {
+    this.expiresAt = Math.floor(this.now() / 1000) + Math.min(seconds, this.ttlSeconds);
+    return this.expiresAt;
+  }
+}
 
 /**
  * dc_options: one ipv4 entry per DC, one ipv6 entry (flag ipv6) per DC that listens on ::1, and one media_only
@@ -27,13 +56,13 @@ export function dcOptions(dcs: DcEndpoint[]): TlObject[] {
   return out;
 }
 
-/** A layer-227 `config` (lenient codecs trim it for older layers). */
-export function buildConfig(thisDc: number, dcs: DcEndpoint[], nowMs: number): TlObject {
+/** A layer-227 `config` (lenient codecs trim it for older layers); `expires` in unix seconds. */
+export function buildConfig(thisDc: number, dcs: DcEndpoint[], nowMs: number, expires: number): TlObject {
   const date = Math.floor(nowMs / 1000);
   return {
     _: 'config',
     date,
-    expires: date + CONFIG_TTL_S,
+    expires,
     test_mode: false,
     this_dc: thisDc,
     dc_options: dcOptions(dcs),

@@ -1,6 +1,7 @@
 // Files in the sandbox world: uploaded parts per (user, file_id, DC), documents and photos carrying the dc_id
-// where their parts were saved, the seeded media every user sees in their saved messages, upload.getFile with the
-// documented part rules, file hashes, and the master-DC side of the CDN (redirects, tokens, reupload).
+// where their parts were saved, the seeded media every user sees in their saved messages (plus what the user
+// sends there: media and text), upload.getFile with the documented part rules, file hashes, and the master-DC side
+// of the CDN (redirects, tokens, reupload).
 // The methods are plain functions over a FileStore, handed to SandboxApi as extra methods (see index.ts).
 import { createHash } from 'node:crypto';
 import type { TlObject } from '../tl/types';
@@ -32,7 +33,7 @@ export const MAX_PART_SIZE = 524288;
 export const SMALL_FILE_MAX = 10 * MIB;
 export const SMALL_FILE_MAX_PARTS = 4000;
 export const BIG_FILE_MAX_PARTS = 8000;
-/** Message ids of a user's own uploads start here (seeded messages are 1..7). */
+/** Message ids of a user's own messages start here (seeded messages are 1..7). */
 export const FIRST_UPLOAD_MESSAGE_ID = 1001;
 
 export type Method = (ctx: CallContext, params: TlObject) => unknown;
@@ -77,8 +78,13 @@ export interface SavedMessage {
   id: number;
   date: number;
   message: string;
-  media: StoredMedia;
+  /** Absent for a text message. */
+  media?: StoredMedia;
+  entities?: TlObject[];
 }
+
+/** random_ids remembered per user for deduplication (oldest forgotten first). */
+const SENT_RANDOM_IDS_PER_USER = 10_000;
 
 interface UploadParts {
   big: boolean;
@@ -131,6 +137,8 @@ export class FileStore {
   private readonly seededMessages: SavedMessage[] = [];
   private readonly history = new Map<bigint, SavedMessage[]>();
   private readonly nextMessageId = new Map<bigint, number>();
+  /** Per user: random_id of a send → the answer it got (a resend gets the same answer, no new message). */
+  private readonly sentByRandomId = new Map<bigint, Map<bigint, TlObject>>();
   private readonly uploads = new Map<string, UploadParts>();
   private readonly tokens = new Map<string, CdnToken>();
   private readonly tokenByDoc = new Map<bigint, CdnToken>();
@@ -440,14 +448,31 @@ export class FileStore {
     }
   }
 
-  addMessage(userId: bigint, media: StoredMedia, message: string, now: number): { msg: SavedMessage; pts: number } {
+  addMessage(userId: bigint, content: { message: string; media?: StoredMedia; entities?: TlObject[] }, now: number): { msg: SavedMessage; pts: number } {
     const id = this.nextMessageId.get(userId) ?? FIRST_UPLOAD_MESSAGE_ID;
     this.nextMessageId.set(userId, id + 1);
-    const msg: SavedMessage = { id, date: Math.floor(now / 1000), message, media };
+    const msg: SavedMessage = { id, date: Math.floor(now / 1000), ...content };
     let list = this.history.get(userId);
     if (!list) this.history.set(userId, (list = []));
     list.push(msg);
     return { msg, pts: ++this.pts };
+  }
+
+  /**
+   * A send with a random_id: the answer an earlier send with the same random_id by this user got, or `send()`'s
+   * (remembered). Telegram documents RANDOM_ID_DUPLICATE for a reused id; the sandbox reads random_id as the
+   * client's idempotency key instead, so a resend after a lost answer finds the message it already made.
+   */
+  sendOnce(userId: bigint, randomId: unknown, send: () => TlObject): TlObject {
+    if (typeof randomId !== 'bigint') return send();
+    let sent = this.sentByRandomId.get(userId);
+    const earlier = sent?.get(randomId);
+    if (earlier) return earlier;
+    const answer = send();
+    if (!sent) this.sentByRandomId.set(userId, (sent = new Map()));
+    sent.set(randomId, answer);
+    if (sent.size > SENT_RANDOM_IDS_PER_USER) sent.delete(sent.keys().next().value as bigint);
+    return answer;
   }
 
   // ---- locations ----
@@ -623,9 +648,13 @@ export function messageTl(userId: bigint, msg: SavedMessage): TlObject {
     peer_id: { _: 'peerUser', user_id: userId },
     date: msg.date,
     message: msg.message,
-    media: mediaTl(msg.media),
+    ...(msg.media ? { media: mediaTl(msg.media) } : {}),
+    ...(msg.entities?.length ? { entities: msg.entities } : {}),
   };
 }
+
+/** Telegram's limit on a message's text (config.message_length_max). */
+export const MESSAGE_LENGTH_MAX = 4096;
 
 // ---- methods ----
 
@@ -683,7 +712,7 @@ export function fileMethods(store: FileStore, opts: FileMethodsOptions = {}): Re
 
   return {
     'help.getConfig': (ctx) => {
-      const cfg = buildConfig(ctx.dcId, ctx.topology(), ctx.world.now());
+      const cfg = buildConfig(ctx.dcId, ctx.topology(), ctx.world.now(), ctx.configExpires());
       const cdn = opts.cdnEndpoint?.();
       if (cdn) (cfg.dc_options as TlObject[]).push({ _: 'dcOption', cdn: true, id: CDN_DC_ID, ip_address: cdn.host, port: cdn.port });
       return cfg;
@@ -712,13 +741,29 @@ export function fileMethods(store: FileStore, opts: FileMethodsOptions = {}): Re
     'messages.sendMedia': (ctx, p) => {
       const user = requireUser(ctx);
       requireSelfPeer(ctx, p.peer);
-      const now = ctx.world.now();
-      const media = store.mediaFrom(user, ctx.dcId, p.media, now);
-      const { msg, pts } = store.addMessage(user.id, media, typeof p.message === 'string' ? p.message : '', now);
-      const updates: TlObject[] = [];
-      if (typeof p.random_id === 'bigint') updates.push({ _: 'updateMessageID', id: msg.id, random_id: p.random_id });
-      updates.push({ _: 'updateNewMessage', message: messageTl(user.id, msg), pts, pts_count: 1 });
-      return { _: 'updates', updates, users: [selfUserTl(user, now)], chats: [], date: msg.date, seq: 0 };
+      return store.sendOnce(user.id, p.random_id, () => {
+        const now = ctx.world.now();
+        const media = store.mediaFrom(user, ctx.dcId, p.media, now);
+        const { msg, pts } = store.addMessage(user.id, { message: typeof p.message === 'string' ? p.message : '', media }, now);
+        const updates: TlObject[] = [];
+        if (typeof p.random_id === 'bigint') updates.push({ _: 'updateMessageID', id: msg.id, random_id: p.random_id });
+        updates.push({ _: 'updateNewMessage', message: messageTl(user.id, msg), pts, pts_count: 1 });
+        return { _: 'updates', updates, users: [selfUserTl(user, now)], chats: [], date: msg.date, seq: 0 };
+      });
+    },
+    // Saved Messages only. A private chat's send is answered with updateShortSentMessage, as Telegram does (the
+    // client builds the message from its request and this answer).
+    'messages.sendMessage': (ctx, p) => {
+      const user = requireUser(ctx);
+      requireSelfPeer(ctx, p.peer);
+      return store.sendOnce(user.id, p.random_id, () => {
+        const text = typeof p.message === 'string' ? p.message : '';
+        if (text.trim() === '') throw badRequest('MESSAGE_EMPTY');
+        if (text.length > MESSAGE_LENGTH_MAX) throw badRequest('MESSAGE_TOO_LONG');
+        const entities = Array.isArray(p.entities) ? (p.entities as TlObject[]) : [];
+        const { msg, pts } = store.addMessage(user.id, { message: text, ...(entities.length ? { entities } : {}) }, ctx.world.now());
+        return { _: 'updateShortSentMessage', out: true, id: msg.id, pts, pts_count: 1, date: msg.date, ...(entities.length ? { entities } : {}) };
+      });
     },
     'messages.getHistory': (ctx, p) => {
       const user = requireUser(ctx);

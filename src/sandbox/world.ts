@@ -6,6 +6,7 @@ import { srpVerifier } from '../crypto/srp';
 import { bigIntToBytes } from '../crypto/bigint';
 import { TELEGRAM_DH_PRIME } from '../crypto/dh';
 import { SandboxRpcError, badRequest } from './errors';
+import { FloodLimits, type FloodLimitConfig } from './flood-limits';
 import {
   CODE_LENGTH,
   TEST_PASSWORD,
@@ -103,6 +104,8 @@ export interface WorldOptions {
   srpTtlMs?: number;
   /** Register the seed users 99966X1234 and 99966X9234 (default true). */
   seed?: boolean;
+  /** Login flood limits (see flood-limits.ts); false turns them off. */
+  floodLimits?: Partial<FloodLimitConfig> | false;
   log?: (line: string) => void;
 }
 
@@ -145,6 +148,7 @@ export class World {
   readonly codeTtlMs: number;
   readonly exportTtlMs: number;
   readonly srpTtlMs: number;
+  readonly limits: FloodLimits;
   private readonly log: (line: string) => void;
   private readonly usersById = new Map<bigint, SandboxUser>();
   private readonly usersByPhone = new Map<string, SandboxUser>();
@@ -168,6 +172,7 @@ export class World {
     this.exportTtlMs = opts.exportTtlMs ?? 5 * 60_000;
     this.srpTtlMs = opts.srpTtlMs ?? 5 * 60_000;
     this.log = opts.log ?? (() => {});
+    this.limits = new FloodLimits(this.now, opts.floodLimits ?? {});
     if (opts.seed !== false) {
       for (const phone of seedPhones()) this.registerUser(phone, `Sandbox User ${phone.slice(5)}`);
     }

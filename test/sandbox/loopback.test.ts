@@ -76,7 +76,11 @@ const getSelf = { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] };
 
 test('info file and RSA key file', () => {
   const info = JSON.parse(readFileSync(join(dataDir, 'info.json'), 'utf8'));
-  assert.deepEqual(Object.keys(info), ['dcs', 'rsa', 'cdn', 'files']);
+  assert.deepEqual(Object.keys(info), ['worldId', 'dcs', 'rsa', 'cdn', 'files', 'control']);
+  assert.equal(statSync(join(dataDir, 'info.json')).mode & 0o777, 0o600, 'the info file holds the control token');
+  assert.match(info.worldId, /^[0-9a-f]{16}$/);
+  assert.deepEqual(info.control, sb.control);
+  assert.ok(!logs.some((l) => l.includes(info.control.token)), 'the control token is never logged');
   assert.deepEqual(info.dcs.map((d: any) => d.id), [1, 2, 3, 4, 5]);
   for (const d of info.dcs) {
     assert.equal(d.host, '127.0.0.1');
