@@ -6,6 +6,7 @@ import { assign, enqueueActions, fromPromise, setup, type ActorRefFrom } from 'x
 import type { DcPoolEvent } from '../dc/pool';
 import type { Topology } from '../dc/topology';
 import type { TlObject } from '../tl/types';
+import { LifecycleError } from './errors';
 import type { ClientRuntime, PasswordOutcome, SignInOutcome } from './runtime';
 import { dcSessionMachine, type DcSessionEvent } from './session-machine';
 
@@ -48,6 +49,12 @@ const errorText = ({ event }: { event: { error?: unknown } }): string => {
   const e = event.error;
   return e instanceof Error ? e.message : String(e);
 };
+
+/** A login step failed with SESSION_PASSWORD_NEEDED (e.g. auth.sendCode after a logout token): the password step. */
+function passwordNeededError(event: unknown): LifecycleError | undefined {
+  const e = (event as { error?: unknown }).error;
+  return e instanceof LifecycleError && e.code === 'PASSWORD_NEEDED' ? e : undefined;
+}
 
 /** A pool report as the session actor's event (undefined: nothing to tell it). */
 export function sessionEventOf(e: DcPoolEvent): DcSessionEvent | undefined {
@@ -101,6 +108,7 @@ export const clientMachine = setup({
   },
   actions: {
     clearError: assign({ error: undefined }),
+    enterPasswordStep: assign(({ context, event }) => ({ error: undefined, homeDc: context.runtime.homeDc, passwordHint: passwordNeededError(event)?.passwordHint })),
     setAuthorized: assign(({ context }) => ({
       homeDc: context.runtime.homeDc,
       ...(context.runtime.userId !== undefined ? { userId: String(context.runtime.userId) } : {}),
@@ -129,6 +137,7 @@ export const clientMachine = setup({
   },
   guards: {
     resumed: ({ context }) => context.resumed,
+    passwordNeeded: ({ event }) => passwordNeededError(event) !== undefined,
   },
 }).createMachine({
   id: 'client',
@@ -188,7 +197,7 @@ export const clientMachine = setup({
             })),
           },
         ],
-        onError: { target: 'unauthorized', actions: assign({ error: errorText, homeDc: ({ context }) => context.runtime.homeDc }) },
+        onError: [{ guard: 'passwordNeeded', target: 'awaitingPassword', actions: 'enterPasswordStep' }, { target: 'unauthorized', actions: assign({ error: errorText, homeDc: ({ context }) => context.runtime.homeDc }) }],
       },
     },
     awaitingCode: {
@@ -257,7 +266,7 @@ export const clientMachine = setup({
           lastName: event.type === 'SIGN_UP' ? (event.lastName ?? '') : '',
         }),
         onDone: { target: 'authorized', actions: 'setAuthorized' },
-        onError: { target: 'unauthorized', actions: assign({ error: errorText }) },
+        onError: [{ guard: 'passwordNeeded', target: 'awaitingPassword', actions: 'enterPasswordStep' }, { target: 'unauthorized', actions: assign({ error: errorText }) }],
       },
     },
     authorized: {

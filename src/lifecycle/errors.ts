@@ -10,7 +10,11 @@ export type LifecycleErrorCode =
   | 'NOT_AUTHORIZED'
   | 'STOPPED'
   | 'BAD_STATE'
-  | 'LOGIN_FAILED';
+  | 'LOGIN_FAILED'
+  /** SESSION_PASSWORD_NEEDED before login: the login continues with the 2FA password step. */
+  | 'PASSWORD_NEEDED'
+  /** AUTH_KEY_PERM_EMPTY: the server wants a bound temporary key; not a logout. */
+  | 'TEMP_KEY_UNBOUND';
 
 export class LifecycleError extends Error {
   override readonly name = 'LifecycleError';
@@ -19,11 +23,18 @@ export class LifecycleError extends Error {
   readonly chain?: string[];
   readonly waitSeconds?: number;
   readonly dcId?: number;
-  constructor(code: LifecycleErrorCode, message: string, extra: { chain?: string[]; waitSeconds?: number; dcId?: number; cause?: unknown } = {}) {
+  /** PASSWORD_NEEDED: the hint account.getPassword gave. */
+  readonly passwordHint?: string;
+  constructor(
+    code: LifecycleErrorCode,
+    message: string,
+    extra: { chain?: string[]; waitSeconds?: number; dcId?: number; passwordHint?: string; cause?: unknown } = {},
+  ) {
     super(message, extra.cause !== undefined ? { cause: extra.cause } : undefined);
     this.code = code;
     if (extra.chain) this.chain = extra.chain;
     if (extra.waitSeconds !== undefined) this.waitSeconds = extra.waitSeconds;
     if (extra.dcId !== undefined) this.dcId = extra.dcId;
+    if (extra.passwordHint !== undefined) this.passwordHint = extra.passwordHint;
   }
 }

@@ -1,9 +1,11 @@
 // ClientRuntime: the I/O behind the client machine. It owns the DcPool, the home DC, the authorization state and
-// the persistence, and routes every call: PHONE_MIGRATE / NETWORK_MIGRATE (login: switch home), USER_MIGRATE
-// (export at the old home → import at X → new home), STATS_MIGRATE / FILE_MIGRATE (this call goes to X), transfer
-// to a non-home DC (one export in flight per DC, cached), AUTH_BYTES_INVALID retries, DC_ID_INVALID, FLOOD_WAIT
-// (countdown or fail), AUTH_KEY_UNREGISTERED on home (→ logged out). Every step is a trace event linked by parentId
-// to the call that caused it. Secrets never enter an event: payloads go through safePayload() first.
+// the persistence, and routes every call. What an rpc_error means is decided by the table in error-policy.ts; this
+// file carries the reaction out: redirects (PHONE/NETWORK_MIGRATE switch home at login, USER_MIGRATE exports to X,
+// STATS/FILE_MIGRATE send this call to X), *_WAIT_X countdowns, the 401 family (home → logged out; another DC →
+// transfer again once), AUTH_KEY_DUPLICATED (new key), CONNECTION_NOT_INITED (initConnection again), server errors
+// (backoff, only for calls safe to repeat), SESSION_PASSWORD_NEEDED (the 2FA step). Transfers to a non-home DC run
+// one export at a time per DC and are cached; AUTH_BYTES_INVALID is retried. Every step is a trace event linked by
+// parentId to the call that caused it. Secrets never enter an event: payloads go through safePayload() first.
 import { srpProof } from '../crypto/srp';
 import { DcPool, type DcPoolEvent } from '../dc/pool';
 import type { Profile } from '../dc/profile';
@@ -12,6 +14,7 @@ import { RpcError } from '../mtproto/errors';
 import type { WireEvent } from '../mtproto/wire-event';
 import type { TlObject } from '../tl/types';
 import type { TraceEvent, TraceEventInput } from '../trace/event';
+import { backoffMs, classifyRpcError, innermostMethod, repeatSafety, SERVER_RETRY } from './error-policy';
 import { LifecycleError } from './errors';
 import { keyStoreOf, type LifecycleStore } from './store';
 
@@ -84,7 +87,8 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-const MIGRATE_KINDS = new Set(['PHONE_MIGRATE', 'NETWORK_MIGRATE', 'USER_MIGRATE', 'STATS_MIGRATE', 'FILE_MIGRATE']);
+/** Waits of one call before it fails (each under the threshold). */
+const MAX_WAITS = 3;
 
 export type SignInOutcome =
   | { kind: 'authorized'; user: TlObject }
@@ -272,9 +276,14 @@ export class ClientRuntime {
     const visited = new Set<number>([target]);
     let hops = 0;
     let floods = 0;
+    let zeroWaits = 0;
     let reauth = 0;
+    let keyDrops = 0;
+    let reinits = 0;
+    let serverRetries = 0;
     let callId = rootId;
     const timeout = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+    const repeat = (note: string): number => this.emit({ kind: 'call', name: method._, dcId: target, parentId: rootId, note });
     for (;;) {
       const started = Date.now();
       try {
@@ -287,58 +296,140 @@ export class ClientRuntime {
           if (!(e instanceof LifecycleError)) this.emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId: target, parentId: callId, note: errText(e) });
           throw e;
         }
-        const x = e.value;
-        const handled = x !== undefined && (MIGRATE_KINDS.has(e.kind) || e.kind === 'FLOOD_WAIT');
-        // a redirect or a flood wait is its own event; anything else is an 'error' of this call
-        if (!handled) this.emit({ kind: 'error', name: e.errorMessage, dcId: target, parentId: callId, durationMs: Date.now() - started });
-        if (MIGRATE_KINDS.has(e.kind) && x !== undefined) {
-          hops += 1;
-          chain.push(`${e.errorMessage} → DC${x}`);
-          const loop = visited.has(x);
-          if (loop || hops > this.maxRedirects) {
-            const code = loop ? 'REDIRECT_LOOP' : 'TOO_MANY_REDIRECTS';
-            this.emit({ kind: 'error', name: code, dcId: target, parentId: rootId, note: chain.join(' → ') });
-            // a login redirect chain that failed does not leave the home DC switched half-way
-            if (homeAtStart !== this.homeDc && (e.kind === 'PHONE_MIGRATE' || e.kind === 'NETWORK_MIGRATE')) await this.setHome(homeAtStart, rootId, `${code}: back to DC${homeAtStart}`);
-            const msg = loop ? `redirect loop for ${method._}: ${chain.join(' → ')}` : `more than ${this.maxRedirects} redirects for ${method._}: ${chain.join(' → ')}`;
-            throw new LifecycleError(code, msg, { chain, dcId: x, cause: e });
-          }
-          visited.add(x);
-          this.emit({ kind: 'redirect', name: e.errorMessage, dcId: target, targetDc: x, parentId: rootId });
-          if (e.kind === 'PHONE_MIGRATE' || e.kind === 'NETWORK_MIGRATE') {
-            if (!explicit) await this.setHome(x, rootId, e.errorMessage);
-          } else if (e.kind === 'USER_MIGRATE') {
-            await this.migrateUser(target, x, rootId);
-          }
-          target = x;
-          await this.pool.get(target, { parentId: rootId });
-          callId = this.emit({ kind: 'call', name: method._, dcId: target, parentId: rootId, note: `repeated after ${e.errorMessage}` });
-          continue;
-        }
-        if (e.kind === 'FLOOD_WAIT' && x !== undefined) {
-          if (x > this.floodWaitThreshold) {
-            this.emit({ kind: 'flood-wait', name: e.errorMessage, dcId: target, waitSeconds: x, parentId: rootId, note: `over the ${this.floodWaitThreshold} s threshold: failing` });
-            throw new LifecycleError('FLOOD_WAIT', `${method._} on DC ${target}: FLOOD_WAIT_${x} (wait ${x} s; threshold ${this.floodWaitThreshold} s)`, { waitSeconds: x, dcId: target, cause: e });
-          }
-          floods += 1;
-          if (floods > 3) throw new LifecycleError('FLOOD_WAIT', `${method._} on DC ${target}: FLOOD_WAIT again after ${floods - 1} waits`, { waitSeconds: x, dcId: target, cause: e });
-          await this.countdown(x, target, rootId, e.errorMessage);
-          callId = this.emit({ kind: 'call', name: method._, dcId: target, parentId: rootId, note: `repeated after ${e.errorMessage}` });
-          continue;
-        }
-        if (e.errorMessage === 'AUTH_KEY_UNREGISTERED') {
-          if (target === this.homeDc && this.authorized) {
-            await this.revoke(`AUTH_KEY_UNREGISTERED from ${method._} on home DC ${target}`, rootId);
-            throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered AUTH_KEY_UNREGISTERED to ${method._}`, { dcId: target, cause: e });
-          }
-          if (target !== this.homeDc && this.authorized && reauth < 1) {
-            reauth += 1;
-            this.authorizedDcs.delete(target);
-            await this.persistAuthorized();
-            callId = this.emit({ kind: 'call', name: method._, dcId: target, parentId: rootId, note: 'repeated after a new transfer' });
+        const err = e.errorMessage;
+        const cls = classifyRpcError(e.code, err);
+        const x = cls.value;
+        // the reaction is told in the error event's note; redirects and waits have their own event kinds
+        const failed = (note?: string): void => {
+          this.emit({ kind: 'error', name: err, dcId: target, parentId: callId, durationMs: Date.now() - started, ...(note ? { note } : {}) });
+        };
+        switch (cls.reaction) {
+          case 'redirect': {
+            if (x === undefined) break;
+            hops += 1;
+            chain.push(`${err} → DC${x}`);
+            const loop = visited.has(x);
+            if (loop || hops > this.maxRedirects) {
+              const code = loop ? 'REDIRECT_LOOP' : 'TOO_MANY_REDIRECTS';
+              this.emit({ kind: 'error', name: code, dcId: target, parentId: rootId, note: chain.join(' → ') });
+              // a login redirect chain that failed does not leave the home DC switched half-way
+              if (homeAtStart !== this.homeDc && (e.kind === 'PHONE_MIGRATE' || e.kind === 'NETWORK_MIGRATE')) await this.setHome(homeAtStart, rootId, `${code}: back to DC${homeAtStart}`);
+              const msg = loop ? `redirect loop for ${method._}: ${chain.join(' → ')}` : `more than ${this.maxRedirects} redirects for ${method._}: ${chain.join(' → ')}`;
+              throw new LifecycleError(code, msg, { chain, dcId: x, cause: e });
+            }
+            visited.add(x);
+            this.emit({ kind: 'redirect', name: err, dcId: target, targetDc: x, parentId: rootId });
+            if (e.kind === 'PHONE_MIGRATE' || e.kind === 'NETWORK_MIGRATE') {
+              if (!explicit) await this.setHome(x, rootId, err);
+            } else if (e.kind === 'USER_MIGRATE') {
+              await this.migrateUser(target, x, rootId);
+            }
+            target = x;
+            await this.pool.get(target, { parentId: rootId });
+            callId = repeat(`repeated after ${err}`);
             continue;
           }
+          case 'wait': {
+            if (x === undefined) break;
+            const fail = (note: string, message: string): LifecycleError => {
+              this.emit({ kind: 'flood-wait', name: err, dcId: target, waitSeconds: x, parentId: rootId, note });
+              return new LifecycleError('FLOOD_WAIT', `${method._} on DC ${target}: ${message}`, { waitSeconds: x, dcId: target, cause: e });
+            };
+            if (x > this.floodWaitThreshold) {
+              throw fail(`over the ${this.floodWaitThreshold} s threshold: failing`, `${err} (wait ${x} s; threshold ${this.floodWaitThreshold} s)`);
+            }
+            if (x === 0 && ++zeroWaits > 1) throw fail('0 s again: failing', `${err} again after an immediate retry`);
+            floods += 1;
+            if (floods > MAX_WAITS) throw fail(`again after ${MAX_WAITS} waits: failing`, `${err} again after ${MAX_WAITS} waits (threshold ${this.floodWaitThreshold} s)`);
+            await this.countdown(x, target, rootId, err);
+            callId = repeat(`repeated after ${err}`);
+            continue;
+          }
+          case 'reauthorize':
+            if (this.authorized && target === this.homeDc) {
+              failed('the home DC ended the authorization: logged out');
+              await this.revoke(`${err} from ${method._} on home DC ${target}: ${cls.rule.why}`, rootId);
+              throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, { dcId: target, cause: e });
+            }
+            if (this.authorized && target !== this.homeDc && reauth < 1) {
+              reauth += 1;
+              failed(`DC${target} lost the imported authorization: transferring again, then repeating once`);
+              this.authorizedDcs.delete(target);
+              await this.persistAuthorized();
+              callId = repeat('repeated after a new transfer');
+              continue;
+            }
+            failed(this.authorized ? 'again after a new transfer: not repeated' : 'not logged in');
+            throw e;
+          case 'account-gone':
+            if (this.authorized) {
+              failed('the account or all its sessions are gone: logged out on every DC, not repeated');
+              await this.revoke(`${err} from ${method._} on DC ${target}: ${cls.rule.why}`, rootId);
+              throw new LifecycleError('LOGGED_OUT', `logged out: DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, { dcId: target, cause: e });
+            }
+            failed('not repeated');
+            throw e;
+          case 'temp-key-unbound':
+            failed('not a logout: the server asks for a temporary key bound to the permanent one; this client uses permanent keys only');
+            throw new LifecycleError(
+              'TEMP_KEY_UNBOUND',
+              `${method._} on DC ${target}: AUTH_KEY_PERM_EMPTY (${cls.rule.why}). This client does not use temporary keys yet, so this answer is unexpected; it is not a logout and the authorization is kept.`,
+              { dcId: target, cause: e },
+            );
+          case 'password-needed':
+            if (this.authorized) break;
+            failed('2FA: the login continues with the password step');
+            throw new LifecycleError('PASSWORD_NEEDED', `${method._} on DC ${target}: SESSION_PASSWORD_NEEDED (${cls.rule.why})`, { dcId: target, cause: e });
+          case 'new-key': {
+            if (keyDrops >= 1) {
+              failed('again on a new key: not repeated');
+              throw e;
+            }
+            keyDrops += 1;
+            const endsLogin = this.authorized && target === this.homeDc;
+            failed(`the DC${target} auth key is replaced${endsLogin ? '; the new key is not logged in: logged out' : ', then the call is repeated once'}`);
+            // the 'auth key dropped' event also takes away the DC's authorized mark (a transfer makes it again)
+            await this.pool.dropKey(target, `${err} from ${method._}`, rootId);
+            if (endsLogin) {
+              await this.revoke(`${err} from ${method._} on home DC ${target}: ${cls.rule.why}`, rootId);
+              if (!NO_AUTH_METHODS.has(method._)) {
+                throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, { dcId: target, cause: e });
+              }
+            }
+            callId = repeat(`repeated on a new auth key after ${err}`);
+            continue;
+          }
+          case 're-init':
+            if (reinits >= 1) {
+              failed('again after initConnection: not repeated');
+              throw e;
+            }
+            reinits += 1;
+            failed(`the next call on DC${target} is wrapped in invokeWithLayer + initConnection again, then repeated once`);
+            this.pool.requireInit(target);
+            callId = repeat(`repeated with initConnection after ${err}`);
+            continue;
+          case 'server-error': {
+            const safety = repeatSafety(innermostMethod(method));
+            if (!safety.safe) {
+              failed(`not retried: not safe to repeat (${safety.why})`);
+              throw e;
+            }
+            if (serverRetries >= SERVER_RETRY.retries) {
+              failed(`not retried: ${SERVER_RETRY.retries} retries spent`);
+              throw e;
+            }
+            const ms = backoffMs(serverRetries);
+            serverRetries += 1;
+            failed(`retry ${serverRetries}/${SERVER_RETRY.retries} in ${ms} ms (${safety.why})`);
+            await this.pause(ms, target, err);
+            callId = repeat(`repeated after ${err} (retry ${serverRetries}/${SERVER_RETRY.retries})`);
+            continue;
+          }
+          case 'fail':
+            break;
         }
+        failed();
         throw e;
       }
     }
@@ -372,9 +463,26 @@ export class ClientRuntime {
     });
   }
 
-  /** A call on one DC with call/result/error events: no routing, but FLOOD_WAIT is waited out as in call(). */
+  /** A pause before a retry that stop() ends with STOPPED. */
+  private pause(ms: number, dcId: number, name: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const cancel = (): void => {
+        clearTimeout(timer);
+        this.cancels.delete(cancel);
+        reject(new LifecycleError('STOPPED', `the client was stopped during the pause after ${name}`, { dcId }));
+      };
+      const timer = setTimeout(() => {
+        this.cancels.delete(cancel);
+        resolve();
+      }, ms);
+      this.cancels.add(cancel);
+    });
+  }
+
+  /** A call on one DC with call/result/error events: no routing, but *_WAIT_X is waited out as in call(). */
   private async rawCall<T>(dcId: number, method: TlObject, parentId: number): Promise<T> {
     const id = this.emit({ kind: 'call', name: method._, dcId, parentId, payload: method });
+    let zeros = 0;
     for (let floods = 0; ; floods++) {
       const started = Date.now();
       try {
@@ -382,8 +490,9 @@ export class ClientRuntime {
         this.emit({ kind: 'result', name: resultName(res), dcId, parentId: id, durationMs: Date.now() - started, payload: res });
         return res;
       } catch (e) {
-        if (e instanceof RpcError && e.kind === 'FLOOD_WAIT' && e.value !== undefined && e.value <= this.floodWaitThreshold && floods < 3) {
-          await this.countdown(e.value, dcId, id, e.errorMessage);
+        const wait = e instanceof RpcError ? classifyRpcError(e.code, e.errorMessage) : undefined;
+        if (e instanceof RpcError && wait?.reaction === 'wait' && wait.value !== undefined && wait.value <= this.floodWaitThreshold && floods < MAX_WAITS && (wait.value > 0 || zeros++ === 0)) {
+          await this.countdown(wait.value, dcId, id, e.errorMessage);
           continue;
         }
         this.emit({ kind: 'error', name: e instanceof RpcError ? e.errorMessage : e instanceof Error ? e.name : 'Error', dcId, parentId: id, note: errText(e) });
@@ -422,9 +531,10 @@ export class ClientRuntime {
           if (to === from) return;
           throw new LifecycleError('DC_ID_INVALID', `DC ${from} refused to export an authorization for DC ${to} (DC_ID_INVALID)`, { dcId: to, cause: e });
         }
-        if (e instanceof RpcError && e.errorMessage === 'AUTH_KEY_UNREGISTERED' && from === this.homeDc) {
-          await this.revoke(`AUTH_KEY_UNREGISTERED from auth.exportAuthorization on home DC ${from}`, tid);
-          throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${from} answered AUTH_KEY_UNREGISTERED`, { dcId: from, cause: e });
+        const cls = e instanceof RpcError ? classifyRpcError(e.code, e.errorMessage) : undefined;
+        if (e instanceof RpcError && cls && (cls.reaction === 'reauthorize' || cls.reaction === 'account-gone') && from === this.homeDc && this.authorized) {
+          await this.revoke(`${e.errorMessage} from auth.exportAuthorization on home DC ${from}: ${cls.rule.why}`, tid);
+          throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${from} answered ${e.errorMessage} (${cls.rule.why})`, { dcId: from, cause: e });
         }
         throw new LifecycleError('TRANSFER_FAILED', `transfer DC ${from} → DC ${to}: export failed: ${errText(e)}`, { dcId: to, cause: e });
       }
@@ -464,11 +574,22 @@ export class ClientRuntime {
 
   // ------------------------------------------------------------------ login steps
 
+  /**
+   * auth.sendCode. SESSION_PASSWORD_NEEDED here (a logout token matched a 2FA account) rejects with LifecycleError
+   * PASSWORD_NEEDED carrying the password hint: the machine goes to the password step without a code.
+   */
   async sendCode(phone: string): Promise<{ phoneCodeHash: string; codeLength?: number; codeType?: string; homeDc: number }> {
-    const sent = await this.call<TlObject>(
-      { _: 'auth.sendCode', phone_number: phone, api_id: this.profile.apiId, api_hash: this.profile.apiHash, settings: { _: 'codeSettings' } },
-      { track: true },
-    );
+    let sent: TlObject;
+    try {
+      sent = await this.call<TlObject>(
+        { _: 'auth.sendCode', phone_number: phone, api_id: this.profile.apiId, api_hash: this.profile.apiHash, settings: { _: 'codeSettings' } },
+        { track: true },
+      );
+    } catch (e) {
+      if (!isPasswordNeeded(e)) throw e;
+      const hint = await this.passwordHint();
+      throw new LifecycleError('PASSWORD_NEEDED', e.message, { ...(e.dcId !== undefined ? { dcId: e.dcId } : {}), ...(hint ? { passwordHint: hint } : {}), cause: e.cause });
+    }
     if (sent._ === 'auth.sentCodeSuccess') {
       // a future-auth-token login: already authorized
       await this.completeLogin((sent.authorization as TlObject).user as TlObject);
@@ -488,9 +609,9 @@ export class ClientRuntime {
     try {
       res = await this.call<TlObject>({ _: 'auth.signIn', phone_number: phone, phone_code_hash: phoneCodeHash, phone_code: code }, { track: true });
     } catch (e) {
-      if (e instanceof RpcError && e.errorMessage === 'SESSION_PASSWORD_NEEDED') {
-        const info = await this.call<TlObject>({ _: 'account.getPassword' }, { parentId: this.currentCallId! });
-        return { kind: 'passwordNeeded', ...(typeof info.hint === 'string' && info.hint ? { hint: info.hint } : {}) };
+      if (isPasswordNeeded(e)) {
+        const hint = await this.passwordHint();
+        return { kind: 'passwordNeeded', ...(hint ? { hint } : {}) };
       }
       if (e instanceof RpcError && (e.errorMessage === 'PHONE_CODE_INVALID' || e.errorMessage === 'PHONE_CODE_EMPTY')) {
         return { kind: 'codeInvalid', error: e.errorMessage };
@@ -501,6 +622,17 @@ export class ClientRuntime {
     const user = res.user as TlObject;
     await this.completeLogin(user);
     return { kind: 'authorized', user };
+  }
+
+  /** account.getPassword's hint, linked to the login step running now; the hint only decorates the prompt, so a failure gives none. */
+  private async passwordHint(): Promise<string | undefined> {
+    try {
+      const info = await this.call<TlObject>({ _: 'account.getPassword' }, this.currentCallId !== undefined ? { parentId: this.currentCallId } : {});
+      return typeof info.hint === 'string' && info.hint ? info.hint : undefined;
+    } catch (e) {
+      if (e instanceof LifecycleError && e.code === 'STOPPED') throw e;
+      return undefined;
+    }
   }
 
   async checkPassword(password: string): Promise<PasswordOutcome> {
@@ -551,14 +683,38 @@ export class ClientRuntime {
     await this.persistAuthorized();
   }
 
+  /**
+   * auth.logOut on every authorized DC other than home (each key carries its own imported authorization), then on
+   * home; best effort: a failure is an event of the log-out, not an exception. The authorization is cleared after.
+   */
   async logOut(): Promise<void> {
+    const home = this.homeDc;
+    const others = [...this.authorizedDcs].filter((d) => d !== home).sort((a, b) => a - b);
+    const rootId = this.emit({ kind: 'state', name: 'log out', dcId: home, note: `auth.logOut on DC ${[...others, home].join(', ')}` });
+    this.currentCallId = rootId;
+    const failures: string[] = [];
+    const noteFailure = (dcId: number, e: unknown): void => {
+      const what = e instanceof RpcError ? e.errorMessage : errText(e);
+      failures.push(`DC${dcId}: ${what}`);
+      this.emit({ kind: 'state', name: 'log out failed', dcId, parentId: rootId, note: `auth.logOut on DC${dcId} failed (${what}); going on` });
+    };
+    for (const dcId of others) {
+      try {
+        await this.rawCall(dcId, { _: 'auth.logOut' }, rootId);
+      } catch (e) {
+        noteFailure(dcId, e);
+      }
+    }
     try {
-      await this.call({ _: 'auth.logOut' }, { track: true });
+      if (this.authorized) await this.call({ _: 'auth.logOut' }, { parentId: rootId });
+    } catch (e) {
+      noteFailure(home, e);
     } finally {
       this.authorized = false;
       this.user = undefined;
       this.authorizedDcs.clear();
       await this.persistAuthorized();
+      this.emit({ kind: 'state', name: 'logged out', dcId: home, parentId: rootId, note: failures.length ? `by the user; not confirmed by ${failures.join(', ')}` : 'by the user' });
     }
   }
 
@@ -576,6 +732,10 @@ export class ClientRuntime {
     this.pool.close();
     await this.prewarming.catch(() => undefined);
   }
+}
+
+function isPasswordNeeded(e: unknown): e is LifecycleError {
+  return e instanceof LifecycleError && e.code === 'PASSWORD_NEEDED';
 }
 
 function resultName(res: unknown): string {
