@@ -1,30 +1,16 @@
-// DcPool: one live MtprotoSession per DC. Reuses a live session; one connect+handshake in flight per DC (concurrent
-// get()s share it); a stored key is reused with no handshake; a new key is saved through the DcKeyStore. A −404
-// transport error (the DC does not know the key) drops the key and the next get() makes a new one.
-import { createAuthKey } from '../mtproto/handshake-client';
-import { DEFAULT_INIT_CONNECTION } from '../mtproto/client';
+// DcPool: the registry of DcConnections, one per DC (dc-connection.ts owns connecting, reconnecting, the key and
+// what transport errors mean). It keeps the topology the connections read their endpoints from, knows which DCs
+// have a stored key, and repeats a call once on a new key when a DC really lost the old one (−404 twice).
 import { TransportError } from '../mtproto/errors';
-import { MsgIdClock } from '../mtproto/msg-id';
-import { MtprotoSession } from '../mtproto/session';
-import { randomLong } from '../mtproto/service-messages';
-import { newConnId, type WireEvent } from '../mtproto/wire-event';
+import type { MtprotoSession } from '../mtproto/session';
+import type { WireEvent } from '../mtproto/wire-event';
 import type { TlObject } from '../tl/types';
-import { connectTcp } from '../transport/tcp';
-import { DcError, errorText } from './errors';
-import { dcAddress, handshakeDcId, type Profile } from './profile';
+import { DcConnection, type DcConnectionInfo, type DcKeyRecord, type DcKeyStore, type DcPoolEvent } from './dc-connection';
+import { DcError } from './errors';
+import type { Profile } from './profile';
 import type { Topology } from './topology';
 
-export interface DcKeyRecord {
-  authKey: Uint8Array;
-  serverSalt?: bigint;
-  timeOffset?: number;
-}
-
-export interface DcKeyStore {
-  loadKey(dcId: number): Promise<DcKeyRecord | undefined>;
-  saveKey(dcId: number, rec: DcKeyRecord): Promise<void>;
-  dropKey(dcId: number): Promise<void>;
-}
+export type { DcKeyRecord, DcKeyStore, DcPoolEvent, DcPoolEventType, DcConnectionInfo } from './dc-connection';
 
 export function memoryKeyStore(): DcKeyStore & { readonly size: number } {
   const keys = new Map<number, DcKeyRecord>();
@@ -41,48 +27,31 @@ export function memoryKeyStore(): DcKeyStore & { readonly size: number } {
   };
 }
 
-export type DcPoolEventType = 'connecting' | 'connected' | 'key-creating' | 'key-created' | 'key-reused' | 'key-dropped' | 'closed' | 'latency';
-
-export interface DcPoolEvent {
-  type: DcPoolEventType;
-  dcId: number;
-  connId?: string;
-  parentId?: number;
-  roundTrips?: number;
-  ms?: number;
-  reason?: string;
-  /** host:port connected to ('connecting' / 'connected'). */
-  address?: string;
-}
-
 export interface DcPoolOptions {
   profile: Profile;
   keys?: DcKeyStore;
   onEvent?: (e: DcPoolEvent) => void;
   onWire?: (e: WireEvent) => void;
+  /** Every endpoint of a DC failed: read the config again through another DC; true when it changed. */
+  refreshTopology?: (dcId: number, reason: string) => Promise<boolean>;
   connectTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   callTimeoutMs?: number;
-}
-
-interface Live {
-  session: MtprotoSession;
-  authKey: Uint8Array;
+  /** Keepalive interval / read deadline of every session (defaults: 60 s / 20 s). */
+  pingIntervalMs?: number;
+  readTimeoutMs?: number;
+  maxReconnectAttempts?: number;
 }
 
 export class DcPool {
   readonly profile: Profile;
   private readonly keys: DcKeyStore;
   private readonly opts: DcPoolOptions;
-  private readonly live = new Map<number, Live>();
-  private readonly opening = new Map<number, Promise<MtprotoSession>>();
+  private readonly conns = new Map<number, DcConnection>();
   private readonly keyKnown = new Map<number, boolean>();
   private readonly latencies = new Map<number, number>();
   private topo: Topology | undefined;
   private closedAll = false;
-  /** Key drops under way (a −404 seen on a live session): open() and invoke() wait for them. */
-  private readonly dropping = new Map<number, Promise<void>>();
-  private readonly dropParents = new Map<number, number>();
 
   constructor(opts: DcPoolOptions) {
     this.opts = opts;
@@ -104,17 +73,21 @@ export class DcPool {
   }
 
   isConnected(dcId: number): boolean {
-    const l = this.live.get(dcId);
-    return !!l && !l.session.closed;
+    return this.conns.get(dcId)?.connected ?? false;
+  }
+
+  /** What DC `dcId`'s connection is doing and which endpoint it uses. */
+  connectionInfo(dcId: number): DcConnectionInfo | undefined {
+    return this.conns.get(dcId)?.info;
   }
 
   latency(dcId: number): number | undefined {
     return this.latencies.get(dcId);
   }
 
-  /** DCs with a live session. */
+  /** DCs with a live connection. */
   connectedDcs(): number[] {
-    return [...this.live.keys()].filter((d) => this.isConnected(d)).sort((a, b) => a - b);
+    return [...this.conns.keys()].filter((d) => this.isConnected(d)).sort((a, b) => a - b);
   }
 
   /** Tells the pool which DCs have a stored key (e.g. from the store's key list), without loading the keys. */
@@ -130,6 +103,8 @@ export class DcPool {
   }
 
   private emit(e: DcPoolEvent): void {
+    if (e.type === 'key-created' || e.type === 'key-reused') this.keyKnown.set(e.dcId, true);
+    if (e.type === 'key-dropped') this.keyKnown.set(e.dcId, false);
     try {
       this.opts.onEvent?.(e);
     } catch {
@@ -137,123 +112,46 @@ export class DcPool {
     }
   }
 
-  /** A ready session for the DC: the live one, the one being opened, or a new one. */
-  get(dcId: number, opts: { parentId?: number } = {}): Promise<MtprotoSession> {
-    if (this.closedAll) return Promise.reject(new DcError('CLOSED', dcId, `the DC pool is closed (DC ${dcId})`));
-    const l = this.live.get(dcId);
-    if (l && !l.session.closed) return Promise.resolve(l.session);
-    const inflight = this.opening.get(dcId);
-    if (inflight) return inflight;
-    const p = this.open(dcId, opts.parentId).finally(() => {
-      if (this.opening.get(dcId) === p) this.opening.delete(dcId);
-    });
-    this.opening.set(dcId, p);
-    return p;
+  private connection(dcId: number): DcConnection {
+    let c = this.conns.get(dcId);
+    if (!c) {
+      c = new DcConnection(dcId, {
+        profile: this.profile,
+        keys: this.keys,
+        topology: () => this.topo,
+        emit: (e) => this.emit(e),
+        ...(this.opts.onWire ? { onWire: this.opts.onWire } : {}),
+        ...(this.opts.refreshTopology ? { refreshTopology: this.opts.refreshTopology } : {}),
+        ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
+        ...(this.opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.handshakeTimeoutMs } : {}),
+        ...(this.opts.callTimeoutMs !== undefined ? { callTimeoutMs: this.opts.callTimeoutMs } : {}),
+        ...(this.opts.pingIntervalMs !== undefined ? { pingIntervalMs: this.opts.pingIntervalMs } : {}),
+        ...(this.opts.readTimeoutMs !== undefined ? { readTimeoutMs: this.opts.readTimeoutMs } : {}),
+        ...(this.opts.maxReconnectAttempts !== undefined ? { maxReconnectAttempts: this.opts.maxReconnectAttempts } : {}),
+      });
+      this.conns.set(dcId, c);
+    }
+    return c;
   }
 
-  private async open(dcId: number, parentId: number | undefined): Promise<MtprotoSession> {
-    const addr = dcAddress(this.profile, dcId, this.topo);
-    const address = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
-    const connId = newConnId(dcId);
-    const pid = parentId !== undefined ? { parentId } : {};
-    await this.dropping.get(dcId);
-    const stored = await this.keys.loadKey(dcId);
-    this.keyKnown.set(dcId, stored !== undefined);
-    this.emit({ type: 'connecting', dcId, connId, address, ...pid });
-    let link;
-    try {
-      link = await connectTcp({
-        host: addr.host,
-        port: addr.port,
-        transport: this.profile.transport,
-        ...(this.opts.connectTimeoutMs ? { timeoutMs: this.opts.connectTimeoutMs } : {}),
-      });
-    } catch (e) {
-      throw new DcError('CONNECT_FAILED', dcId, `DC ${dcId}: ${errorText(e)}`);
-    }
-    if (this.closedAll) {
-      link.close('pool closed');
-      throw new DcError('CLOSED', dcId, `the DC pool was closed while connecting to DC ${dcId}`);
-    }
-    this.emit({ type: 'connected', dcId, connId, address, ...pid });
-    try {
-      const clock = new MsgIdClock({ timeOffset: stored?.timeOffset ?? 0 });
-      let authKey: Uint8Array;
-      let salt: bigint;
-      if (stored) {
-        authKey = stored.authKey;
-        salt = stored.serverSalt ?? randomLong();
-        this.emit({ type: 'key-reused', dcId, connId, ...pid });
-      } else {
-        this.emit({ type: 'key-creating', dcId, connId, ...pid });
-        let res;
-        try {
-          res = await createAuthKey(link, {
-            dcId: handshakeDcId(this.profile, dcId),
-            rsaKeys: this.profile.rsaKeys,
-            clock,
-            connId,
-            ...(this.opts.onWire ? { onWire: this.opts.onWire } : {}),
-            ...(this.opts.handshakeTimeoutMs ? { timeoutMs: this.opts.handshakeTimeoutMs } : {}),
-          });
-        } catch (e) {
-          throw new DcError('KEY_FAILED', dcId, `auth key creation on DC ${dcId} failed: ${errorText(e)}`);
-        }
-        authKey = res.authKey;
-        salt = res.serverSalt;
-        clock.timeOffset = res.timeOffset;
-        clock.synced = true;
-        await this.keys.saveKey(dcId, { authKey, serverSalt: salt, timeOffset: res.timeOffset });
-        this.keyKnown.set(dcId, true);
-        this.emit({ type: 'key-created', dcId, connId, roundTrips: res.roundTrips, ...pid });
-      }
-      if (this.closedAll) throw new DcError('CLOSED', dcId, `the DC pool was closed while opening DC ${dcId}`);
-      const session = new MtprotoSession(link, {
-        dcId,
-        authKey,
-        serverSalt: salt,
-        clock,
-        connId,
-        initConnection: { ...DEFAULT_INIT_CONNECTION, ...this.profile.initConnection, api_id: this.profile.apiId },
-        ...(this.opts.onWire ? { onWire: this.opts.onWire } : {}),
-        ...(this.opts.callTimeoutMs !== undefined ? { timeoutMs: this.opts.callTimeoutMs } : {}),
-      });
-      this.live.set(dcId, { session, authKey });
-      // −404: the DC does not know this key. Drop it before the close is reported, so the close reads as
-      // "key dropped" (→ a new key) rather than as a lost connection that would reconnect with the stale key.
-      // The session fails its pending calls with the TransportError and closes itself; the close is then reported
-      // as "key dropped", which the session actor leaves to the following key-dropped event.
-      let keyUnknown = false;
-      session.once('transport-error', (code: number) => {
-        if (code !== -404 || this.live.get(dcId)?.session !== session) return;
-        keyUnknown = true;
-        this.live.delete(dcId);
-        void this.dropKeyOnce(dcId, 'transport error -404 (auth key unknown to the DC)', undefined, true);
-      });
-      session.once('close', (reason: string) => {
-        if (this.live.get(dcId)?.session === session) this.live.delete(dcId);
-        this.emit({ type: 'closed', dcId, connId, reason: keyUnknown ? `key dropped: ${reason}` : reason });
-      });
-      return session;
-    } catch (e) {
-      link.close(`setup failed: ${errorText(e)}`);
-      throw e;
-    }
+  /** A connected session for the DC: the live one, the one being (re)connected, or a new one. */
+  get(dcId: number, opts: { parentId?: number } = {}): Promise<MtprotoSession> {
+    if (this.closedAll) return Promise.reject(new DcError('CLOSED', dcId, `the DC pool is closed (DC ${dcId})`));
+    return this.connection(dcId).get(opts.parentId);
   }
 
   /**
-   * invoke() on the DC's session. A −404 (key unknown to the DC) drops the stored key, makes a new one and repeats
-   * the call once. Other errors (RpcError, TransportError, SessionClosedError, …) propagate.
+   * invoke() on the DC's session. When the DC really lost the key (the connection reported −404 twice), the
+   * call fails with that −404: a new key is made and the call repeated once. Other errors propagate.
    */
-  async invoke<T = unknown>(dcId: number, method: TlObject, opts: { parentId?: number; timeoutMs?: number } = {}): Promise<T> {
+  async invoke<T = unknown>(dcId: number, method: TlObject, opts: { parentId?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
     const pid = opts.parentId !== undefined ? { parentId: opts.parentId } : {};
-    const inv = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+    const inv = { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
     const session = await this.get(dcId, pid);
     try {
       return await session.invoke<T>(method, inv);
     } catch (e) {
       if (!(e instanceof TransportError) || e.code !== -404) throw e;
-      await this.dropKeyOnce(dcId, `transport error -404 during ${method._}`, opts.parentId);
       const again = await this.get(dcId, pid);
       return await again.invoke<T>(method, inv);
     }
@@ -261,8 +159,7 @@ export class DcPool {
 
   /** The DC's next call re-sends initConnection (the server answered CONNECTION_NOT_INITED). */
   requireInit(dcId: number): void {
-    const l = this.live.get(dcId);
-    if (l && !l.session.closed) l.session.requireInit();
+    this.conns.get(dcId)?.current?.requireInit();
   }
 
   /** ping → pong round trip in ms (recorded as the DC's latency). */
@@ -291,55 +188,45 @@ export class DcPool {
     return out;
   }
 
-  /**
-   * dropKey, shared by everyone who saw the same −404 (the session's event and the failed calls). The session's
-   * event comes first but knows no call; it is deferred past the microtasks in which the failed calls report
-   * theirs, so the key-dropped event links to the call that hit the −404.
-   */
-  private dropKeyOnce(dcId: number, reason: string, parentId?: number, deferred = false): Promise<void> {
-    if (parentId !== undefined && !this.dropParents.has(dcId)) this.dropParents.set(dcId, parentId);
-    const pending = this.dropping.get(dcId);
-    if (pending) return pending;
-    const start = deferred ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
-    const p: Promise<void> = start
-      .then(() => this.dropKey(dcId, reason, this.dropParents.get(dcId)))
-      .finally(() => {
-        if (this.dropping.get(dcId) === p) this.dropping.delete(dcId);
-        this.dropParents.delete(dcId);
-      });
-    this.dropping.set(dcId, p);
-    return p;
-  }
-
   /** Forgets the DC's key (store + live session); the next get() creates a new one. */
   async dropKey(dcId: number, reason = 'dropped', parentId?: number): Promise<void> {
-    const l = this.live.get(dcId);
-    this.live.delete(dcId);
-    l?.session.close(`key dropped: ${reason}`);
+    this.conns.get(dcId)?.forgetKey(reason);
     await this.keys.dropKey(dcId);
-    this.keyKnown.set(dcId, false);
     this.emit({ type: 'key-dropped', dcId, reason, ...(parentId !== undefined ? { parentId } : {}) });
+  }
+
+  /** destroy_auth_key on the DC (the DC forgets the key), then the key is dropped here too. */
+  async destroyKey(dcId: number, parentId?: number): Promise<string> {
+    const s = await this.get(dcId, parentId !== undefined ? { parentId } : {});
+    let answer: string;
+    try {
+      answer = await s.destroyAuthKey({ timeoutMs: 10_000 });
+    } catch (e) {
+      answer = `no answer (${e instanceof Error ? e.message : String(e)})`;
+    }
+    await this.dropKey(dcId, `destroy_auth_key: ${answer}`, parentId);
+    return answer;
   }
 
   /** Saves the live sessions' current salt and time offset with their keys (called by close()). */
   async persistSessions(): Promise<void> {
     await Promise.all(
-      [...this.live.entries()].map(([dcId, l]) =>
-        this.keys.saveKey(dcId, { authKey: l.authKey, serverSalt: l.session.serverSalt, timeOffset: l.session.timeOffset }).catch(() => undefined),
-      ),
+      [...this.conns.entries()].map(([dcId, c]) => {
+        const s = c.current;
+        const key = c.key;
+        if (!s || !key) return Promise.resolve();
+        return this.keys.saveKey(dcId, { authKey: key, serverSalt: s.serverSalt, timeOffset: s.timeOffset }).catch(() => undefined);
+      }),
     );
   }
 
   /** Closes one DC's session, or all of them (and the pool) when dcId is absent. */
   close(dcId?: number): void {
     if (dcId !== undefined) {
-      const l = this.live.get(dcId);
-      this.live.delete(dcId);
-      l?.session.close('closed by the pool');
+      this.conns.get(dcId)?.close('closed by the pool');
       return;
     }
     this.closedAll = true;
-    for (const [, l] of this.live) l.session.close('pool closed');
-    this.live.clear();
+    for (const [, c] of this.conns) c.close('pool closed', true);
   }
 }

@@ -24,6 +24,8 @@ export interface Profile {
   apiId: number;
   apiHash: string;
   transport: TransportName;
+  /** Obfuscated transport (obfuscated2) on every connection; endpoints marked tcpo_only or with a secret use it anyway. */
+  obfuscated?: boolean;
   preferIpv6?: boolean;
   initConnection?: Partial<InitConnectionParams>;
 }
@@ -33,11 +35,12 @@ export interface ProfileOptions {
   apiId?: number;
   apiHash?: string;
   transport?: TransportName;
+  obfuscated?: boolean;
   preferIpv6?: boolean;
   initConnection?: Partial<InitConnectionParams>;
 }
 
-function build(name: ProfileName, dcs: DcAddress[], rsaKeys: RsaPublicKey[], testMode: boolean, opts: ProfileOptions, defaults: { firstDc: number; apiId: number; apiHash: string }): Profile {
+function build(name: ProfileName, dcs: DcAddress[], rsaKeys: RsaPublicKey[], testMode: boolean, opts: ProfileOptions, defaults: { firstDc: number; apiId: number; apiHash: string; obfuscated?: boolean }): Profile {
   if (dcs.length === 0) throw new RangeError(`profile ${name}: no DC addresses`);
   if (rsaKeys.length === 0) throw new RangeError(`profile ${name}: no RSA keys`);
   const firstDc = opts.firstDc ?? (dcs.some((d) => d.id === defaults.firstDc) ? defaults.firstDc : dcs[0]!.id);
@@ -53,6 +56,8 @@ function build(name: ProfileName, dcs: DcAddress[], rsaKeys: RsaPublicKey[], tes
     transport: opts.transport ?? 'intermediate',
   };
   if (opts.preferIpv6 !== undefined) p.preferIpv6 = opts.preferIpv6;
+  const obfuscated = opts.obfuscated ?? defaults.obfuscated;
+  if (obfuscated !== undefined) p.obfuscated = obfuscated;
   if (opts.initConnection) p.initConnection = { ...opts.initConnection };
   return p;
 }
@@ -89,11 +94,12 @@ export const PRODUCTION_DCS: DcAddress[] = [
 ];
 
 export function testProfile(opts: ProfileOptions = {}): Profile {
-  return build('test', TEST_DCS, TELEGRAM_TEST_KEYS, true, opts, { firstDc: 2, apiId: 0, apiHash: '' });
+  // obfuscated2 by default towards Telegram, as the official apps connect (plain MTProto framing is easy to block)
+  return build('test', TEST_DCS, TELEGRAM_TEST_KEYS, true, opts, { firstDc: 2, apiId: 0, apiHash: '', obfuscated: true });
 }
 
 export function productionProfile(opts: ProfileOptions = {}): Profile {
-  return build('production', PRODUCTION_DCS, TELEGRAM_PRODUCTION_KEYS, false, opts, { firstDc: 2, apiId: 0, apiHash: '' });
+  return build('production', PRODUCTION_DCS, TELEGRAM_PRODUCTION_KEYS, false, opts, { firstDc: 2, apiId: 0, apiHash: '', obfuscated: true });
 }
 
 export function customProfile(opts: ProfileOptions & { dcs: DcAddress[]; rsaPem?: string | string[]; rsaKeys?: RsaPublicKey[]; testMode?: boolean }): Profile {
@@ -107,16 +113,55 @@ export function handshakeDcId(profile: Profile, dcId: number): number {
   return profile.testMode ? dcId + 10000 : dcId;
 }
 
-/** Where to connect for DC `dcId`: a main (not media-only, not CDN) endpoint of the topology, else the profile's. */
-export function dcAddress(profile: Profile, dcId: number, topology?: Topology): { host: string; port: number } {
+/** One place to connect to for a DC, in the order they are tried. */
+export interface DcEndpointChoice {
+  host: string;
+  port: number;
+  ipv6: boolean;
+  /** Obfuscated transport; `secret` when the endpoint gave one. */
+  obfuscated: boolean;
+  secret?: Uint8Array;
+  /** From help.getConfig's dc_options, or the profile's own (bootstrap) address. */
+  source: 'config' | 'profile';
+}
+
+/**
+ * Every endpoint of DC `dcId`, in the order to try them: the config's main endpoints (IPv6 first, and only, when
+ * the profile prefers IPv6; then IPv4), then the profile's addresses as a fallback (a config read long ago may be
+ * stale). `media` adds media-only endpoints (file downloads); CDN endpoints are never used here. `tcpo_only` and a
+ * `secret` make an endpoint obfuscated.
+ */
+export function dcEndpoints(profile: Profile, dcId: number, topology?: Topology, opts: { media?: boolean } = {}): DcEndpointChoice[] {
   const ipv6 = profile.preferIpv6 === true;
+  const out: DcEndpointChoice[] = [];
+  const seen = new Set<string>();
+  const add = (c: DcEndpointChoice): void => {
+    const k = `${c.host}|${c.port}`;
+    if (seen.has(k)) return;
+    seen.add(k);
+    out.push(c);
+  };
   if (topology) {
-    const eps = endpointsOf(topology, dcId);
-    const pick = eps.find((e) => e.ipv6 === ipv6 && !e.hasSecret) ?? eps.find((e) => !e.hasSecret && !e.ipv6);
-    if (pick) return { host: pick.host, port: pick.port };
+    const eps = endpointsOf(topology, dcId, opts.media ? { media: true } : {}).filter((e) => ipv6 || !e.ipv6);
+    eps.sort((a, b) => (ipv6 ? Number(b.ipv6) - Number(a.ipv6) : 0) || Number(a.mediaOnly) - Number(b.mediaOnly));
+    for (const e of eps) {
+      const secret = e.secret ? Uint8Array.from(Buffer.from(e.secret, 'hex')) : undefined;
+      add({ host: e.host, port: e.port, ipv6: e.ipv6, obfuscated: profile.obfuscated === true || e.tcpoOnly || !!secret, ...(secret ? { secret } : {}), source: 'config' });
+    }
   }
   const d = profile.dcs.find((x) => x.id === dcId);
-  if (!d) throw new DcError('UNKNOWN_DC', dcId, `DC ${dcId} is not known to the ${profile.name} profile (known: ${profile.dcs.map((x) => x.id).join(', ')})`);
-  if (ipv6 && d.ipv6) return { ...d.ipv6 };
-  return { host: d.host, port: d.port };
+  if (d) {
+    if (ipv6 && d.ipv6) add({ host: d.ipv6.host, port: d.ipv6.port, ipv6: true, obfuscated: profile.obfuscated === true, source: 'profile' });
+    add({ host: d.host, port: d.port, ipv6: false, obfuscated: profile.obfuscated === true, source: 'profile' });
+  }
+  if (out.length === 0) {
+    throw new DcError('UNKNOWN_DC', dcId, `DC ${dcId} is not known to the ${profile.name} profile (known: ${profile.dcs.map((x) => x.id).join(', ')})`);
+  }
+  return out;
+}
+
+/** The first endpoint of dcEndpoints(): where a single extra connection (a download's) goes. */
+export function dcAddress(profile: Profile, dcId: number, topology?: Topology): { host: string; port: number } {
+  const first = dcEndpoints(profile, dcId, topology)[0]!;
+  return { host: first.host, port: first.port };
 }

@@ -11,8 +11,10 @@ export interface DcEndpoint {
   cdn: boolean;
   static: boolean;
   thisPortOnly: boolean;
-  /** The option carries a secret (obfuscated transports); the bytes themselves are not kept. */
+  /** The option carries a secret (obfuscated transports, MTProxy-style). */
   hasSecret: boolean;
+  /** That secret, hex: a transport parameter every client of the DC gets, not a user secret. */
+  secret?: string;
 }
 
 export interface Topology {
@@ -20,6 +22,10 @@ export interface Topology {
   /** config.date, unix seconds. */
   date: number;
   testMode: boolean;
+  /** config.expires, unix seconds: read the config again after this. */
+  expires?: number;
+  /** When this client read the config (ms since the epoch). */
+  fetchedAt?: number;
   endpoints: DcEndpoint[];
 }
 
@@ -30,6 +36,8 @@ export function topologyFromConfig(config: TlObject): Topology {
     thisDc: Number(config.this_dc),
     date: Number(config.date ?? 0),
     testMode: config.test_mode === true,
+    ...(typeof config.expires === 'number' ? { expires: config.expires } : {}),
+    fetchedAt: Date.now(),
     endpoints: options
       .filter((o) => o && o._ === 'dcOption')
       .map((o) => ({
@@ -43,8 +51,14 @@ export function topologyFromConfig(config: TlObject): Topology {
         static: o.static === true,
         thisPortOnly: o.this_port_only === true,
         hasSecret: o.secret instanceof Uint8Array,
+        ...(o.secret instanceof Uint8Array ? { secret: Buffer.from(o.secret).toString('hex') } : {}),
       })),
   };
+}
+
+/** Whether the config should be read again (its `expires` has passed). */
+export function topologyExpired(t: Topology, nowMs = Date.now()): boolean {
+  return t.expires !== undefined && t.expires > 0 && nowMs / 1000 >= t.expires;
 }
 
 /** The main DC ids (at least one endpoint that is neither CDN nor media-only), ascending. */

@@ -96,6 +96,8 @@ export function createDcClient(opts: DcClientOptions): DcClient {
     ...(opts.onWire ? { onWire: opts.onWire } : {}),
     ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
     ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+    ...(opts.readTimeoutMs !== undefined ? { readTimeoutMs: opts.readTimeoutMs } : {}),
   });
 
   // Every transition of the client and of the session actors becomes a 'state' event.

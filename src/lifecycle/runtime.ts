@@ -9,7 +9,7 @@
 import { srpProof } from '../crypto/srp';
 import { DcPool, type DcPoolEvent } from '../dc/pool';
 import type { Profile } from '../dc/profile';
-import { dcIdsOf, topologyFromConfig, type Topology } from '../dc/topology';
+import { dcIdsOf, topologyExpired, topologyFromConfig, type Topology } from '../dc/topology';
 import { RpcError } from '../mtproto/errors';
 import type { WireEvent } from '../mtproto/wire-event';
 import type { TlObject } from '../tl/types';
@@ -42,6 +42,9 @@ export interface ClientRuntimeOptions {
   onWire?: (e: WireEvent) => void;
   callTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Keepalive interval and read deadline of the DC connections (defaults 60 s / 20 s). */
+  pingIntervalMs?: number;
+  readTimeoutMs?: number;
 }
 
 export interface CallOptions {
@@ -118,6 +121,7 @@ export class ClientRuntime {
   onPoolEvent: ((e: DcPoolEvent) => void) | undefined;
   private readonly opts: ClientRuntimeOptions;
   private readonly transfers = new Map<number, Promise<void>>();
+  private refreshing: Promise<boolean> | undefined;
   /** Pending flood-wait countdowns (stop() rejects them). */
   private readonly cancels = new Set<() => void>();
   private ownIds = 0;
@@ -132,9 +136,13 @@ export class ClientRuntime {
       profile: opts.profile,
       keys: keyStoreOf(opts.store),
       onEvent: (e) => this.onPool(e),
+      // a refresh already running is the one that failed to reach this DC: waiting for it would deadlock
+      refreshTopology: (dcId, reason) => (this.refreshing ? Promise.resolve(false) : this.refreshTopology(reason, dcId)),
       ...(opts.onWire ? { onWire: opts.onWire } : {}),
       ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+      ...(opts.readTimeoutMs !== undefined ? { readTimeoutMs: opts.readTimeoutMs } : {}),
     });
   }
 
@@ -181,6 +189,18 @@ export class ClientRuntime {
         break;
       case 'closed':
         this.emit({ kind: 'state', name: 'disconnected', ...base, ...(e.reason ? { note: e.reason } : {}) });
+        break;
+      case 'endpoint-failed':
+        this.emit({ kind: 'state', name: 'endpoint failed', ...base, note: `${e.address ?? '?'}: ${e.reason ?? 'no answer'}` });
+        break;
+      case 'reconnecting':
+        this.emit({ kind: 'state', name: 'reconnect', ...base, note: `attempt ${e.attempt ?? 1} in ${e.ms ?? 0} ms${e.code !== undefined ? ` after transport error ${e.code}` : ''}` });
+        break;
+      case 'transport-error':
+        this.emit({ kind: 'error', name: `transport error ${e.code ?? '?'}`, ...base, ...(e.reason ? { note: e.reason } : {}) });
+        break;
+      case 'new-session':
+        this.emit({ kind: 'state', name: 'new session', ...base, ...(e.reason ? { note: e.reason } : {}) });
         break;
       case 'latency':
         this.emit({ kind: 'state', name: 'ping', ...base, ...(e.ms !== undefined ? { durationMs: e.ms } : {}) });
@@ -252,6 +272,44 @@ export class ClientRuntime {
     return topology;
   }
 
+  /**
+   * help.getConfig again (its `expires` passed, or every endpoint of a DC failed): through the home DC, or through
+   * another DC when the home one is the unreachable one. True when the endpoints changed. One refresh at a time.
+   */
+  refreshTopology(reason: string, unreachableDc?: number): Promise<boolean> {
+    this.refreshing ??= this.runRefresh(reason, unreachableDc).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async runRefresh(reason: string, unreachableDc: number | undefined): Promise<boolean> {
+    const before = JSON.stringify(this.topology?.endpoints ?? []);
+    const known = this.topology ? dcIdsOf(this.topology) : this.profile.dcs.map((d) => d.id);
+    const via = [this.homeDc, ...known].filter((d, i, all) => d !== unreachableDc && all.indexOf(d) === i);
+    const id = this.emit({ kind: 'state', name: 'config refresh', dcId: via[0] ?? this.homeDc, note: reason });
+    for (const dc of via) {
+      try {
+        const config = await this.pool.invoke<TlObject>(dc, { _: 'help.getConfig' }, { parentId: id, timeoutMs: 15_000 });
+        const topology = topologyFromConfig(config);
+        this.topology = topology;
+        this.pool.setTopology(topology);
+        await this.store.setDcOptions(topology);
+        const changed = JSON.stringify(topology.endpoints) !== before;
+        this.emit({ kind: 'state', name: 'config', dcId: dc, parentId: id, note: changed ? 'dc_options changed' : 'dc_options unchanged' });
+        return changed;
+      } catch (e) {
+        this.emit({ kind: 'error', name: 'config refresh failed', dcId: dc, parentId: id, note: errText(e) });
+      }
+    }
+    return false;
+  }
+
+  /** A config past its `expires` is read again in the background (calls do not wait for it). */
+  private refreshIfExpired(): void {
+    if (this.topology && !this.refreshing && topologyExpired(this.topology)) void this.refreshTopology(`the config expired at ${new Date(this.topology.expires! * 1000).toISOString()}`);
+  }
+
   async prewarm(dcIds: number[]): Promise<void> {
     if (dcIds.length === 0) return;
     const id = this.emit({ kind: 'state', name: 'prewarm', dcId: this.homeDc, note: `auth keys for DC ${dcIds.join(', ')}` });
@@ -267,6 +325,7 @@ export class ClientRuntime {
    */
   async call<T = unknown>(method: TlObject, opts: CallOptions & { track?: boolean } = {}): Promise<T> {
     this.assertRunning();
+    if (method._ !== 'help.getConfig') this.refreshIfExpired();
     const explicit = opts.dcId !== undefined;
     let target = opts.dcId ?? this.homeDc;
     const rootId = this.emit({ kind: 'call', name: method._, dcId: target, payload: method, ...(opts.parentId !== undefined ? { parentId: opts.parentId } : {}) });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateRsaKeyPair, TELEGRAM_PRODUCTION_KEYS, TELEGRAM_TEST_KEYS } from '../../src/crypto/rsa';
 import {
+  dcEndpoints,
   customProfile,
   dcAddress,
   handshakeDcId,
@@ -89,12 +90,19 @@ test('topologyFromConfig: every dcOption flag, this_dc; main DCs; endpoints; the
   const dc3 = endpointsOf(t, 3)[0]!;
   assert.equal(dc3.tcpoOnly, true);
   assert.equal(dc3.hasSecret, true);
-  assert.equal(JSON.stringify(t).includes('secret"'), false);
+  // the option's secret is a transport parameter every client gets (obfuscated2), kept to connect with
+  assert.match(dc3.secret ?? '', /^[0-9a-f]+$/);
   assert.equal(t.endpoints.find((e) => e.id === 203)!.cdn, true);
-  // topology addresses win over the profile's; an endpoint with a secret is skipped
+  // topology addresses win over the profile's; an endpoint with a secret is obfuscated with it
   const p = profileFromSandboxInfo(info);
   assert.deepEqual(dcAddress(p, 2, t), { host: '2.2.2.2', port: 80 });
-  assert.deepEqual(dcAddress(p, 3, t), { host: '127.0.0.1', port: 40003 });
+  const dc3eps = dcEndpoints(p, 3, t);
+  assert.equal(dc3eps[0]!.obfuscated, true, 'tcpo_only / secret → obfuscated');
+  assert.ok(dc3eps[0]!.secret && dc3eps[0]!.secret.length > 0);
+  assert.deepEqual(dc3eps.at(-1), { host: '127.0.0.1', port: 40003, ipv6: false, obfuscated: false, source: 'profile' }, 'the profile address comes last');
+  // IPv6 endpoints only when the profile prefers IPv6, and then first
+  assert.deepEqual(dcEndpoints(p, 1, t).map((e) => e.ipv6), [false, false]);
+  assert.equal(dcEndpoints({ ...p, preferIpv6: true }, 1, t)[0]!.ipv6, true);
   assert.deepEqual(dcAddress(p, 5, t), { host: '127.0.0.1', port: 40005 });
   assert.throws(() => topologyFromConfig({ _: 'nearestDc' }), /expected a config/);
 });

@@ -114,7 +114,7 @@ for (const path of paths) {
     const profile = profileFromSandboxInfo(lab.sandbox.info);
     const { client } = lab.client({
       store,
-      ...(deadFirstDc ? { profile: { ...profile, dcs: profile.dcs.map((d) => (d.id === 2 ? { ...d, port: 1 } : d)) }, connectTimeoutMs: 2000 } : {}),
+      ...(deadFirstDc ? { profile: { ...profile, dcs: profile.dcs.map((d) => ({ ...d, port: 1 })) }, connectTimeoutMs: 2000 } : {}),
     });
     const actor = client.actor;
     const seen: string[] = [];
