@@ -4,8 +4,9 @@
 //
 // Sandbox worlds. A sandbox keeps its users, authorizations and auth keys in memory, so stored keys are only good
 // for the sandbox process that made them. The CLI records which world the stored sandbox state belongs to
-// (`sandbox:cli:world`: the attached info file's fingerprint, addresses and mtime — a restarted `dclab sandbox`
-// rewrites its info file — or the embedded sandbox's pid and start time). A command that talks to another world
+// (`sandbox:cli:world`: the attached info file's `worldId`, new on every start of `dclab sandbox` and kept when a
+// moved DC rewrites the file — for files without one, the fingerprint, addresses and mtime — or the embedded
+// sandbox's pid and start time). A command that talks to another world
 // than the stored one drops the stale state first (and says so); `status` only reports it.
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -132,6 +133,7 @@ export function readSandboxInfo(file: string): { info: SandboxInfo; mtimeMs: num
 }
 
 function attachedWorldId(info: SandboxInfo, mtimeMs: number): string {
+  if (typeof info.worldId === 'string' && info.worldId !== '') return `attached:${info.worldId}`;
   return `attached:${info.rsa.fingerprint ?? ''}:${info.dcs.map((d) => `${d.id}@${d.host}:${d.port}`).join(',')}:${Math.round(mtimeMs)}`;
 }
 
@@ -278,7 +280,8 @@ export class CliContext {
       } else {
         const dir = join(o.dataDir, 'sandbox');
         try {
-          this.sandbox = await startSandbox({ basePort: o.sandboxPort, dataDir: dir, ipv6: false, log: () => {} });
+          // one command's sandbox: nobody outside could drive it, so no control channel
+          this.sandbox = await startSandbox({ basePort: o.sandboxPort, dataDir: dir, ipv6: false, control: false, log: () => {} });
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           const ports = o.sandboxPort ? `ports ${o.sandboxPort + 1}..${o.sandboxPort + 5}` : 'ephemeral ports';

@@ -9,6 +9,7 @@ import { runDemo } from '../demo';
 import { parseArgs, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import { CALL_FLAGS, runCall } from './call';
 import { CliContext, COMMON_FLAGS, parseCommon } from './context';
+import { runSandboxCtl } from './ctl';
 import { DOWNLOAD_FLAGS, HISTORY_FLAGS, runDownload, runHistory, runUpload, UPLOAD_FLAGS } from './files';
 import { processIo, type CliIo } from './io';
 import { LOGIN_FLAGS, runLogin } from './login';
@@ -51,6 +52,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
         return 0;
       }
       case 'sandbox':
+        if (rest[0] === 'ctl') return await runSandboxCtl(rest.slice(1), io);
         await runSandboxCommand([...rest]);
         return typeof process.exitCode === 'number' ? process.exitCode : 0;
       case 'demo':

@@ -5,6 +5,7 @@ import type { Profile } from '../dc/profile';
 import { dcAddress } from '../dc/profile';
 import type { Topology } from '../dc/topology';
 import { openSession } from '../mtproto/client';
+import { keyIdOf } from '../mtproto/message-crypto';
 import { flagBool, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import { worldStillThere, type CliContext, type WorldRecord } from './context';
 
@@ -18,6 +19,8 @@ export interface StatusDc {
   home: boolean;
   key: boolean;
   keyCreatedAt?: string;
+  /** auth_key_id of the stored key (signed decimal, as the sandbox logs it): the id, never the key. */
+  authKeyId?: string;
   authorized: boolean;
   connected?: boolean;
   latencyMs?: number;
@@ -48,6 +51,11 @@ export async function collectStatus(ctx: CliContext): Promise<StatusReport> {
   const keyOf = new Map(snap.dcKeys.map((k) => [k.dcId, k]));
   const auth = new Set(snap.authorizedDcs);
   const loggedIn = snap.userId !== undefined && snap.homeDc !== undefined && auth.has(snap.homeDc);
+  const keyIds = new Map<number, string>();
+  for (const k of snap.dcKeys) {
+    const rec = await ctx.store.getDcKey(k.dcId);
+    if (rec) keyIds.set(k.dcId, keyIdOf(rec.authKey).toString());
+  }
   const report: StatusReport = {
     profile: snap.profile,
     dataDir: ctx.opts.dataDir,
@@ -62,6 +70,7 @@ export async function collectStatus(ctx: CliContext): Promise<StatusReport> {
           home: dcId === snap.homeDc,
           key: k !== undefined,
           ...(k ? { keyCreatedAt: new Date(k.createdAt).toISOString() } : {}),
+          ...(keyIds.has(dcId) ? { authKeyId: keyIds.get(dcId)! } : {}),
           authorized: loggedIn && auth.has(dcId),
         };
       }),
@@ -174,12 +183,13 @@ export async function runStatus(ctx: CliContext, p: ParsedArgs): Promise<number>
 
 export function statusTable(dcs: StatusDc[]): string {
   if (dcs.length === 0) return '(no DC used yet)';
-  const rows = [['DC', 'home', 'auth key', 'authorized', 'connected', 'latency']];
+  const rows = [['DC', 'home', 'auth key', 'auth_key_id', 'authorized', 'connected', 'latency']];
   for (const d of dcs) {
     rows.push([
       `DC${d.dcId}`,
       d.home ? '*' : '',
       d.key ? (d.keyCreatedAt ? `yes (${d.keyCreatedAt.replace('T', ' ').slice(0, 19)})` : 'yes') : 'no',
+      d.authKeyId ?? '-',
       d.authorized ? 'yes' : 'no',
       d.connected === undefined ? '-' : d.connected ? 'yes' : `no${d.pingError ? ` (${d.pingError})` : ''}`,
       d.latencyMs !== undefined ? `${d.latencyMs} ms` : '-',

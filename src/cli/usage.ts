@@ -103,6 +103,7 @@ export const USAGE = `dclab — MTProto DC Lab command line
 
 Commands:
   dclab sandbox [--base-port P] [--info-file F] [--data-dir D] ...   run the multi-DC sandbox until Ctrl+C
+  dclab sandbox ctl --sandbox-info F ACTION [ARGS]                    faults on demand in a running sandbox
   dclab login --phone P [--code C] [--password-stdin]                 log in (follows PHONE_MIGRATE)
   dclab call METHOD ['JSON'] [--dc N] [--json]                         invoke an API method
   dclab status [--json] [--ping]                                       stored state; no handshake

@@ -1,14 +1,30 @@
-// `dclab sandbox`: runs the multi-DC sandbox in the foreground until SIGINT/SIGTERM.
-//   dclab sandbox [--host H] [--base-port P] [--info-file F] [--data-dir D] [--nearest-dc N]
-//                 [--latency DC:MS]... [--schema LAYER:FILE.tl]... [--no-ipv6]
+// `dclab sandbox`: runs the multi-DC sandbox in the foreground until SIGINT/SIGTERM (options in SANDBOX_USAGE).
 // DC n listens on P + n (default P = 20440 → 20441..20445; 0 = ephemeral ports). Prints the listeners, the RSA
 // fingerprint and public key, and every login code as it is "delivered" (the sandbox's inbox).
 import { readFileSync } from 'node:fs';
-import { DEFAULT_BASE_PORT, startSandbox, type SandboxOptions } from './index';
+import { CONFIG_TTL_S } from './config';
+import {
+  DEFAULT_BASE_PORT,
+  DEFAULT_IDLE_TIMEOUT_S,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_SALT_PERIOD_S,
+  startSandbox,
+  type SandboxOptions,
+} from './index';
 
 export const SANDBOX_USAGE = `usage: dclab sandbox [--host H] [--base-port P] [--info-file F] [--data-dir D] [--nearest-dc N]
                      [--latency DC:MS]... [--schema LAYER:FILE.tl]... [--no-ipv6]
+                     [--salt-period S] [--idle-timeout S] [--max-connections-per-address N]
+                     [--config-expires S] [--no-flood-limits]
+       dclab sandbox ctl --sandbox-info F ACTION [ARGS]     drive a running sandbox (see dclab sandbox ctl --help)
   DC n listens on P+n (default P=${DEFAULT_BASE_PORT}: ${DEFAULT_BASE_PORT + 1}..${DEFAULT_BASE_PORT + 5}; 0 = ephemeral ports)
+  --salt-period S       server salts change every S seconds (default ${DEFAULT_SALT_PERIOD_S})
+  --idle-timeout S      close a connection after S seconds without traffic (default ${DEFAULT_IDLE_TIMEOUT_S}; 0 = never)
+  --max-connections-per-address N   live connections per remote address and DC; the next gets transport
+                        error -429 (default ${DEFAULT_MAX_CONNECTIONS_PER_ADDRESS}; 0 = no limit)
+  --config-expires S    help.getConfig answers expire after S seconds (default ${CONFIG_TTL_S})
+  --no-flood-limits     no login flood limits (default: 5 unused codes, 5 wrong codes, 5 wrong passwords per 60 s)
+  The info file (mode 0600) also holds the control channel's address and token, for \`dclab sandbox ctl\`.
   test numbers 99966XYYYY (X=1..5) live on DC X, code XXXXX; 99966X9YYY have the 2FA password "sandbox"`;
 
 export class SandboxUsageError extends Error {}
@@ -76,6 +92,21 @@ export function parseSandboxArgs(argv: string[]): ParsedSandboxArgs {
       }
       case '--no-ipv6':
         out.ipv6 = false;
+        break;
+      case '--salt-period':
+        out.saltPeriodSeconds = intArg(flag, value(), 1, 10 * 365 * 86_400);
+        break;
+      case '--idle-timeout':
+        out.idleTimeoutSeconds = intArg(flag, value(), 0, 365 * 86_400);
+        break;
+      case '--max-connections-per-address':
+        out.maxConnectionsPerAddress = intArg(flag, value(), 0, 1_000_000);
+        break;
+      case '--config-expires':
+        out.configExpiresSeconds = intArg(flag, value(), 1, 10 * 365 * 86_400);
+        break;
+      case '--no-flood-limits':
+        out.floodLimits = false;
         break;
       default:
         throw new SandboxUsageError(`unknown argument: ${raw}`);

@@ -316,7 +316,7 @@ export function startControlServer(sandbox: Sandbox, opts: { host?: string; log?
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         const status = e instanceof ControlArgumentError ? 400 : 500;
-        log(`control: ${action || 'request'} failed: ${message}`);
+        log(status === 400 ? `control: refused: ${message}` : `control: ${action} failed: ${message}`);
         reply(res, status, { ok: false, error: message });
       }
     })();
