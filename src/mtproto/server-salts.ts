@@ -31,7 +31,8 @@ export class ServerSalts {
     this.periodSeconds = Math.max(1, opts.periodSeconds ?? 3600);
     this.graceSeconds = Math.max(0, opts.graceSeconds ?? Math.min(1800, this.periodSeconds / 2));
     this.now = opts.now ?? Date.now;
-    this.origin = this.now() / 1000;
+    // whole seconds: future_salts announces integer times, so a boundary must fall on one
+    this.origin = Math.floor(this.now() / 1000);
   }
 
   private index(nowS: number): number {
@@ -55,12 +56,18 @@ export class ServerSalts {
     return this.saltAt(authKeyId, this.index(this.now() / 1000));
   }
 
-  /** Whether a message with `salt` is accepted now: the current salt, or the previous one within the grace time. */
+  /**
+   * Whether a message with `salt` is accepted now: the current salt, the previous one within the grace time
+   * after the change, or the next one within the grace time before it (a client clock a little ahead switches
+   * early; its time is only known to the second).
+   */
   accepts(authKeyId: bigint, salt: bigint): boolean {
     const nowS = this.now() / 1000;
     const k = this.index(nowS);
     if (salt === this.saltAt(authKeyId, k)) return true;
-    return nowS - this.periodStart(nowS) < this.graceSeconds && salt === this.saltAt(authKeyId, k - 1);
+    const start = this.periodStart(nowS);
+    if (nowS - start < this.graceSeconds && salt === this.saltAt(authKeyId, k - 1)) return true;
+    return start + this.periodSeconds - nowS < this.graceSeconds && salt === this.saltAt(authKeyId, k + 1);
   }
 
   /** The key exchange's salt: in force for the rest of the current period. */
@@ -76,9 +83,9 @@ export class ServerSalts {
     const start = this.periodStart(nowS);
     const out: FutureSalt[] = [];
     for (let i = 0; i < num; i++) {
-      const since = i === 0 ? start : start + i * this.periodSeconds;
+      const since = start + i * this.periodSeconds;
       const until = start + (i + 1) * this.periodSeconds;
-      out.push({ valid_since: Math.floor(since), valid_until: Math.ceil(until), salt: this.saltAt(authKeyId, k + i) });
+      out.push({ valid_since: Math.floor(since), valid_until: Math.floor(until), salt: this.saltAt(authKeyId, k + i) });
     }
     return out;
   }
@@ -88,6 +95,6 @@ export class ServerSalts {
     const nowS = this.now() / 1000;
     // a new period starts now: shift the origin so that now is a boundary, and count one more period
     this.bumps = this.index(nowS) + 1;
-    this.origin = nowS;
+    this.origin = Math.floor(nowS);
   }
 }

@@ -5,6 +5,9 @@
 import { MsgIdClock, SeqNo } from './msg-id';
 import { RecentIds, randomLong, type FutureSalt } from './service-messages';
 
+/** Switch to an announced salt this long after its valid_since. */
+const SALT_SWITCH_MARGIN_SECONDS = 1;
+
 export interface SessionStateOptions {
   serverSalt: bigint;
   clock: MsgIdClock;
@@ -18,6 +21,8 @@ export class SessionState {
   private recentIds = new RecentIds(1000);
   private salt: bigint;
   private future: FutureSalt[] = [];
+  /** Server time (s) when the server last told us the salt: announced salts from before it do not override it. */
+  private setAt = 0;
   private readonly earlier: bigint[] = [];
 
   constructor(opts: SessionStateOptions) {
@@ -40,20 +45,24 @@ export class SessionState {
     return this.future;
   }
 
-  /** The salt to send with now: a future salt whose window holds the server's time, else the last one set. */
+  /**
+   * The salt to send with now: an announced salt in force for a second already (servers keep the previous salt
+   * for a while, and our idea of their time is only right to the second), else the last one the server told us.
+   */
   get serverSalt(): bigint {
-    const now = this.clock.serverNowMs() / 1000;
+    const now = this.clock.serverNowMs() / 1000 - SALT_SWITCH_MARGIN_SECONDS;
     let pick: FutureSalt | undefined;
     for (const f of this.future) if (f.valid_since <= now && now < f.valid_until && (!pick || f.valid_since > pick.valid_since)) pick = f;
-    if (pick && pick.salt !== this.salt) this.salt = pick.salt;
+    if (pick && pick.valid_since > this.setAt) this.salt = pick.salt;
     return this.salt;
   }
 
-  /** A salt the server told us (bad_server_salt, new_session_created): it wins over announced future salts. */
+  /** A salt the server told us (bad_server_salt, new_session_created): in force until the next announced one. */
   setSalt(salt: bigint): void {
     this.salt = salt;
-    // the announced salts disagree with the server now: ask again rather than switch back to a stale one
-    if (this.future.some((f) => f.salt !== salt)) this.future = [];
+    this.setAt = this.clock.serverNowMs() / 1000 - SALT_SWITCH_MARGIN_SECONDS;
+    // a salt the announcements do not know: they are stale, ask again
+    if (this.future.length && !this.future.some((f) => f.salt === salt)) this.future = [];
   }
 
   setFutureSalts(salts: FutureSalt[]): void {

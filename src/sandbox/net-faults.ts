@@ -137,7 +137,8 @@ export class ConnectionFaults {
     for (const [dc, set] of this.live) {
       if (dcId !== undefined && dc !== dcId) continue;
       for (const l of [...set]) {
-        l.close('fault: dropped');
+        // a cut, not a goodbye: answers still held back by injected latency are lost with the connection
+        l.cut('fault: dropped');
         n++;
       }
     }

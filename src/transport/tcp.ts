@@ -39,6 +39,8 @@ export interface TcpLink extends FrameLink {
   readonly transport: TransportName;
   readonly obfuscated: boolean;
   sendQuickAck(token: number): void;
+  /** Cuts the connection now, as a broken network would: frames still waiting (injected latency) are lost. */
+  cut(reason: string): void;
 }
 
 export type ServerFrameLink = TcpLink;
@@ -168,6 +170,10 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     if (this.pending.length) this.ending = true;
     else this.endSocket();
     this.emit('close', reason);
+  }
+
+  cut(reason: string): void {
+    this.finish(reason);
   }
 
   /** Closed from below (peer, error, timeout) or torn down: drop whatever is pending, destroy the socket. */

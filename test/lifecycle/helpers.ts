@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
 import type { WireEvent } from '../../src/mtproto/wire-event';
 import { profileFromSandboxInfo } from '../../src/dc/profile';
 import { createDcClient, type DcClient, type DcClientOptions } from '../../src/lifecycle/client';
@@ -26,7 +26,7 @@ export interface Lab {
 
 let dataDir: string | undefined;
 
-export async function startLab(opts: { nearestDc?: number } = {}): Promise<Lab> {
+export async function startLab(opts: { nearestDc?: number; sandbox?: Partial<SandboxOptions> } = {}): Promise<Lab> {
   dataDir ??= mkdtempSync(join(tmpdir(), 'dclab-lifecycle-'));
   const serverWire: WireEvent[] = [];
   const logs: string[] = [];
@@ -37,6 +37,7 @@ export async function startLab(opts: { nearestDc?: number } = {}): Promise<Lab> 
     log: (l) => void logs.push(l),
     onWire: (e) => void serverWire.push(e),
     ...(opts.nearestDc ? { nearestDc: opts.nearestDc } : {}),
+    ...opts.sandbox,
   });
   const clients: DcClient[] = [];
   return {
