@@ -453,6 +453,17 @@ test('−503 (Timeout) on help.getConfig is retried; a server error that stays i
   assert.match(last?.note ?? '', /3 retries spent/);
 });
 
+test('stop() during the pause before a server-error retry ends the call with STOPPED', async () => {
+  const { client, events } = lab.client();
+  await client.start();
+  await withFaults([{ method: 'help.getNearestDc', dcId: 2, error: 'INTERNAL', times: Infinity }], async () => {
+    const p = client.call({ _: 'help.getNearestDc' });
+    while (!events.some((e) => e.kind === 'error' && e.name === 'INTERNAL' && /^retry 1\/3/.test(e.note ?? ''))) await new Promise((r) => setTimeout(r, 5));
+    await client.stop();
+    await assert.rejects(p, (e: unknown) => e instanceof LifecycleError && e.code === 'STOPPED');
+  });
+});
+
 test('logOut sends auth.logOut to every authorized DC (a failure is noted, not thrown), then clears the login', async () => {
   const { client, events } = await loggedIn();
   await client.call(self, { dcId: 1 });
