@@ -29,7 +29,7 @@ import type { TlObject } from '../tl/types';
 import { transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { BadMessageError, CallTimeoutError, MessageCheckError, RpcError, SessionClosedError, TransportError } from './errors';
-import { decryptMessage, encryptMessage, keyIdOf, type EncryptedMessageFields } from './message-crypto';
+import { decryptMessage, encryptMessage, keyIdOf, quickAckToken, type EncryptedMessageFields } from './message-crypto';
 import { OFFLOAD_MIN_BYTES, sharedDecryptPool } from './decrypt-pool';
 import { MsgIdClock } from './msg-id';
 import { SessionState } from './session-state';
@@ -103,6 +103,8 @@ export interface MtprotoSessionOptions {
   readTimeoutMs?: number;
   /** Ask for future salts and switch salts on time (default: with survivesDisconnect). */
   futureSalts?: boolean;
+  /** Ask for quick acks on transports that have them (default true). */
+  quickAcks?: boolean;
 }
 
 export interface InvokeOptions {
@@ -164,6 +166,8 @@ export const CLIENT_CONTAINER_LIMITS: ContainerLimits = {
 };
 /** A re-sent message keeps its msg_id while the server still keeps ids that old (300 s, with a margin). */
 const REUSE_MSG_ID_SECONDS = 240;
+/** Packets up to this size ask for a quick ack (bigger ones are file parts: their answer comes soon enough). */
+const QUICK_ACK_MAX_BYTES = 16 * 1024;
 /** Call bodies from this size on are sent gzip_packed when that is smaller. */
 const GZIP_MIN_BYTES = 1024;
 const NEVER_GZIPPED = new Set(['upload.saveFilePart', 'upload.saveBigFilePart']);
@@ -222,6 +226,9 @@ export class MtprotoSession extends EventEmitter {
   private awaitingSince: number | undefined;
   private saltsInFlight = false;
   private nextSaltCheck = 0;
+  private readonly quickAcks: boolean;
+  /** Quick-ack tokens we wait for → the msg_ids of the content messages of that packet. */
+  private readonly quickAckWaiting = new Map<number, bigint[]>();
 
   constructor(link: FrameLink, opts: MtprotoSessionOptions) {
     super();
@@ -240,6 +247,7 @@ export class MtprotoSession extends EventEmitter {
     this.pingIntervalMs = opts.pingIntervalMs ?? (this.survives ? 60_000 : 0);
     this.readTimeoutMs = opts.readTimeoutMs ?? 20_000;
     this.autoFutureSalts = opts.futureSalts ?? this.survives;
+    this.quickAcks = opts.quickAcks ?? true;
     const clockOpts: { timeOffset?: number; synced?: boolean; now?: () => number } = { synced: opts.timeSynced ?? false };
     if (opts.timeOffset !== undefined) clockOpts.timeOffset = opts.timeOffset;
     if (opts.now) clockOpts.now = opts.now;
@@ -390,12 +398,16 @@ export class MtprotoSession extends EventEmitter {
     this.awaitingSince = undefined;
     const onFrame = (payload: Uint8Array): void => this.onFrame(link, payload);
     const onClose = (reason: string): void => this.onLinkClosed(link, reason);
+    const onQuickAck = (token: number): void => this.onQuickAck(link, token);
     link.on('frame', onFrame);
     link.on('close', onClose);
+    link.on('quick-ack', onQuickAck);
     this.detachLink = () => {
       link.off('frame', onFrame);
       link.off('close', onClose);
+      link.off('quick-ack', onQuickAck);
     };
+    this.quickAckWaiting.clear();
     if (link.closed) {
       this.onLinkClosed(link, 'connection closed before the session started');
       return;
@@ -612,7 +624,31 @@ export class MtprotoSession extends EventEmitter {
       this.wire(outgoingWireEvent(m, it.msgId, it.seqno, it.body.length, containerId));
     }
     if (content && this.awaitingSince === undefined) this.awaitingSince = Date.now();
-    this.link!.send(packet);
+    const link = this.link!;
+    if (content && this.quickAcks && packet.length <= QUICK_ACK_MAX_BYTES && hasQuickAcks(link)) {
+      const ids = items.filter((it) => it.m.contentRelated && it.m.pending).map((it) => it.msgId);
+      this.quickAckWaiting.set(quickAckToken(this.authKey, packet, 0), ids);
+      if (this.quickAckWaiting.size > 256) this.quickAckWaiting.delete(this.quickAckWaiting.keys().next().value as number);
+      link.send(packet, { quickAck: true });
+      return;
+    }
+    link.send(packet);
+  }
+
+  /** The server's transport confirmed a packet: its queries are received (shown in the trace). */
+  private onQuickAck(link: FrameLink, token: number): void {
+    if (link !== this.link) return;
+    const ids = this.quickAckWaiting.get(token >>> 0);
+    if (!ids) {
+      this.wire({ dir: 'in', kind: 'service', ctor: 'quick_ack', size: 4, note: 'quick ack for no packet we sent: ignored' });
+      return;
+    }
+    this.quickAckWaiting.delete(token >>> 0);
+    for (const id of ids) {
+      const p = this.pending.get(id);
+      if (p && !p.acked) p.acked = true;
+      this.wire({ dir: 'in', kind: 'service', msgId: id.toString(), ctor: 'quick_ack', size: 4, acked: true, note: `quick ack: ${p?.method ?? 'message'} received by the server` });
+    }
   }
 
   private remember(map: Map<bigint, bigint[]>, id: bigint, ids: bigint[]): void {
@@ -1143,6 +1179,12 @@ export class MtprotoSession extends EventEmitter {
     if (closeLink && link && !link.closed) link.close(reason);
     this.safeEmit('close', reason);
   }
+}
+
+/** Transports with a quick-ack form: every one but full (links that name no transport are test fakes). */
+function hasQuickAcks(link: FrameLink): boolean {
+  const t = (link as { transport?: unknown }).transport;
+  return typeof t === 'string' && t !== 'full';
 }
 
 let sharedCodec: TlCodec | undefined;

@@ -225,3 +225,20 @@ test('containers stay small: parallel file requests travel one per container', a
     await lab.stop();
   }
 });
+
+test('quick acks: a call packet asks for one on the intermediate transport and the trace shows it came', async () => {
+  const lab = await startLab();
+  try {
+    const { client, wire } = await loggedIn(lab);
+    lab.sandbox.setLatency(2, 0);
+    await client.call({ _: 'help.getNearestDc' });
+    const started = Date.now();
+    while (!wire.some((e) => e.ctor === 'quick_ack' && e.acked)) {
+      assert.ok(Date.now() - started < 3000, 'a quick ack arrived');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(wire.find((e) => e.ctor === 'quick_ack' && e.acked)!.note ?? '', /received by the server/);
+  } finally {
+    await lab.stop();
+  }
+});
