@@ -340,4 +340,114 @@ describe('client incoming checks (fake server)', () => {
     assert.equal(cl.session.timeOffset, 0);
     cl.session.close();
   });
+
+  test('new_session_created: queries sent before first_msg_id go out again with new ids; an updates gap is reported', async () => {
+    const key = randomBytes(256);
+    const seen: bigint[] = [];
+    let announced = false;
+    const port = await fakeServer(key, (m, reply) => {
+      const ids = callIds(m);
+      if (!ids.length) return;
+      seen.push(...ids);
+      if (!announced && seen.length >= 2) {
+        announced = true;
+        // the server lost its session: it begins at the second query; the first one never reached it
+        const w = new TlWriter();
+        w.uint(MT.new_session_created);
+        w.long(seen[1]!);
+        w.long(1n);
+        w.long(0x55n);
+        reply(serverId(0, 3n), 1, w.finish());
+        reply(serverId(), 1, nearestDcResult(seen[1]!));
+        return;
+      }
+      if (announced) for (const id of ids) reply(serverId(), 1, nearestDcResult(id));
+    });
+    const cl = await connectClient(port, key, { timeSynced: true });
+    const gap = once<{ firstMsgId: bigint; resent: number }>(cl.session, 'new-session');
+    const first = cl.session.invoke({ _: 'help.getNearestDc' });
+    await waitFor(() => seen.length === 1);
+    const second = cl.session.invoke({ _: 'help.getNearestDc' });
+    assert.equal(((await second) as TlObject)._, 'nearestDc');
+    assert.equal(((await first) as TlObject)._, 'nearestDc');
+    assert.equal((await gap).resent, 1);
+    assert.equal(seen.length, 3, 'the first query went out a second time');
+    assert.notEqual(seen[2], seen[0], 'with a new msg_id');
+    assert.equal(cl.session.serverSalt, 0x55n, 'the salt of the new session');
+    cl.session.close();
+  });
+
+  test('msg_resend_req: a pending query is sent again with its own msg_id (in a container); unknown ids get msgs_state_info', async () => {
+    const key = randomBytes(256);
+    const got: { ids: bigint[]; container: boolean; stateInfo: boolean }[] = [];
+    let asked = false;
+    const port = await fakeServer(key, (m, reply) => {
+      const v = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+      const container = v.getUint32(0, true) === MT.msg_container;
+      got.push({ ids: callIds(m), container, stateInfo: container ? containsId(m.body, MT.msgs_state_info) : v.getUint32(0, true) === MT.msgs_state_info });
+      const ids = callIds(m);
+      if (!ids.length) return;
+      if (!asked) {
+        asked = true;
+        const w = new TlWriter();
+        w.uint(MT.msg_resend_req);
+        w.uint(MT.vector);
+        w.int(2);
+        w.long(ids[0]!);
+        w.long(4444n * 4n);
+        reply(serverId(), 2, w.finish());
+        return;
+      }
+      reply(serverId(), 1, nearestDcResult(ids[0]!));
+    });
+    const cl = await connectClient(port, key, { timeSynced: true });
+    assert.equal(((await cl.session.invoke({ _: 'help.getNearestDc' })) as TlObject)._, 'nearestDc');
+    const withCall = got.filter((g) => g.ids.length);
+    assert.equal(withCall.length, 2);
+    assert.deepEqual(withCall[1]!.ids, withCall[0]!.ids, 'the same msg_id');
+    assert.ok(withCall[1]!.container, 'inside a container');
+    assert.ok(got.some((g) => g.stateInfo), 'msgs_state_info for the id we never sent');
+    cl.session.close();
+  });
+
+  test('a big call body travels gzip_packed when that is smaller', async () => {
+    const key = randomBytes(256);
+    let packed = false;
+    const port = await fakeServer(key, (m, reply) => {
+      const ids = callIds(m);
+      if (!ids.length) return;
+      packed ||= containsId(m.body, MT.gzip_packed);
+      reply(serverId(), 1, nearestDcResult(ids[0]!));
+    });
+    const cl = await connectClient(port, key, { timeSynced: true });
+    // a long, repetitive message text: what a user pastes
+    const text = 'hello MTProto '.repeat(400);
+    // the fake server answers anything with nearestDc: only the request matters here
+    await cl.session.invoke({ _: 'messages.sendMessage', peer: { _: 'inputPeerSelf' }, message: text, random_id: 1n }).catch(() => undefined);
+    assert.ok(packed, 'gzip_packed on the wire');
+    assert.ok(cl.events.some((e) => e.dir === 'out' && /gzip_packed \d+ → \d+ bytes/.test(e.note ?? '')));
+    cl.session.close();
+  });
+});
+
+/** Whether a constructor id appears at a message boundary of a body (the body itself or a container child). */
+function containsId(body: Uint8Array, id: number): boolean {
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (v.getUint32(0, true) === id) return true;
+  if (v.getUint32(0, true) !== MT.msg_container) return false;
+  const n = v.getInt32(4, true);
+  let off = 8;
+  for (let i = 0; i < n; i++) {
+    const len = v.getInt32(off + 12, true);
+    if (v.getUint32(off + 16, true) === id) return true;
+    off += 16 + len;
+  }
+  return false;
+}
+
+describe('msg_id', () => {
+  test('the lower 32 bits of a client msg_id are never all zero', () => {
+    const clock = new MsgIdClock({ now: () => 1_750_000_000_000 });
+    for (let i = 0; i < 3; i++) assert.notEqual(clock.next() & 0xffffffffn, 0n);
+  });
 });
