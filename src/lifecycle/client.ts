@@ -70,6 +70,8 @@ export interface DcClient {
   /** Resolves when the pre-warming started after getConfig is done. */
   prewarmed(): Promise<void>;
   logOut(): Promise<void>;
+  /** destroy_auth_key on every DC holding one of our keys, then the keys are dropped (see ClientRuntime.forgetKeys). */
+  forgetKeys(): Promise<Map<number, string>>;
   stop(): Promise<void>;
 }
 
@@ -259,6 +261,14 @@ export function createDcClient(opts: DcClientOptions): DcClient {
       if (st !== 'authorized') throw new LifecycleError('BAD_STATE', `logOut(): the client is ${st}`);
       actor.send({ type: 'LOG_OUT' });
       await waitFor(actor, (s) => s.status !== 'active' || stateName(s.value) === 'loggedOut', { timeout: Infinity });
+    },
+
+    async forgetKeys() {
+      const wasAuthorized = stateName(actor.getSnapshot().value) === 'authorized';
+      const answers = await runtime.forgetKeys();
+      // without its keys the login is gone: the machine says so, with the reason
+      if (wasAuthorized && actor.getSnapshot().status === 'active') actor.send({ type: 'SESSION_REVOKED', reason: 'keys forgotten (destroy_auth_key)' });
+      return answers;
     },
 
     async stop() {

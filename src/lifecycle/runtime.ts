@@ -777,6 +777,25 @@ export class ClientRuntime {
     }
   }
 
+  /**
+   * Forget keys: destroy_auth_key on every DC that holds one of our keys (the DC forgets it, so a copy of the key
+   * is useless there), then the keys are dropped here. Best effort per DC; returns each DC's answer.
+   */
+  async forgetKeys(): Promise<Map<number, string>> {
+    const dcs = await this.store.listDcKeys();
+    const rootId = this.emit({ kind: 'key', name: 'forget keys', dcId: this.homeDc, note: `destroy_auth_key on DC ${dcs.join(', ') || '(none)'}` });
+    const out = new Map<number, string>();
+    for (const dcId of dcs) {
+      const answer = await this.pool.destroyKey(dcId, rootId);
+      out.set(dcId, answer);
+      this.authorizedDcs.delete(dcId);
+    }
+    this.authorized = false;
+    this.user = undefined;
+    await this.persistAuthorized();
+    return out;
+  }
+
   // ------------------------------------------------------------------ shutdown
 
   private assertRunning(): void {

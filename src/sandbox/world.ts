@@ -92,6 +92,8 @@ export interface InboxEntry {
 export interface KeyStore {
   get(authKeyId: bigint): Uint8Array | undefined;
   set(authKeyId: bigint, key: Uint8Array): void;
+  /** destroy_auth_key: forget one key (and its authorization on this DC). */
+  delete(authKeyId: bigint): void;
 }
 
 export interface WorldOptions {
@@ -187,6 +189,10 @@ export class World {
       store = {
         get: (id) => keys.get(id),
         set: (id, key) => void keys.set(id, key),
+        // destroy_auth_key: the key and what it was authorized for go together
+        delete: (id) => {
+          if (keys.delete(id)) this.unauthorize(dcId, id);
+        },
         size: () => keys.size,
         clear: () => {
           const ids = [...keys.keys()];

@@ -242,3 +242,22 @@ test('quick acks: a call packet asks for one on the intermediate transport and t
     await lab.stop();
   }
 });
+
+test('forget keys: destroy_auth_key on every DC with a key; the DC forgets it, the client drops it and is logged out', async () => {
+  const lab = await startLab();
+  try {
+    const { client, store } = await loggedIn(lab);
+    await client.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, { dcId: 3 });
+    const keyDcs = await store.listDcKeys();
+    assert.deepEqual(keyDcs, [2, 3]);
+    const before = lab.sandbox.world.keyCount(2);
+    const answers = await client.forgetKeys();
+    assert.deepEqual([...answers.keys()], [2, 3]);
+    assert.equal(answers.get(2), 'destroy_auth_key_ok');
+    assert.equal(lab.sandbox.world.keyCount(2), before - 1, 'DC 2 forgot the key');
+    assert.deepEqual(await store.listDcKeys(), []);
+    assert.equal(client.status().state, 'loggedOut');
+  } finally {
+    await lab.stop();
+  }
+});
