@@ -69,6 +69,27 @@ export interface IpcDcEndpoint {
   hasSecret: boolean;
 }
 
+/** One place the client connects to for a DC, in the order they are tried (mirror of src/dc DcEndpointChoice; its
+ *  secret is never sent). */
+export interface IpcConnectEndpoint {
+  host: string;
+  port: number;
+  ipv6: boolean;
+  obfuscated: boolean;
+  /** From help.getConfig's dc_options, or the profile's own (bootstrap) address. */
+  source: 'config' | 'profile';
+  /** The DC's connection uses this one (or used it last, when it is not up). */
+  inUse?: boolean;
+}
+
+/** Mirror of src/dc DcConnectionInfo: what a DC's connection is doing. */
+export interface IpcDcConnection {
+  state: 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
+  /** host:port in use (or last used), with " (obfuscated)" when it is. */
+  endpoint?: string;
+  reconnects: number;
+}
+
 export type IpcDcState = 'no-key' | 'key' | 'authorized' | 'home';
 
 export interface IpcDcNode {
@@ -83,6 +104,10 @@ export interface IpcDcNode {
   /** Session actor state ('ready', 'connecting', … or 'none'). */
   session?: string;
   latencyMs?: number;
+  /** Main endpoints in the order the client tries them (absent while not connected: no profile yet). */
+  connectOrder?: IpcConnectEndpoint[];
+  /** The DC's connection (absent before the client used the DC). */
+  connection?: IpcDcConnection;
 }
 
 export type IpcEdgeKind = 'redirect' | 'transfer' | 'file-migrate' | 'cdn';
@@ -108,9 +133,141 @@ export interface IpcTopology {
   testMode?: boolean;
   /** help.getConfig date (s); absent before the first config. */
   configDate?: number;
+  /** help.getConfig expires (unix s): the client reads the config again after it. */
+  configExpires?: number;
+  /** When the client read the config (ms since the epoch). */
+  configFetchedAt?: number;
   nodes: IpcDcNode[];
   edges: IpcDcEdge[];
+  /** Whether the panel's Faults section can act (the host always sends it). */
+  faults?: IpcFaultsState;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Faults on demand (the embedded sandbox's knobs, as `dclab sandbox ctl` names them)
+
+export interface IpcFaultsState {
+  /** The active profile is the sandbox and the embedded sandbox runs. */
+  available: boolean;
+  /** Why not, for the user ("the sandbox is not running"). */
+  reason?: string;
+  /** The sandbox's main DCs (1..5). */
+  dcs: number[];
+  /** The CDN DC, when it runs (some actions accept it). */
+  cdnDc?: number;
+}
+
+export type IpcFaultRequest =
+  | { action: 'drop-connections'; dcId?: number }
+  | { action: 'restart-dc'; dcId: number; downMs?: number }
+  | { action: 'move-dc'; dcId: number }
+  | { action: 'transport-error'; code: number; dcId?: number; count?: number }
+  | { action: 'rotate-salts'; dcId?: number }
+  | { action: 'latency'; dcId: number; ms: number }
+  | { action: 'rpc-error'; method: string; error: string; dcId?: number; count?: number }
+  | { action: 'move-user'; phone: string; dcId: number }
+  | { action: 'flood'; method: string; seconds: number; dcId?: number }
+  | { action: 'clear-faults' }
+  | { action: 'status' };
+
+export type IpcFaultAction = IpcFaultRequest['action'];
+
+/** Mirror of the parts of src/sandbox SandboxStatus the panel shows (a SandboxStatus is assignable to it). */
+export interface IpcSandboxStatus {
+  dcs: { id: number; host: string; port: number; ipv6?: { host: string; port: number }; connections: number; latencyMs: number }[];
+  cdn?: { id: number; host: string; port: number; connections: number };
+  config: { ttlSeconds: number; expires: number };
+  faults: {
+    rpcErrors: { method: string; error: string; code: number; dcId?: number; left: number | 'unlimited' }[];
+    floods: { method: string; dcId?: number; secondsLeft: number }[];
+    transportErrors: { code: number; dcId?: number; left: number }[];
+    dropAfterBytes: { dcId: number; bytes: number; left: number }[];
+  };
+}
+
+export interface IpcFaultResult {
+  action: IpcFaultAction;
+  /** One line for humans: "DC2 restarted (down 500 ms), listening again on the same port(s)". */
+  message: string;
+  /** The sandbox after the action. */
+  status: IpcSandboxStatus;
+}
+
+/** The argument names of action A (distributes over a union of actions). */
+type FaultFieldName<A extends IpcFaultAction> = A extends IpcFaultAction ? Extract<Exclude<keyof Extract<IpcFaultRequest, { action: A }>, 'action'>, string> : never;
+
+/** One argument of an action: how the panel and the palette ask for it and how the host's validator checks it. */
+export interface IpcFaultField<N extends string = string> {
+  name: N;
+  /** 'dc': a DC picker (the sandbox's DCs; the CDN DC too where `cdn`). */
+  kind: 'dc' | 'int' | 'text';
+  label: string;
+  optional?: boolean;
+  min?: number;
+  max?: number;
+  /** Text values must match this. */
+  pattern?: RegExp;
+  /** What a value is, for errors and prompts: "an rpc_error token like FLOOD_WAIT_3". */
+  what: string;
+  /** Prefilled value. */
+  initial?: string;
+  placeholder?: string;
+  cdn?: boolean;
+}
+
+export interface IpcFaultSpec<A extends IpcFaultAction = IpcFaultAction> {
+  action: A;
+  label: string;
+  summary: string;
+  fields: IpcFaultField<FaultFieldName<A>>[];
+}
+
+const DC_ANY = (cdn: boolean): IpcFaultField<'dcId'> => ({ name: 'dcId', kind: 'dc', label: 'DC', optional: true, what: 'a DC id (empty: every DC)', ...(cdn ? { cdn } : {}) });
+const DC_ONE = (cdn: boolean): IpcFaultField<'dcId'> => ({ name: 'dcId', kind: 'dc', label: 'DC', what: 'a DC id', ...(cdn ? { cdn } : {}) });
+const COUNT: IpcFaultField<'count'> = { name: 'count', kind: 'int', label: 'count', optional: true, min: 1, max: 1_000_000, what: 'how many (default 1)', placeholder: '1' };
+const METHOD: IpcFaultField<'method'> = { name: 'method', kind: 'text', label: 'method', pattern: /^(\*|[a-zA-Z][\w.]{0,199})$/, what: 'an API method name (e.g. auth.sendCode) or *', initial: '*' };
+
+/** Every action of the Faults section and the "Sandbox Fault…" command, in menu order. */
+export const IPC_FAULT_SPECS: { readonly [A in IpcFaultAction]: IpcFaultSpec<A> } = {
+  'drop-connections': { action: 'drop-connections', label: 'Drop connections', summary: 'close the client connections of one DC (or all); server-side sessions and keys stay', fields: [DC_ANY(true)] },
+  'restart-dc': {
+    action: 'restart-dc',
+    label: 'Restart DC',
+    summary: "the DC's listeners close with their connections and listen again on the same ports after the down time; keys and sessions survive",
+    fields: [DC_ONE(true), { name: 'downMs', kind: 'int', label: 'down ms', optional: true, min: 0, max: 600_000, what: 'milliseconds down (default 500)', placeholder: '500' }],
+  },
+  'move-dc': { action: 'move-dc', label: 'Move DC', summary: 'the DC listens on a new port; help.getConfig announces it and expires soon', fields: [DC_ONE(false)] },
+  'transport-error': {
+    action: 'transport-error',
+    label: 'Transport error',
+    summary: 'the next new connections of a DC (or any main DC) get transport error −code and close',
+    fields: [{ name: 'code', kind: 'int', label: 'code', min: -999, max: 999, what: 'a transport error code (404, 429, 444, …)', initial: '404' }, DC_ANY(false), COUNT],
+  },
+  'rotate-salts': { action: 'rotate-salts', label: 'Rotate salts', summary: 'new server salts now on a DC (or every DC); the previous one stays accepted for the grace time', fields: [DC_ANY(true)] },
+  latency: { action: 'latency', label: 'Latency', summary: 'every frame the DC sends is delayed by ms (0 = none)', fields: [DC_ONE(false), { name: 'ms', kind: 'int', label: 'ms', min: 0, max: 600_000, what: 'milliseconds per answer', initial: '200' }] },
+  'rpc-error': {
+    action: 'rpc-error',
+    label: 'RPC error',
+    summary: 'the next calls of a method (* = any) on a DC (or any DC) answer this rpc_error',
+    fields: [METHOD, { name: 'error', kind: 'text', label: 'error', pattern: /^[A-Z0-9_]{1,200}$/, what: 'an rpc_error token like FLOOD_WAIT_3 or PHONE_MIGRATE_4', placeholder: 'FLOOD_WAIT_3' }, DC_ANY(false), COUNT],
+  },
+  'move-user': {
+    action: 'move-user',
+    label: 'Move user',
+    summary: "the user's data moves to the DC: its keys on other DCs answer USER_MIGRATE_X",
+    fields: [{ name: 'phone', kind: 'text', label: 'phone', pattern: /^\+?[0-9][0-9 ()-]{3,20}$/, what: 'the phone number of a sandbox user', placeholder: '9996641234' }, { ...DC_ONE(false), label: 'new home DC' }],
+  },
+  flood: {
+    action: 'flood',
+    label: 'Flood',
+    summary: 'for some seconds every call of a method (* = any) on a DC (or any DC) answers 420 FLOOD_WAIT_<seconds left>',
+    fields: [METHOD, { name: 'seconds', kind: 'int', label: 'seconds', min: 1, max: 86_400, what: 'seconds', initial: '10' }, DC_ANY(false)],
+  },
+  'clear-faults': { action: 'clear-faults', label: 'Clear faults', summary: 'removes pending rpc errors, floods, transport errors and byte drops (latency stays)', fields: [] },
+  status: { action: 'status', label: 'Status', summary: "the sandbox's DCs, live connections and pending faults", fields: [] },
+};
+
+export const IPC_FAULT_ACTIONS: readonly IpcFaultAction[] = Object.keys(IPC_FAULT_SPECS) as IpcFaultAction[];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schema (compact form of src/tl TlEntry; a TlEntry maps to it by picking fields)
@@ -197,8 +354,8 @@ export interface IpcDownload {
 // ---------------------------------------------------------------------------------------------------------------
 // Panel state (acquireVsCodeApi().setState; the host's WebviewPanelSerializer receives it)
 
-export type IpcTab = 'topology' | 'trace' | 'query' | 'downloads';
-export const IPC_TABS: readonly IpcTab[] = ['topology', 'trace', 'query', 'downloads'];
+export type IpcTab = 'topology' | 'trace' | 'query' | 'downloads' | 'faults';
+export const IPC_TABS: readonly IpcTab[] = ['topology', 'trace', 'query', 'downloads', 'faults'];
 
 export interface IpcQueryHistoryItem {
   query: JsonObject;
@@ -237,4 +394,30 @@ export function edgesFromTrace(events: Iterable<IpcTraceEvent>): IpcDcEdge[] {
     } else byKey.set(key, { kind, from: e.dcId, to: e.targetDc, label: e.name, count: 1, lastEventId: e.id });
   }
   return [...byKey.values()];
+}
+
+function clock(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** "config read at 12:00:01 (expires 13:00:01)": the same words in the panel and the tree. Undefined before a config. */
+export function configReadText(t: Pick<IpcTopology, 'configFetchedAt' | 'configExpires'>, nowMs = Date.now()): string | undefined {
+  if (t.configFetchedAt === undefined && t.configExpires === undefined) return undefined;
+  const read = t.configFetchedAt !== undefined ? `config read at ${clock(t.configFetchedAt)}` : 'config read';
+  if (t.configExpires === undefined || t.configExpires <= 0) return read;
+  const expiresMs = t.configExpires * 1000;
+  return `${read} (${expiresMs <= nowMs ? 'expired' : 'expires'} ${clock(expiresMs)})`;
+}
+
+/** "127.0.0.1:20442 · config · obfuscated": one endpoint of a DC's connect order. */
+export function connectEndpointText(e: IpcConnectEndpoint): string {
+  const host = e.ipv6 ? `[${e.host}]` : e.host;
+  return [`${host}:${e.port}`, e.source, e.obfuscated && 'obfuscated'].filter(Boolean).join(' · ');
+}
+
+/** "ready · 2 reconnects" */
+export function connectionText(c: IpcDcConnection): string {
+  return `${c.state} · ${c.reconnects} reconnect${c.reconnects === 1 ? '' : 's'}`;
 }

@@ -7,6 +7,8 @@
 import type {
   IpcDownload,
   IpcDownloadStart,
+  IpcFaultRequest,
+  IpcFaultResult,
   IpcQueryResult,
   IpcQueryRun,
   IpcSchemaMethods,
@@ -59,6 +61,9 @@ export interface WebviewRequests {
   'query/run': { params: IpcQueryRun; result: IpcQueryResult };
   /** Start a download (host: locationFromJson(location) → downloadFile(client, { location, dcId, size, out })). */
   'download/start': { params: IpcDownloadStart; result: { downloadId: string } };
+  /** Run one fault on the embedded sandbox (the panel's Faults section); fails when the sandbox is not the active,
+   *  running profile or a value is out of range. */
+  'sandbox/fault': { params: IpcFaultRequest; result: IpcFaultResult };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Runtime validation of what the webview posts. The host runs validateWebviewMessage on EVERY message it receives
 // (a webview is untrusted input: an imported trace or a hostile page could post anything). Errors name the field.
 
-import { IPC_TABS, type JsonValue } from './models.js';
+import { IPC_FAULT_SPECS, IPC_TABS, type IpcFaultField, type JsonValue } from './models.js';
 import type { CommandName, RequestName, WebviewMessage } from './protocol.js';
 
 export type ValidationResult<T> = { ok: true; msg: T } | { ok: false; error: string };
@@ -90,6 +90,28 @@ const tlJson: Check = (v, p) => {
 const dcId = int(1, 65535);
 const empty = object({});
 
+const matching =
+  (re: RegExp, what: string, max = 200): Check =>
+  (v, p) =>
+    typeof v !== 'string' ? `${p}: expected a string (${what})` : v.length > max ? `${p}: longer than ${max} characters` : !re.test(v) ? `${p}: expected ${what}` : undefined;
+
+function fieldCheck(f: IpcFaultField): Check {
+  if (f.kind === 'text') return matching(f.pattern ?? /^[\s\S]*$/, f.what);
+  // the sandbox's own DC list is checked on the host, which knows it ("DC must be 1..5")
+  return f.kind === 'dc' ? dcId : int(f.min ?? Number.MIN_SAFE_INTEGER, f.max ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** sandbox/fault: `action` picks the shape; each action's fields as IPC_FAULT_SPECS lists them. */
+const FAULT_REQUEST: Check = (v, p) => {
+  if (!isObj(v)) return `${p}: expected an object`;
+  const action = v.action;
+  const spec = typeof action === 'string' && Object.prototype.hasOwnProperty.call(IPC_FAULT_SPECS, action) ? IPC_FAULT_SPECS[action as keyof typeof IPC_FAULT_SPECS] : undefined;
+  if (!spec) return oneOf(Object.keys(IPC_FAULT_SPECS))(action, `${p}.action`);
+  const shape: Record<string, Check> = { action: () => undefined };
+  for (const f of spec.fields as IpcFaultField[]) shape[f.optional ? `${f.name}?` : f.name] = fieldCheck(f);
+  return object(shape)(v, p);
+};
+
 const PANEL_STATE: Check = (v, p) => {
   if (!isObj(v)) return `${p}: expected an object`;
   // The panel state is the webview's own; check its frame and that it is bounded JSON.
@@ -117,6 +139,7 @@ const REQUESTS: Record<RequestName, Check> = {
   'schema/constructorsOfType': object({ types: arrayOf(str(300), 500) }),
   'query/run': object({ query: tlJson, 'dcId?': dcId }),
   'download/start': object({ location: tlJson, dcId, 'size?': int(0, Number.MAX_SAFE_INTEGER), 'name?': str(1000) }),
+  'sandbox/fault': FAULT_REQUEST,
 };
 
 /** Validates one message received from the webview. The error names the bad field (`params.dcId: expected …`). */

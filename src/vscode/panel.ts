@@ -1,4 +1,4 @@
-// The webview panel controller: one "DC Lab" panel (topology, trace, query runner, downloads — the app of
+// The webview panel controller: one "DC Lab" panel (topology, trace, query runner, downloads, faults — the app of
 // webview/, bundled to dist/webview/main.js + main.css). Strict CSP with a nonce, resources only from dist/webview
 // and media/ (localResourceRoots, asWebviewUri), restored after a reload by a WebviewPanelSerializer.
 // Every message from the webview is validated with src/ipc's validateWebviewMessage before it is looked at;
@@ -25,6 +25,7 @@ import { API_LAYER, apiSchema } from '../tl/bundled';
 import type { TlEntry } from '../tl/types';
 import type { TraceEvent } from '../trace';
 import type { DownloadManager } from './downloads';
+import { runSandboxFault } from './faults';
 import type { LabSession } from './lab';
 import { runPanelQuery } from './query';
 import { topologyOf } from './topology';
@@ -305,6 +306,7 @@ ${missing}
       const { id } = this.downloads.start({ dcId, location, ...(size !== undefined ? { size } : {}), ...(name ? { name } : {}) });
       return { downloadId: id };
     },
+    'sandbox/fault': (req) => runSandboxFault(this.lab, req),
   };
 
   dispose(): void {

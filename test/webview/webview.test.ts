@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ensureChromium } from './chromium.js';
 import { HostStub, startPageServer, type PageServer } from './harness.js';
-import { edgesFromTrace, dcNodeState, type IpcDcEndpoint, type IpcDownload, type IpcTopology, type IpcTraceEvent, type JsonValue, type RequestHandlers, type IpcDcNode } from '../../src/ipc/index.js';
+import { edgesFromTrace, dcNodeState, type IpcDcEndpoint, type IpcDownload, type IpcTopology, type IpcTraceEvent, type JsonValue, type RequestHandlers, type IpcDcNode, type IpcFaultRequest } from '../../src/ipc/index.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { profileFromSandboxInfo } from '../../src/dc/profile.js';
 import { createDcClient, type DcClient } from '../../src/lifecycle/client.js';
@@ -19,6 +19,7 @@ import { TraceStore } from '../../src/trace/index.js';
 import { apiSchema, API_LAYER } from '../../src/tl/bundled.js';
 import { tlFromJson, tlToJson, TlJsonError } from '../../src/tl/json.js';
 import { downloadFile, locationFromJson } from '../../src/files/index.js';
+import { runFaultOn } from '../../src/vscode/faults.js';
 
 // Browser globals used inside page callbacks (evaluated in chromium; the root tsconfig has no DOM lib).
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -43,6 +44,7 @@ let stub: HostStub;
 let events: IpcTraceEvent[] = [];
 let realEventCount = 0;
 const downloadRequests: unknown[] = [];
+const faultRequests: IpcFaultRequest[] = [];
 const schema = apiSchema();
 const t0 = Date.now();
 const timings: Record<string, number> = {};
@@ -227,6 +229,11 @@ before(async () => {
         }
       })();
       return { downloadId };
+    },
+    // the host's own dispatch, on the real sandbox
+    'sandbox/fault': (req) => {
+      faultRequests.push(req);
+      return runFaultOn(sandbox, req);
     },
   };
   stub = new HostStub(page, requests, {
