@@ -6,11 +6,12 @@
 // serveHandshakeOnly() wires one to a FrameLink (plain message framing, TL decoding, transport errors): the
 // pattern a per-connection dispatcher follows, used by the tests.
 
-import { generatePrimeSync } from 'node:crypto';
+import { constants, createPrivateKey, generatePrimeSync, privateDecrypt, type KeyObject } from 'node:crypto';
 import type { TlObject } from '../tl/types';
 import type { TlCodec } from '../tl/codec';
+import { TlReader } from '../tl/binary';
 import { randomBytes } from '../crypto/random';
-import { bytesEqual } from '../crypto/hash';
+import { bytesEqual, sha1 } from '../crypto/hash';
 import { bigIntFromBytes, bigIntToBytes, bigIntToMinBytes, modPow } from '../crypto/bigint';
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
 import { rsaPadDecrypt, type RsaKeyPair } from '../crypto/rsa';
@@ -77,6 +78,11 @@ export interface ServerHandshakeDone {
   expiresIn?: number;
   /** Which inner data form the client used. */
   innerData: string;
+  /**
+   * How p_q_inner_data was encrypted: RSA_PAD, or the older SHA1(data) + data + padding to 255 bytes raised to the
+   * RSA power (still accepted by Telegram).
+   */
+  innerEncryption: 'RSA_PAD' | 'SHA1';
 }
 
 type Phase =
@@ -95,6 +101,7 @@ type Phase =
       retried: boolean;
       retries: number;
       innerData: string;
+      innerEncryption: 'RSA_PAD' | 'SHA1';
       clientDc?: number;
       expiresIn?: number;
     }
@@ -192,17 +199,28 @@ export class ServerHandshake {
     if (!pair) throw new ServerHandshakeError('public_key_fingerprint', `no key with fingerprint ${String(fingerprint)}`);
     const encrypted = bytesField(msg, 'encrypted_data', 256);
 
-    let plain: Uint8Array;
+    let inner: TlObject;
+    let innerEncryption: 'RSA_PAD' | 'SHA1';
+    let plain: Uint8Array | undefined;
+    let padError = '';
     try {
       plain = rsaPadDecrypt(encrypted, pair);
     } catch (e) {
-      throw new ServerHandshakeError('rsa_pad', e instanceof Error ? e.message : String(e));
+      padError = e instanceof Error ? e.message : String(e);
     }
-    let inner: TlObject;
-    try {
-      inner = this.codec.decode(plain);
-    } catch (e) {
-      throw new ServerHandshakeError('inner data', `undecodable p_q_inner_data: ${(e as Error).message}`);
+    if (plain) {
+      innerEncryption = 'RSA_PAD';
+      try {
+        inner = this.codec.decode(plain);
+      } catch (e) {
+        throw new ServerHandshakeError('inner data', `undecodable p_q_inner_data: ${(e as Error).message}`);
+      }
+    } else {
+      // Telegram still takes the older form (Telethon 1.x and others send it); anything else fails as RSA_PAD did
+      const old = openSha1RsaInnerData(this.codec, encrypted, pair);
+      if (!old) throw new ServerHandshakeError('rsa_pad', padError);
+      innerEncryption = 'SHA1';
+      inner = old;
     }
     if (!PQ_INNER_FORMS.has(inner._)) throw new ServerHandshakeError('inner data', `${inner._} is not a p_q_inner_data form`);
     const withDc = inner._.endsWith('_dc');
@@ -265,6 +283,7 @@ export class ServerHandshake {
       retried: false,
       retries: 0,
       innerData: inner._,
+      innerEncryption,
       ...(clientDc !== undefined ? { clientDc } : {}),
       ...(expiresIn !== undefined ? { expiresIn } : {}),
     };
@@ -328,11 +347,47 @@ export class ServerHandshake {
       authKeyId: keyId,
       serverSalt: initialServerSalt(st.newNonce, st.serverNonce),
       innerData: st.innerData,
+      innerEncryption: st.innerEncryption,
       ...(st.clientDc !== undefined ? { clientDc: st.clientDc } : {}),
       ...(st.expiresIn !== undefined ? { expiresIn: st.expiresIn } : {}),
     };
     return { reply: { _: 'dh_gen_ok', ...base, new_nonce_hash1: hash1 }, done };
   }
+}
+
+const privateKeys = new WeakMap<RsaKeyPair, KeyObject>();
+
+/**
+ * The older encryption of p_q_inner_data (mtproto/auth_key before RSA_PAD): data_with_hash = SHA1(data) + data +
+ * random bytes, 255 bytes in all, raised to the RSA power without any padding scheme. Returns the inner object, or
+ * undefined when the block is not of that form (its SHA1 does not match).
+ */
+function openSha1RsaInnerData(codec: TlCodec, encrypted: Uint8Array, pair: RsaKeyPair): TlObject | undefined {
+  if (encrypted.length !== 256 || bigIntFromBytes(encrypted, 'be') >= pair.publicKey.n) return undefined;
+  let block: Uint8Array;
+  try {
+    let key = privateKeys.get(pair);
+    if (!key) {
+      key = createPrivateKey(pair.privatePem);
+      privateKeys.set(pair, key);
+    }
+    const raw = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encrypted);
+    block = new Uint8Array(256);
+    block.set(raw, 256 - raw.length);
+  } catch {
+    return undefined;
+  }
+  // 255 bytes below a 2048-bit modulus: the first byte of the 256-byte block is zero
+  if (block[0] !== 0) return undefined;
+  const reader = new TlReader(block, 21);
+  let obj: TlObject;
+  try {
+    obj = codec.decode(reader);
+  } catch {
+    return undefined;
+  }
+  if (!bytesEqual(sha1(block.subarray(21, reader.offset)), block.subarray(1, 21))) return undefined;
+  return obj;
 }
 
 /** Key pair for the hostile parameter sets (dhKeyPair may refuse parameters that fail its own checks). */

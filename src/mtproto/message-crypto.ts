@@ -4,7 +4,7 @@
 // msg_key = middle 16 bytes of SHA-256(auth_key[88+x .. 120+x] + plaintext with padding); x = 0 client→server,
 // x = 8 server→client. Decryption performs every check of mtproto/security_guidelines that needs only the key.
 import { AesIge, aesIgeEncryptInto } from '../crypto/aes-ige';
-import { bytesEqual } from '../crypto/hash';
+import { bytesEqual, sha256 } from '../crypto/hash';
 import { authKeyId as computeAuthKeyId, messageKeyIv, msgKey as computeMsgKey } from '../crypto/kdf';
 import { randomBytes } from '../crypto/random';
 import { MessageCheckError } from './errors';
@@ -99,4 +99,18 @@ export function decryptMessage(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8, op
     seqno: v.getInt32(24, true),
     body: plain.subarray(INNER_HEADER, INNER_HEADER + len),
   };
+}
+
+/**
+ * Quick-ack token of an encrypted packet (mtproto/mtproto-transports, "Quick ack"): the first 32 bits of the SHA-256
+ * that msg_key is cut from (auth_key[88+x, +32] + plaintext with padding), read little-endian, top bit set. The
+ * packet must still hold its ciphertext (decrypted again here: only frames that asked for a quick ack pay for it).
+ */
+export function quickAckToken(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8 = 0): number {
+  if (u8.length < OUTER_HEADER + INNER_HEADER + 16) throw new MessageCheckError('length', `encrypted packet of ${u8.length} bytes`);
+  const cipherLen = (u8.length - OUTER_HEADER) & ~15;
+  const { key, iv } = messageKeyIv(authKey, u8.subarray(8, OUTER_HEADER), x);
+  const plain = new AesIge(key, iv).decrypt(u8.subarray(OUTER_HEADER, OUTER_HEADER + cipherLen), new Uint8Array(cipherLen));
+  const h = sha256(authKey.subarray(88 + x, 120 + x), plain);
+  return ((h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) | 0x80000000) >>> 0;
 }

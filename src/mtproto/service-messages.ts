@@ -178,6 +178,26 @@ export function encodeRpcError(code: number, message: string): Uint8Array {
   return w.finish();
 }
 
+/** rpc_answer_dropped#a43ad8b7 msg_id:long seq_no:int bytes:int: the dropped answer's id, seqno and size. */
+export function encodeRpcAnswerDropped(msgId: bigint, seqNo: number, bytes: number): Uint8Array {
+  const w = new TlWriter(20);
+  w.uint(MT.rpc_answer_dropped);
+  w.long(msgId);
+  w.int(seqNo);
+  w.int(bytes);
+  return w.finish();
+}
+
+/** A message made of a constructor id alone (rpc_answer_unknown, destroy_auth_key_ok, …). */
+export function encodeBareConstructor(id: number): Uint8Array {
+  const w = new TlWriter(4);
+  w.uint(id);
+  return w.finish();
+}
+
+/** Service messages the spec leaves out of a container's 1020-message limit (mtproto/service_messages, containers). */
+export const CONTAINER_COUNT_EXEMPT: ReadonlySet<number> = new Set<number>([MT.msgs_ack, MT.msgs_state_req, MT.msg_resend_req, MT.http_wait]);
+
 export function encodeRpcResult(reqMsgId: bigint, result: Uint8Array): Uint8Array {
   const w = new TlWriter(12 + result.length);
   w.uint(MT.rpc_result);

@@ -1,12 +1,21 @@
 // Server side of MTProto on one connection (used by the sandbox): unencrypted handshake messages are handed to a
-// handshake object; encrypted messages are decrypted and checked, salts and sessions managed, containers unpacked,
-// service messages answered (msgs_ack, ping, ping_delay_disconnect, get_future_salts, msgs_state_req,
-// destroy_session, rpc_drop_answer) and API calls unwrapped (invokeWithLayer picks the connection's codec,
-// initConnection is remembered, invokeWithoutUpdates / invokeAfterMsg(s) honoured) before `handler(call)` runs.
-// Answers are rpc_result (gzip_packed when big and it helps) or rpc_error.
+// handshake object; encrypted messages are decrypted and checked as Telegram checks them, salts and sessions
+// managed, containers unpacked, service messages answered and API calls unwrapped (invokeWithLayer picks the
+// connection's codec, initConnection is remembered, invokeWithoutUpdates / invokeAfterMsg(s) honoured) before
+// `handler(call)` runs. Answers are rpc_result (gzip_packed when big and it helps) or rpc_error.
 //
-// Hostile input never crashes the process: every path is guarded; a packet that fails a check closes the link (no
-// answer, no oracle) and the reason is logged. An unknown auth_key_id gets transport error −404 then a close.
+// Checks (mtproto/description, service_messages_about_messages), answered with bad_msg_notification and the
+// message not executed: msg_id parity (18), time window of the outer message (16/17), a container id seen before
+// (19), an id older than the session's duplicate window (20), seqno order against the messages received (32/33),
+// seqno parity where the constructor says it (34 containers, 35 API calls), container rules (64: nesting, child
+// ids, 1020 messages, 1 MiB, framing), the salt (bad_server_salt 48 with the current salt).
+//
+// Sessions outlive connections (a per-DC registry keyed by auth_key_id:session_id). Every content-related message
+// the server sends is kept until the client acknowledges it (bounded): re-sent when the session shows up on a new
+// connection, on msg_resend_req / msg_resend_ans_req, and when the client repeats a query that was answered.
+//
+// Hostile input never crashes the process: every path is guarded; a packet that fails a decryption check closes
+// the link (no answer, no oracle) and the reason is logged. An unknown auth_key_id gets transport error −404.
 import { EventEmitter } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
@@ -15,19 +24,24 @@ import type { TlEntry, TlObject } from '../tl/types';
 import { encodeTransportError, transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { RpcError } from './errors';
-import { decryptMessage, encryptMessage, MessageCheckError, peekAuthKeyId, type EncryptedMessageFields } from './message-crypto';
+import { decryptMessage, encryptMessage, MessageCheckError, peekAuthKeyId, quickAckToken, type EncryptedMessageFields } from './message-crypto';
 import { OFFLOAD_MIN_BYTES, sharedDecryptPool } from './decrypt-pool';
 import { MsgIdClock, SeqNo } from './msg-id';
 import { ServerSalts } from './server-salts';
 import { mtprotoCodec } from './handshake-client';
 import { decodePlainMessage, encodePlainMessage } from './plain';
 import {
+  BAD_MSG_TEXT,
+  CONTAINER_COUNT_EXEMPT,
+  CONTAINER_MAX_BYTES,
+  CONTAINER_MAX_MESSAGES,
   MT,
-  RecentIds,
   decodeContainer,
+  encodeBareConstructor,
   encodeContainer,
   encodeFutureSalts,
   encodeLongVectorMessage,
+  encodeRpcAnswerDropped,
   encodeRpcError,
   encodeRpcResult,
   errText,
@@ -39,13 +53,23 @@ import {
   readLongVector,
   serviceName,
   type ContainerItem,
-  type FutureSalt,
 } from './service-messages';
 import { emitWire, newConnId, type WireEvent, type WireKind } from './wire-event';
 
-
 /** File bytes are compressed media in practice: deflating a 1 MiB part costs ~20–40 ms for nothing (nor does Telegram). */
 const NEVER_GZIPPED = new Set(['upload.file', 'upload.cdnFile', 'upload.webFile']);
+
+/** Incoming msg_ids remembered per session (duplicates, "too old", seqno order, msgs_state_req). */
+const INBOUND_WINDOW = 2000;
+/** Content-related messages kept per session until acknowledged: count and bytes (oldest dropped first). */
+const KEPT_MAX_MESSAGES = 1024;
+const KEPT_MAX_BYTES = 16 << 20;
+/** All sessions of one DC together keep at most this many bytes (least recently used sessions lose theirs first). */
+const REGISTRY_KEPT_MAX_BYTES = 256 << 20;
+/** Call states (running / answered / dropped) remembered per session. */
+const CALL_STATES_MAX = 4096;
+/** Sessions one connection tracks at once (a client uses one or two; more is hostile). */
+const SESSIONS_PER_CONNECTION = 64;
 
 /** A big packet handed to the decrypt pool on arrival (see ServerSession.decryptEarly). */
 interface EarlyDecrypt {
@@ -74,6 +98,8 @@ export interface ServerCall {
 export interface ServerKeyStore {
   get(authKeyId: bigint): Uint8Array | undefined;
   set(authKeyId: bigint, key: Uint8Array): void;
+  /** Forgets a key (destroy_auth_key); without it destroy_auth_key answers destroy_auth_key_fail. */
+  delete?(authKeyId: bigint): void;
 }
 
 export interface ServerHandshakeLike {
@@ -98,6 +124,18 @@ export interface ServeMtprotoOptions {
   ackDelayMs?: number;
   /** Local clock in ms (tests). */
   now?: () => number;
+  /**
+   * No packet from the client for this many ms closes the connection, unless a ping_delay_disconnect is in force
+   * (it sets its own deadline). Default 0: never.
+   */
+  idleTimeoutMs?: number;
+  /** Called after destroy_auth_key removed a key from the key store (errors thrown here are ignored). */
+  onAuthKeyDestroyed?: (authKeyId: bigint) => void;
+  /**
+   * Also answer bad_msg_notification 34 to a msgs_ack with an odd seqno, as the spec's wording asks. Default false:
+   * mtcute sends every msgs_ack as content-related and Telegram accepts that.
+   */
+  strictAckSeqno?: boolean;
 }
 
 const saltManagers = new WeakMap<object, ServerSalts>();
@@ -113,15 +151,20 @@ function defaultSalts(keyStore: object): ServerSalts {
 /**
  * Sessions belong to the auth key, not to a TCP connection (mtproto/description: a session is attached to the
  * client, a connection is not): per key store (i.e. per DC) a bounded registry of (auth_key_id, session_id) →
- * session state, so a client that reconnects keeps its seqno, duplicate-id window and new_session_created
- * announcement, and can destroy_session a session it used on an earlier connection.
+ * session state, so a client that reconnects keeps its seqno, duplicate-id window, kept answers and
+ * new_session_created announcement, and can destroy_session a session it used on an earlier connection.
+ * The map's order is least recently used first.
  */
 const SESSION_REGISTRY_LIMIT = 10_000;
-const sessionRegistries = new WeakMap<object, Map<string, ClientSession>>();
-function sessionRegistryFor(keyStore: object): Map<string, ClientSession> {
+interface SessionRegistry {
+  sessions: Map<string, ClientSession>;
+  keptBytes: number;
+}
+const sessionRegistries = new WeakMap<object, SessionRegistry>();
+function sessionRegistryFor(keyStore: object): SessionRegistry {
   let m = sessionRegistries.get(keyStore);
   if (!m) {
-    m = new Map();
+    m = { sessions: new Map(), keptBytes: 0 };
     sessionRegistries.set(keyStore, m);
   }
   return m;
@@ -131,16 +174,106 @@ function hex(id: number): string {
   return `0x${(id >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+/**
+ * The msg_ids (with seqnos) a session received, sorted by msg_id, at most `capacity` (the lowest ids go first):
+ * duplicate detection, "older than everything kept" (20), the seqno order checks (32/33) and msgs_state_req.
+ * A seqno of −1 marks an id that takes no part in the seqno checks (containers).
+ */
+class InboundWindow {
+  private readonly ids: bigint[] = [];
+  private readonly seqs: number[] = [];
+  private readonly seqOf = new Map<bigint, number>();
+  constructor(private readonly capacity: number) {}
+
+  has(id: bigint): boolean {
+    return this.seqOf.has(id);
+  }
+
+  /** The seqno a received message carried (−1 for containers), undefined when not received. */
+  seqno(id: bigint): number | undefined {
+    return this.seqOf.get(id);
+  }
+
+  /** The window is full and `id` is below every id kept: whether it was received cannot be told. */
+  tooOld(id: bigint): boolean {
+    return this.ids.length >= this.capacity && id < this.ids[0]!;
+  }
+
+  /** Index of the first kept id above `id`. */
+  private upper(id: bigint): number {
+    let lo = 0;
+    let hi = this.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ids[mid]! <= id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * 32: a received message with a lower msg_id has a higher seqno, or the same odd one; 33: one with a higher
+   * msg_id has a lower seqno, or the same odd one. 0 when the order is consistent.
+   */
+  seqnoProblem(id: bigint, seqno: number): 0 | 32 | 33 {
+    const pos = this.upper(id);
+    const odd = (seqno & 1) === 1;
+    for (let i = 0; i < pos; i++) {
+      const q = this.seqs[i]!;
+      if (q >= 0 && (q > seqno || (q === seqno && odd))) return 32;
+    }
+    for (let i = pos; i < this.ids.length; i++) {
+      const q = this.seqs[i]!;
+      if (q >= 0 && (q < seqno || (q === seqno && odd))) return 33;
+    }
+    return 0;
+  }
+
+  add(id: bigint, seqno: number): void {
+    if (this.seqOf.has(id)) return;
+    const pos = this.upper(id);
+    this.ids.splice(pos, 0, id);
+    this.seqs.splice(pos, 0, seqno);
+    this.seqOf.set(id, seqno);
+    if (this.ids.length > this.capacity) {
+      this.seqOf.delete(this.ids.shift()!);
+      this.seqs.shift();
+    }
+  }
+
+  /** msgs_state_info for an id not received: 1 below the ids kept, 3 above them, 2 in between. */
+  unknownState(id: bigint): 1 | 2 | 3 {
+    if (this.ids.length === 0 || id < this.ids[0]!) return 1;
+    if (id > this.ids[this.ids.length - 1]!) return 3;
+    return 2;
+  }
+}
+
+type CallState = 'running' | 'answered' | 'dropped';
+
 interface ClientSession {
   id: bigint;
+  authKeyId: bigint;
+  registryKey: string;
+  registry: SessionRegistry;
   seq: SeqNo;
-  recent: RecentIds;
+  /** Server msg_ids of this session (one clock, whichever connection carries the session). */
+  clock: MsgIdClock;
+  inbound: InboundWindow;
   announced: boolean;
   queue: OutItem[];
   acks: bigint[];
-  /** msg_ids of calls whose answer is being prepared / was sent (msgs_state_req). */
-  answered: Set<bigint>;
+  calls: Map<bigint, CallState>;
+  /** Sent (or stamped) content-related messages not acknowledged yet, by msg_id, oldest first. */
+  kept: Map<bigint, OutItem>;
+  keptBytes: number;
+  /** Client query msg_id → msg_id of its kept rpc_result. */
+  answers: Map<bigint, bigint>;
   destroyed: boolean;
+  /** Destroyed once what is queued now has been sent (destroy_auth_key). */
+  retireAfterFlush: boolean;
+  /** The connection that last received a message of this session: answers and updates go there. */
+  owner: ServerSession | undefined;
 }
 
 interface OutItem {
@@ -150,7 +283,22 @@ interface OutItem {
   kind: WireKind;
   idKind: 'response' | 'notification';
   reqMsgId?: bigint;
+  /** rpc_result: the client query it answers. */
+  answerTo?: bigint;
   note?: string;
+  /** Stamped when sent (or kept unsent): the message keeps both for good. */
+  msgId?: bigint;
+  seqno?: number;
+  /** A copy of a kept message going out again (always inside a fresh container). */
+  resend?: boolean;
+}
+
+/** Whether a message's constructor says it is content-related: 34/35 are only answered where it does. */
+function seqnoClass(id: number, strictAck: boolean): 'never' | 'always' | 'ambiguous' {
+  if (id === MT.msg_container) return 'never';
+  if (id === MT.msgs_ack) return strictAck ? 'never' : 'ambiguous';
+  if (serviceName(id) !== undefined) return 'ambiguous';
+  return 'always';
 }
 
 /** Server side of one connection (returned by serveMtprotoLink). Events: 'close' (reason). */
@@ -166,11 +314,14 @@ export class ServerSession extends EventEmitter {
   private initConn: TlObject | undefined;
   private handshake: ServerHandshakeLike | undefined;
   private key: { authKey: Uint8Array; authKeyId: bigint } | undefined;
+  /** The key was destroyed by destroy_auth_key on this connection: nothing more is sent or accepted with it. */
+  private keyGone = false;
   private readonly sessions = new Map<bigint, ClientSession>();
   private lastSession: ClientSession | undefined;
   private chain: Promise<void> = Promise.resolve();
   private flushScheduled = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly callDone = new Map<bigint, Promise<void>>();
   private closedReason: string | undefined;
 
@@ -183,11 +334,17 @@ export class ServerSession extends EventEmitter {
     this.salts = opts.salts ?? defaultSalts(opts.keyStore);
     this.clock = new MsgIdClock({ synced: true, ...(opts.now ? { now: opts.now } : {}) });
     this.layerValue = opts.defaultLayer;
-    link.on('frame', (payload: Uint8Array) => {
-      const early = this.decryptEarly(payload);
-      this.chain = this.chain.then(() => (early ? this.onEncrypted(early.keyId, payload, early) : this.onFrame(payload))).catch((e: unknown) => this.fail(`internal error: ${errText(e)}`));
+    link.on('frame', (payload: Uint8Array, info?: { quickAck?: boolean }) => {
+      this.armIdle();
+      const quickAck = info?.quickAck === true;
+      // a quick ack needs the ciphertext after decryption: such frames are decrypted inline
+      const early = quickAck ? undefined : this.decryptEarly(payload);
+      this.chain = this.chain
+        .then(() => (early ? this.onEncrypted(early.keyId, payload, early, false) : this.onFrame(payload, quickAck)))
+        .catch((e: unknown) => this.fail(`internal error: ${errText(e)}`));
     });
     link.on('close', (reason: string) => this.finish(`connection closed: ${reason}`));
+    this.armIdle();
   }
 
   get layer(): number {
@@ -210,7 +367,7 @@ export class ServerSession extends EventEmitter {
   /** Sends a server-initiated message (an update) to the connection's current session; false when there is none. */
   push(update: TlObject): boolean {
     const s = this.lastSession;
-    if (!s || !this.key || this.closedReason !== undefined) return false;
+    if (!s || !this.key || this.keyGone || s.destroyed || this.closedReason !== undefined) return false;
     let body: Uint8Array;
     try {
       body = this.codec().encode(update);
@@ -251,12 +408,36 @@ export class ServerSession extends EventEmitter {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
     if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.disconnectTimer = undefined;
+    this.idleTimer = undefined;
+    // what was waiting for this connection: content-related messages are kept for the session's next connection
+    for (const s of this.sessions.values()) {
+      if (s.owner !== this) continue;
+      for (const it of s.queue.splice(0)) if (it.contentRelated && !it.resend && !s.destroyed) this.stamp(s, it);
+      s.acks = [];
+      s.owner = undefined;
+    }
     try {
       this.emit('close', reason);
     } catch {
       // ignore listener errors
     }
+  }
+
+  /** Idle timeout: (re)started by every frame; a ping_delay_disconnect in force takes its place. */
+  private armIdle(): void {
+    const ms = this.opts.idleTimeoutMs ?? 0;
+    if (!(ms > 0) || this.closedReason !== undefined) return;
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      if (this.disconnectTimer) this.idleTimer?.refresh();
+      else this.fail(`no packet from the client for ${ms} ms`);
+    }, ms);
+    this.idleTimer.unref?.();
   }
 
   private codec(): TlCodec {
@@ -278,13 +459,13 @@ export class ServerSession extends EventEmitter {
 
   // ---------------- incoming ----------------
 
-  private async onFrame(payload: Uint8Array): Promise<void> {
+  private async onFrame(payload: Uint8Array, quickAck: boolean): Promise<void> {
     if (this.closedReason !== undefined) return;
     if (transportErrorCode(payload) !== null) return this.fail('client sent a 4-byte transport error packet');
     const keyId = peekAuthKeyId(payload);
     if (keyId === undefined) return this.fail(`packet of ${payload.length} bytes is too short`);
     if (keyId === 0n) return this.onPlain(payload);
-    return this.onEncrypted(keyId, payload);
+    return this.onEncrypted(keyId, payload, undefined, quickAck);
   }
 
   private async onPlain(payload: Uint8Array): Promise<void> {
@@ -347,7 +528,7 @@ export class ServerSession extends EventEmitter {
     return { keyId, authKey, size, fields };
   }
 
-  private async onEncrypted(keyId: bigint, payload: Uint8Array, early?: EarlyDecrypt): Promise<void> {
+  private async onEncrypted(keyId: bigint, payload: Uint8Array, early: EarlyDecrypt | undefined, quickAck: boolean): Promise<void> {
     if (this.closedReason !== undefined) return;
     const authKey = this.opts.keyStore.get(keyId);
     if (!authKey || (early && early.authKey !== authKey)) return this.transportError(-404, `unknown auth_key_id ${keyId}`);
@@ -364,29 +545,15 @@ export class ServerSession extends EventEmitter {
       throw e;
     }
     if (this.closedReason !== undefined) return;
+    if (quickAck) this.sendQuickAck(authKey, payload, m.msgId);
+    if (this.key && this.key.authKeyId !== keyId) this.keyGone = false;
     this.key = { authKey, authKeyId: keyId };
-    let s = this.sessions.get(m.sessionId);
-    if (!s) {
-      const registry = sessionRegistryFor(this.opts.keyStore);
-      const registryKey = `${keyId}:${m.sessionId}`;
-      s = registry.get(registryKey);
-      if (!s) {
-        s = { id: m.sessionId, seq: new SeqNo(), recent: new RecentIds(2000), announced: false, queue: [], acks: [], answered: new Set(), destroyed: false };
-        registry.set(registryKey, s);
-        if (registry.size > SESSION_REGISTRY_LIMIT) registry.delete(registry.keys().next().value!);
-      }
-      this.sessions.set(m.sessionId, s);
-    }
-    this.lastSession = s;
+    const s = this.attach(keyId, m.sessionId);
     const base = { msgId: m.msgId.toString(), seqno: m.seqno, size: m.body.length };
 
     // msg_id checks that Telegram answers with bad_msg_notification (the message is ignored)
     const badCode = this.msgIdProblem(m.msgId, true);
-    if (badCode) {
-      this.wire({ dir: 'in', kind: 'encrypted', ...base, ctor: this.nameOf(m.body), note: `rejected: bad_msg_notification ${badCode}` });
-      return this.badMsg(s, m.msgId, m.seqno, badCode);
-    }
-    const salt = this.currentSalt(keyId);
+    if (badCode) return this.reject(s, m.msgId, m.seqno, badCode, m.body, undefined);
     if (!this.salts.accepts(keyId, m.salt)) {
       this.wire({ dir: 'in', kind: 'encrypted', ...base, ctor: this.nameOf(m.body), note: 'rejected: wrong server salt' });
       const w = new TlWriter(28);
@@ -394,35 +561,104 @@ export class ServerSession extends EventEmitter {
       w.long(m.msgId);
       w.int(m.seqno);
       w.int(48);
-      w.long(salt);
-      this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: 'bad_server_salt', kind: 'service', idKind: 'response', reqMsgId: m.msgId });
+      w.long(this.currentSalt(keyId));
+      this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: 'bad_server_salt', kind: 'service', idKind: 'response', reqMsgId: m.msgId, note: 'error 48' });
       return;
     }
-    if (s.recent.has(m.msgId)) {
-      this.log(`duplicate msg_id ${m.msgId} ignored`);
-      return;
+    const isContainer = peekId(m.body) === MT.msg_container;
+    if (s.inbound.has(m.msgId)) {
+      // a container must carry a new id; any other message is a re-send of one already received
+      if (isContainer) return this.reject(s, m.msgId, m.seqno, 19, m.body, undefined);
+      return this.onDuplicate(s, m.msgId, m.seqno, m.body, undefined);
     }
-    s.recent.add(m.msgId);
-    if (!s.announced) {
-      s.announced = true;
-      // first_msg_id: the lowest id of the first message (a container's children come before the container), so a
-      // client re-sends only what was sent before the session existed
-      let first = m.msgId;
-      if (peekId(m.body) === MT.msg_container) {
-        try {
-          for (const it of decodeContainer(m.body)) if (it.msgId < first) first = it.msgId;
-        } catch {
-          // a malformed container is reported by dispatch
+    if (s.inbound.tooOld(m.msgId)) return this.reject(s, m.msgId, m.seqno, 20, m.body, undefined);
+    if (isContainer) return this.onContainer(s, m.msgId, m.seqno, m.body);
+    const body = this.admit(s, m.msgId, m.seqno, m.body, undefined);
+    if (!body) return;
+    this.announce(s, m.msgId);
+    this.dispatch(s, m.msgId, m.seqno, body, undefined);
+  }
+
+  /** Quick ack (mtproto-transports): the token goes out at once, before the message's own checks. */
+  private sendQuickAck(authKey: Uint8Array, payload: Uint8Array, msgId: bigint): void {
+    try {
+      const token = quickAckToken(authKey, payload, 0);
+      this.link.sendQuickAck?.(token);
+      this.wire({ dir: 'out', kind: 'service', ctor: 'quick_ack', size: 4, reqMsgId: msgId.toString(), note: `token ${hex(token)}` });
+    } catch (e) {
+      this.log(`quick ack not sent: ${errText(e)}`);
+    }
+  }
+
+  /** The session of this message: this connection's, the registry's (resumed: kept messages go out again), or new. */
+  private attach(keyId: bigint, sessionId: bigint): ClientSession {
+    let s = this.sessions.get(sessionId);
+    if (s && (s.destroyed || s.authKeyId !== keyId)) {
+      this.sessions.delete(sessionId);
+      s = undefined;
+    }
+    if (!s) {
+      const registry = sessionRegistryFor(this.opts.keyStore);
+      const registryKey = `${keyId}:${sessionId}`;
+      const found = registry.sessions.get(registryKey);
+      const resumed = !!found && !found.destroyed;
+      if (found && resumed) {
+        s = found;
+        registry.sessions.delete(registryKey); // most recently used goes last
+        registry.sessions.set(registryKey, s);
+      } else {
+        s = {
+          id: sessionId,
+          authKeyId: keyId,
+          registryKey,
+          registry,
+          seq: new SeqNo(),
+          clock: new MsgIdClock({ synced: true, ...(this.opts.now ? { now: this.opts.now } : {}) }),
+          inbound: new InboundWindow(INBOUND_WINDOW),
+          announced: false,
+          queue: [],
+          acks: [],
+          calls: new Map(),
+          kept: new Map(),
+          keptBytes: 0,
+          answers: new Map(),
+          destroyed: false,
+          retireAfterFlush: false,
+          owner: undefined,
+        };
+        registry.sessions.set(registryKey, s);
+        if (registry.sessions.size > SESSION_REGISTRY_LIMIT) {
+          const oldest = registry.sessions.values().next().value as ClientSession;
+          this.forget(oldest);
         }
       }
-      const w = new TlWriter(28);
-      w.uint(MT.new_session_created);
-      w.long(first);
-      w.long(randomLong());
-      w.long(salt);
-      this.enqueue(s, { body: w.finish(), contentRelated: true, ctor: 'new_session_created', kind: 'service', idKind: 'notification' });
+      this.sessions.set(sessionId, s);
+      if (this.sessions.size > SESSIONS_PER_CONNECTION) this.sessions.delete(this.sessions.keys().next().value as bigint);
+      const moved = s.owner !== this;
+      s.owner = this;
+      if (resumed && moved && s.kept.size) this.resendKept(s, 'session resumed on a new connection');
     }
-    this.dispatch(s, m.msgId, m.seqno, m.body, undefined);
+    s.owner = this;
+    this.lastSession = s;
+    return s;
+  }
+
+  /** Drops a session for good: its kept messages, its queue, its registry entry. */
+  private forget(s: ClientSession): void {
+    s.destroyed = true;
+    for (const id of [...s.kept.keys()]) this.dropKept(s, id);
+    s.queue = [];
+    s.acks = [];
+    s.answers.clear();
+    if (s.registry.sessions.get(s.registryKey) === s) s.registry.sessions.delete(s.registryKey);
+  }
+
+  /** Every kept message goes out again (same msg_id and seqno) inside a fresh container. */
+  private resendKept(s: ClientSession, why: string, only?: bigint[]): number {
+    const items = only ? only.map((id) => s.kept.get(id)).filter((it): it is OutItem => !!it) : [...s.kept.values()];
+    for (const it of items) this.enqueue(s, { ...it, resend: true, note: `re-sent: ${why}` });
+    if (items.length) this.log(`${items.length} kept message(s) re-sent: ${why}`);
+    return items.length;
   }
 
   /** 16/17 (time window), 18 (low bits); `outer` messages get the time check, container children only the bits. */
@@ -434,6 +670,21 @@ export class ServerSession extends EventEmitter {
       if (skew > 30) return 17;
     }
     return 0;
+  }
+
+  private reject(s: ClientSession, msgId: bigint, seqno: number, code: number, body: Uint8Array, containerId: bigint | undefined): void {
+    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = {
+      dir: 'in',
+      kind: 'encrypted',
+      msgId: msgId.toString(),
+      seqno,
+      size: body.length,
+      ctor: this.nameOf(body),
+      note: `rejected: bad_msg_notification ${code} (${BAD_MSG_TEXT[code] ?? 'error'})`,
+    };
+    if (containerId !== undefined) e.containerId = containerId.toString();
+    this.wire(e);
+    this.badMsg(s, msgId, seqno, code);
   }
 
   private badMsg(s: ClientSession, msgId: bigint, seqno: number, code: number): void {
@@ -449,65 +700,122 @@ export class ServerSession extends EventEmitter {
     const id = peekId(body);
     const sn = serviceName(id);
     if (sn) return sn;
-    const e = this.codec().schema.byId(id);
-    return e ? e.name : hex(id);
+    try {
+      const e = this.codec().schema.byId(id);
+      return e ? e.name : hex(id);
+    } catch {
+      return hex(id);
+    }
+  }
+
+  /** new_session_created before the first answer of a session (first_msg_id: the lowest id of that first message). */
+  private announce(s: ClientSession, firstMsgId: bigint): void {
+    if (s.announced) return;
+    s.announced = true;
+    const w = new TlWriter(28);
+    w.uint(MT.new_session_created);
+    w.long(firstMsgId);
+    w.long(randomLong());
+    w.long(this.currentSalt(s.authKeyId));
+    this.enqueue(s, { body: w.finish(), contentRelated: true, ctor: 'new_session_created', kind: 'service', idKind: 'notification' });
+  }
+
+  /**
+   * A message whose msg_id this session already received is not executed again. Its answer, when kept, goes out
+   * again; a call still running answers when done; anything else is ignored.
+   */
+  private onDuplicate(s: ClientSession, msgId: bigint, seqno: number, body: Uint8Array, containerId: bigint | undefined): void {
+    const answerId = s.answers.get(msgId);
+    const kept = answerId !== undefined && s.kept.has(answerId);
+    const state = s.calls.get(msgId);
+    const what = kept ? 'its kept answer re-sent' : state === 'running' ? 'still running: answered when done' : 'ignored';
+    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'in', kind: 'encrypted', msgId: msgId.toString(), seqno, size: body.length, ctor: this.nameOf(body), note: `duplicate msg_id: ${what}` };
+    if (containerId !== undefined) e.containerId = containerId.toString();
+    this.wire(e);
+    if (kept) this.resendKept(s, `query ${msgId} received again`, [answerId]);
+  }
+
+  /**
+   * Seqno checks of one message (outer or in a container), after gzip_packed is unwrapped; records it as received.
+   * Returns the body to dispatch, or undefined when it was rejected.
+   */
+  private admit(s: ClientSession, msgId: bigint, seqno: number, raw: Uint8Array, containerId: bigint | undefined): Uint8Array | undefined {
+    let body = raw;
+    if (peekId(raw) === MT.gzip_packed) {
+      try {
+        body = gunzipPacked(raw);
+      } catch (e) {
+        this.fail(`gzip_packed does not inflate: ${errText(e)}`);
+        return undefined;
+      }
+      // containers are never packed: a packed one would nest inside whatever carries it
+      if (peekId(body) === MT.msg_container) {
+        this.reject(s, msgId, seqno, 64, raw, containerId);
+        return undefined;
+      }
+    }
+    const cls = seqnoClass(peekId(body), this.opts.strictAckSeqno === true);
+    const odd = (seqno & 1) === 1;
+    let code = cls === 'never' && odd ? 34 : cls === 'always' && !odd ? 35 : 0;
+    code ||= s.inbound.seqnoProblem(msgId, seqno);
+    if (code) {
+      this.reject(s, msgId, seqno, code, body, containerId);
+      return undefined;
+    }
+    s.inbound.add(msgId, seqno);
+    return body;
+  }
+
+  /** Container rules (64) for the whole container, then each message as if it came alone (the ids' time window aside). */
+  private onContainer(s: ClientSession, msgId: bigint, seqno: number, body: Uint8Array): void {
+    if (seqno & 1) return this.reject(s, msgId, seqno, 34, body, undefined);
+    let items: ContainerItem[];
+    try {
+      items = decodeContainer(body);
+    } catch (e) {
+      this.log(`msg_container ${msgId} does not decode: ${errText(e)}`);
+      return this.reject(s, msgId, seqno, 64, body, undefined);
+    }
+    const problem = containerProblem(msgId, items);
+    if (problem) {
+      this.log(`msg_container ${msgId} refused: ${problem}`);
+      return this.reject(s, msgId, seqno, 64, body, undefined);
+    }
+    s.inbound.add(msgId, -1);
+    let first = msgId;
+    for (const it of items) if (it.msgId < first) first = it.msgId;
+    this.announce(s, first);
+    this.wire({ dir: 'in', kind: 'service', msgId: msgId.toString(), seqno, size: body.length, ctor: 'msg_container', note: `${items.length} messages` });
+    for (const it of items) {
+      if (this.closedReason !== undefined || this.keyGone || s.destroyed) return;
+      if (this.msgIdProblem(it.msgId, false)) {
+        this.reject(s, it.msgId, it.seqno, 18, it.body, msgId);
+        continue;
+      }
+      // the legal way to re-send a message: wrapped in a new container with its old id
+      if (s.inbound.has(it.msgId)) {
+        this.onDuplicate(s, it.msgId, it.seqno, it.body, msgId);
+        continue;
+      }
+      if (s.inbound.tooOld(it.msgId)) {
+        this.reject(s, it.msgId, it.seqno, 20, it.body, msgId);
+        continue;
+      }
+      const b = this.admit(s, it.msgId, it.seqno, it.body, msgId);
+      if (b) this.dispatch(s, it.msgId, it.seqno, b, msgId);
+    }
   }
 
   private dispatch(s: ClientSession, msgId: bigint, seqno: number, body: Uint8Array, containerId: bigint | undefined): void {
     const id = peekId(body);
     const base: Omit<WireEvent, 'time' | 'dcId' | 'connId' | 'ctor' | 'kind'> = { dir: 'in', msgId: msgId.toString(), seqno, size: body.length };
     if (containerId !== undefined) base.containerId = containerId.toString();
-    if (id === MT.msg_container) {
-      if (containerId !== undefined) return this.fail('nested msg_container');
-      let items: ContainerItem[];
-      try {
-        items = decodeContainer(body);
-      } catch (e) {
-        return this.fail(`malformed msg_container: ${errText(e)}`);
-      }
-      this.wire({ ...base, kind: 'service', ctor: 'msg_container', note: `${items.length} messages` });
-      for (const it of items) {
-        if (this.closedReason !== undefined) return;
-        if (it.msgId >= msgId) {
-          // the container's id must be the largest; Telegram answers 64 (invalid container)
-          this.badMsg(s, msgId, seqno, 64);
-          return;
-        }
-        const bad = this.msgIdProblem(it.msgId, false);
-        if (bad) {
-          this.badMsg(s, it.msgId, it.seqno, bad);
-          continue;
-        }
-        if (s.recent.has(it.msgId)) continue;
-        s.recent.add(it.msgId);
-        this.dispatch(s, it.msgId, it.seqno, it.body, msgId);
-      }
-      return;
-    }
-    if (id === MT.gzip_packed) {
-      let inner: Uint8Array;
-      try {
-        inner = gunzipPacked(body);
-      } catch (e) {
-        return this.fail(`gzip_packed does not inflate: ${errText(e)}`);
-      }
-      return this.dispatch(s, msgId, seqno, inner, containerId);
-    }
-    if (seqno & 1 && serviceName(id) === undefined) {
-      // An API call is acknowledged by its answer; only a slow one gets an explicit msgs_ack first (as Telegram does).
-      const t = setTimeout(() => {
-        if (this.closedReason !== undefined || s.answered.has(msgId)) return;
-        s.acks.push(msgId);
-        this.scheduleFlush();
-      }, this.opts.ackDelayMs ?? 300);
-      t.unref?.();
-    }
     const r = new TlReader(body, 4);
     switch (id) {
       case MT.msgs_ack: {
         const ids = readLongVector(r);
         this.wire({ ...base, kind: 'service', ctor: 'msgs_ack', note: `${ids.length} ids` });
-        for (const a of ids) this.wire({ dir: 'local', kind: 'service', msgId: a.toString(), ctor: 'ack', size: 0, acked: true, note: 'acknowledged by the client' });
+        this.acknowledged(s, ids, 'acknowledged by the client');
         return;
       }
       case MT.ping:
@@ -531,32 +839,49 @@ export class ServerSession extends EventEmitter {
         const num = Math.min(64, Math.max(1, r.int()));
         this.wire({ ...base, kind: 'service', ctor: 'get_future_salts' });
         const now = Math.floor(this.clock.serverNowMs() / 1000);
-        const salts = this.salts.future(this.key!.authKeyId, num);
+        const salts = this.salts.future(s.authKeyId, num);
         this.enqueue(s, { body: encodeFutureSalts(msgId, now, salts), contentRelated: false, ctor: 'future_salts', kind: 'service', idKind: 'response', reqMsgId: msgId });
         return;
       }
       case MT.msgs_state_req: {
         const ids = readLongVector(r);
         this.wire({ ...base, kind: 'service', ctor: 'msgs_state_req', note: `${ids.length} ids` });
-        const info = Uint8Array.from(ids, (x) => (s.answered.has(x) ? 4 | 32 : s.recent.has(x) ? 4 : 1));
-        const w = new TlWriter(16 + info.length);
-        w.uint(MT.msgs_state_info);
-        w.long(msgId);
-        w.bytes(info);
-        this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: 'msgs_state_info', kind: 'service', idKind: 'response', reqMsgId: msgId });
+        this.stateInfo(s, msgId, ids);
+        return;
+      }
+      case MT.msg_resend_req: {
+        const ids = readLongVector(r);
+        const kept = ids.filter((x) => s.kept.has(x));
+        this.wire({ ...base, kind: 'service', ctor: 'msg_resend_req', note: `${ids.length} ids, ${kept.length} kept` });
+        this.resendKept(s, 'asked by the client (msg_resend_req)', kept);
+        // spec: when one of them is not there, msgs_state_info for all of them as if msgs_state_req had been sent
+        if (kept.length < ids.length) this.stateInfo(s, msgId, ids);
+        return;
+      }
+      case MT.msg_resend_ans_req: {
+        const ids = readLongVector(r);
+        const answers = ids.map((x) => s.answers.get(x)).filter((a): a is bigint => a !== undefined && s.kept.has(a));
+        this.wire({ ...base, kind: 'service', ctor: 'msg_resend_ans_req', note: `${ids.length} ids, ${answers.length} answers kept` });
+        this.resendKept(s, 'asked by the client (msg_resend_ans_req)', answers);
+        this.stateInfo(s, msgId, ids);
+        return;
+      }
+      case MT.msgs_all_info: {
+        const ids = readLongVector(r);
+        const info = r.bytes('msgs_all_info.info');
+        const received = ids.filter((_, i) => ((info[i] ?? 0) & 7) === 4);
+        this.wire({ ...base, kind: 'service', ctor: 'msgs_all_info', note: `${ids.length} ids, ${received.length} received` });
+        this.acknowledged(s, received, 'reported received (msgs_all_info)');
         return;
       }
       case MT.destroy_session: {
         const target = r.long();
         this.wire({ ...base, kind: 'service', ctor: 'destroy_session' });
         // any session of this auth key, also one used on an earlier connection, may be destroyed
-        const registry = sessionRegistryFor(this.opts.keyStore);
-        const registryKey = `${this.key!.authKeyId}:${target}`;
-        const t = registry.get(registryKey);
+        const t = s.registry.sessions.get(`${s.authKeyId}:${target}`);
         const ok = !!t && target !== s.id;
         if (ok) {
-          t!.destroyed = true;
-          registry.delete(registryKey);
+          this.forget(t);
           this.sessions.delete(target);
         }
         const w = new TlWriter(12);
@@ -565,30 +890,151 @@ export class ServerSession extends EventEmitter {
         this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: ok ? 'destroy_session_ok' : 'destroy_session_none', kind: 'service', idKind: 'response', reqMsgId: msgId });
         return;
       }
+      case MT.destroy_auth_key:
+        this.wire({ ...base, kind: 'service', ctor: 'destroy_auth_key' });
+        return this.destroyAuthKey(s, msgId);
       case MT.rpc_drop_answer: {
         const req = r.long();
-        this.wire({ ...base, kind: 'service', ctor: 'rpc_drop_answer' });
-        const w = new TlWriter(4);
-        w.uint(MT.rpc_answer_unknown);
-        this.enqueue(s, { body: encodeRpcResult(msgId, w.finish()), contentRelated: true, ctor: 'rpc_result:rpc_answer_unknown', kind: 'service', idKind: 'response', reqMsgId: msgId, note: `for ${req}` });
-        return;
+        this.wire({ ...base, kind: 'service', ctor: 'rpc_drop_answer', note: `for ${req}` });
+        return this.dropAnswer(s, msgId, req);
       }
       default: {
         const sn = serviceName(id);
         if (sn) {
-          // msg_resend_req, http_wait, msgs_state_info, … : noted, nothing to do on this server
+          // http_wait, msgs_state_info, msg_detailed_info, … : noted, nothing to do on this server
           this.wire({ ...base, kind: 'service', ctor: sn, note: 'ignored' });
           return;
+        }
+        if (seqno & 1) {
+          // An API call is acknowledged by its answer; only a slow one gets an explicit msgs_ack first (as Telegram does).
+          const t = setTimeout(() => {
+            if (this.closedReason !== undefined || s.calls.get(msgId) !== 'running') return;
+            s.acks.push(msgId);
+            this.scheduleFlush();
+          }, this.opts.ackDelayMs ?? 300);
+          t.unref?.();
         }
         this.onCall(s, msgId, body, base);
       }
     }
   }
 
+  /** Kept messages the client has (msgs_ack, msgs_all_info) are forgotten. */
+  private acknowledged(s: ClientSession, ids: bigint[], note: string): void {
+    for (const a of ids) {
+      const had = s.kept.has(a);
+      if (had) this.dropKept(s, a);
+      this.wire({ dir: 'local', kind: 'service', msgId: a.toString(), ctor: 'ack', size: 0, acked: true, note: had ? note : `${note} (not kept)` });
+    }
+  }
+
+  /** msgs_state_info (service_messages_about_messages) for client msg_ids. */
+  private stateInfo(s: ClientSession, reqMsgId: bigint, ids: bigint[]): void {
+    const info = Uint8Array.from(ids, (x) => this.stateOf(s, x));
+    const w = new TlWriter(20 + info.length);
+    w.uint(MT.msgs_state_info);
+    w.long(reqMsgId);
+    w.bytes(info);
+    this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: 'msgs_state_info', kind: 'service', idKind: 'response', reqMsgId });
+  }
+
+  /** 4 received (+16 no ack needed, +32 a query being or already processed, +64 its answer generated); 1/2/3 not. */
+  private stateOf(s: ClientSession, id: bigint): number {
+    const seqno = s.inbound.seqno(id);
+    const call = s.calls.get(id);
+    if (seqno === undefined && call === undefined) return s.inbound.unknownState(id);
+    let b = 4;
+    if (seqno !== undefined && (seqno & 1) === 0) b |= 16;
+    if (call) b |= 32;
+    if (call === 'answered' || call === 'dropped') b |= 64;
+    return b;
+  }
+
+  /**
+   * destroy_auth_key (sent encrypted with the key it destroys): destroy_auth_key_ok once the key store forgot it,
+   * _none when it was already gone, _fail when the store cannot forget keys. Answered bare, as tdlib expects.
+   */
+  private destroyAuthKey(s: ClientSession, msgId: bigint): void {
+    const keyId = s.authKeyId;
+    const store = this.opts.keyStore;
+    let result: 'destroy_auth_key_ok' | 'destroy_auth_key_none' | 'destroy_auth_key_fail';
+    if (store.get(keyId) === undefined) result = 'destroy_auth_key_none';
+    else if (typeof store.delete !== 'function') result = 'destroy_auth_key_fail';
+    else {
+      try {
+        store.delete(keyId);
+        result = store.get(keyId) === undefined ? 'destroy_auth_key_ok' : 'destroy_auth_key_fail';
+      } catch (e) {
+        this.log(`the key store did not delete key ${keyId}: ${errText(e)}`);
+        result = 'destroy_auth_key_fail';
+      }
+    }
+    this.enqueue(s, { body: encodeBareConstructor(MT[result]), contentRelated: false, ctor: result, kind: 'service', idKind: 'response', reqMsgId: msgId });
+    if (result !== 'destroy_auth_key_ok') return;
+    this.log(`auth key ${keyId} destroyed by the client`);
+    this.wire({ dir: 'local', kind: 'key', ctor: 'auth_key', size: 256, note: `auth key ${keyId} destroyed on DC ${this.dcId}` });
+    this.keyGone = true;
+    for (const other of [...s.registry.sessions.values()]) if (other.authKeyId === keyId && other !== s) this.forget(other);
+    // the answer still goes out with the key; then the session is gone
+    for (const id of [...s.kept.keys()]) this.dropKept(s, id);
+    if (s.registry.sessions.get(s.registryKey) === s) s.registry.sessions.delete(s.registryKey);
+    s.retireAfterFlush = true;
+    try {
+      this.opts.onAuthKeyDestroyed?.(keyId);
+    } catch (e) {
+      this.log(`onAuthKeyDestroyed failed: ${errText(e)}`);
+    }
+  }
+
+  /**
+   * rpc_drop_answer (service_messages, "Cancellation of an RPC Query"): rpc_answer_dropped_running for a call still
+   * running (its own answer becomes the same rpc_answer_dropped_running), rpc_answer_dropped with the answer's
+   * msg_id, seq_no and size when it was generated and is kept (it is then never re-sent), rpc_answer_unknown else.
+   */
+  private dropAnswer(s: ClientSession, msgId: bigint, req: bigint): void {
+    const state = s.calls.get(req);
+    let result: Uint8Array;
+    let note: string;
+    if (state === 'running') {
+      this.setCall(s, req, 'dropped');
+      result = encodeBareConstructor(MT.rpc_answer_dropped_running);
+      note = 'rpc_answer_dropped_running';
+    } else {
+      let item: OutItem | undefined;
+      const keptId = s.answers.get(req);
+      if (state === 'answered' && keptId !== undefined) item = s.kept.get(keptId);
+      if (state === 'answered' && !item) {
+        // generated but not sent yet: it gets its msg_id and seqno now, and goes nowhere
+        const i = s.queue.findIndex((q) => q.answerTo === req && !q.resend);
+        if (i >= 0) {
+          item = s.queue.splice(i, 1)[0]!;
+          this.stamp(s, item);
+        }
+      }
+      if (item && item.msgId !== undefined && item.seqno !== undefined) {
+        const dropped = item.msgId;
+        this.dropKept(s, dropped);
+        s.queue = s.queue.filter((q) => q.msgId !== dropped);
+        this.setCall(s, req, 'dropped');
+        result = encodeRpcAnswerDropped(dropped, item.seqno, item.body.length);
+        note = `rpc_answer_dropped (answer ${dropped})`;
+      } else {
+        result = encodeBareConstructor(MT.rpc_answer_unknown);
+        note = 'rpc_answer_unknown';
+      }
+    }
+    this.enqueue(s, { body: encodeRpcResult(msgId, result), contentRelated: true, ctor: `rpc_result:${note.split(' ')[0]}`, kind: 'service', idKind: 'response', reqMsgId: msgId, answerTo: msgId, note: `for ${req}: ${note}` });
+  }
+
+  private setCall(s: ClientSession, msgId: bigint, state: CallState): void {
+    s.calls.set(msgId, state);
+    if (s.calls.size > CALL_STATES_MAX) s.calls.delete(s.calls.keys().next().value as bigint);
+  }
+
   // ---------------- API calls ----------------
 
   private onCall(s: ClientSession, msgId: bigint, body: Uint8Array, base: Omit<WireEvent, 'time' | 'dcId' | 'connId' | 'ctor' | 'kind'>): void {
-    const authKeyId = this.key!.authKeyId;
+    const authKeyId = s.authKeyId;
     const r = new TlReader(body);
     const wrappers: string[] = [];
     const after: bigint[] = [];
@@ -657,6 +1103,7 @@ export class ServerSession extends EventEmitter {
       withoutUpdates,
     };
     if (this.initConn) call.initConnection = this.initConn;
+    this.setCall(s, msgId, 'running');
     const waitFor = after.map((a) => this.callDone.get(a)).filter((p): p is Promise<void> => !!p);
     const done = (async () => {
       if (waitFor.length) await Promise.all(waitFor);
@@ -681,6 +1128,7 @@ export class ServerSession extends EventEmitter {
       this.log(`handler for ${name} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : 'non-error thrown'}`);
       return this.answerError(s, call.msgId, 500, 'INTERNAL', name);
     }
+    if (this.answeredDropped(s, call.msgId, name)) return;
     let bytes: Uint8Array;
     let rtype: string;
     try {
@@ -703,13 +1151,22 @@ export class ServerSession extends EventEmitter {
         bytes = w.finish();
       }
     }
-    s.answered.add(call.msgId);
+    this.setCall(s, call.msgId, 'answered');
     const ctor = ctorName || rtype;
-    this.enqueue(s, { body: encodeRpcResult(call.msgId, bytes), contentRelated: true, ctor: `rpc_result:${ctor}`, kind: 'encrypted', idKind: 'response', reqMsgId: call.msgId, note });
+    this.enqueue(s, { body: encodeRpcResult(call.msgId, bytes), contentRelated: true, ctor: `rpc_result:${ctor}`, kind: 'encrypted', idKind: 'response', reqMsgId: call.msgId, answerTo: call.msgId, note });
+  }
+
+  /** A call whose answer the client dropped while it ran: its answer is rpc_answer_dropped_running (spec). */
+  private answeredDropped(s: ClientSession, msgId: bigint, method: string): boolean {
+    if (s.calls.get(msgId) !== 'dropped') return false;
+    const body = encodeRpcResult(msgId, encodeBareConstructor(MT.rpc_answer_dropped_running));
+    this.enqueue(s, { body, contentRelated: true, ctor: 'rpc_result:rpc_answer_dropped_running', kind: 'service', idKind: 'response', reqMsgId: msgId, answerTo: msgId, note: `${method}: answer dropped by the client` });
+    return true;
   }
 
   private answerError(s: ClientSession, msgId: bigint, code: number, message: string, method: string): void {
-    s.answered.add(msgId);
+    if (this.answeredDropped(s, msgId, method)) return;
+    this.setCall(s, msgId, 'answered');
     this.enqueue(s, {
       body: encodeRpcResult(msgId, encodeRpcError(code, message)),
       contentRelated: true,
@@ -717,16 +1174,58 @@ export class ServerSession extends EventEmitter {
       kind: 'encrypted',
       idKind: 'response',
       reqMsgId: msgId,
+      answerTo: msgId,
       note: `${code} ${message} (${method})`,
     });
   }
 
   // ---------------- outgoing ----------------
 
+  /**
+   * Queues a message on the connection that carries the session now. Without one, a content-related message is
+   * kept (stamped) for the session's next connection; anything else is dropped.
+   */
   private enqueue(s: ClientSession, item: OutItem): void {
-    if (this.closedReason !== undefined || s.destroyed) return;
+    if (s.destroyed) return;
+    const conn = s.owner && s.owner.closedReason === undefined ? s.owner : undefined;
+    if (!conn) {
+      if (item.contentRelated && !item.resend) this.stamp(s, item);
+      return;
+    }
     s.queue.push(item);
-    this.scheduleFlush();
+    conn.scheduleFlush();
+  }
+
+  /** Gives a message its msg_id and seqno (once); a content-related one is kept from then on until acknowledged. */
+  private stamp(s: ClientSession, it: OutItem): void {
+    if (it.msgId !== undefined) return;
+    it.msgId = s.clock.nextServer(it.idKind);
+    it.seqno = s.seq.next(it.contentRelated);
+    if (it.contentRelated && !s.destroyed) this.keep(s, it);
+  }
+
+  private keep(s: ClientSession, it: OutItem): void {
+    const id = it.msgId!;
+    s.kept.set(id, it);
+    s.keptBytes += it.body.length;
+    s.registry.keptBytes += it.body.length;
+    if (it.answerTo !== undefined) s.answers.set(it.answerTo, id);
+    while (s.kept.size > KEPT_MAX_MESSAGES || s.keptBytes > KEPT_MAX_BYTES) this.dropKept(s, s.kept.keys().next().value as bigint);
+    if (s.registry.keptBytes > REGISTRY_KEPT_MAX_BYTES) {
+      for (const other of s.registry.sessions.values()) {
+        while (other.kept.size && s.registry.keptBytes > REGISTRY_KEPT_MAX_BYTES) this.dropKept(other, other.kept.keys().next().value as bigint);
+        if (s.registry.keptBytes <= REGISTRY_KEPT_MAX_BYTES) break;
+      }
+    }
+  }
+
+  private dropKept(s: ClientSession, id: bigint): void {
+    const it = s.kept.get(id);
+    if (!it) return;
+    s.kept.delete(id);
+    s.keptBytes -= it.body.length;
+    s.registry.keptBytes -= it.body.length;
+    if (it.answerTo !== undefined && s.answers.get(it.answerTo) === id) s.answers.delete(it.answerTo);
   }
 
   private scheduleFlush(): void {
@@ -745,6 +1244,7 @@ export class ServerSession extends EventEmitter {
   private flush(): void {
     if (this.closedReason !== undefined || !this.key) return;
     for (const s of this.sessions.values()) {
+      if (s.owner !== this || s.destroyed) continue;
       const items: OutItem[] = [];
       if (s.acks.length) {
         const ids = s.acks.splice(0, 8192);
@@ -753,6 +1253,7 @@ export class ServerSession extends EventEmitter {
       }
       items.push(...s.queue.splice(0));
       for (const g of groupForContainers(items)) this.sendGroup(s, g);
+      if (s.retireAfterFlush) this.forget(s);
     }
   }
 
@@ -761,13 +1262,15 @@ export class ServerSession extends EventEmitter {
     const salt = this.currentSalt(key.authKeyId);
     const enc = (msgId: bigint, seqno: number, body: Uint8Array): Uint8Array =>
       encryptMessage(key.authKey, { salt, sessionId: s.id, msgId, seqno, body }, 8);
-    const items = group.map((it) => ({ it, msgId: this.clock.nextServer(it.idKind), seqno: s.seq.next(it.contentRelated), body: it.body }));
+    for (const it of group) this.stamp(s, it);
+    const items = group.map((it) => ({ it, msgId: it.msgId!, seqno: it.seqno!, body: it.body }));
     let containerId: bigint | undefined;
     let packet: Uint8Array;
-    if (items.length === 1) {
+    // a message going out again keeps its old msg_id: it travels in a new container, whose id is fresh
+    if (items.length === 1 && !items[0]!.it.resend) {
       packet = enc(items[0]!.msgId, items[0]!.seqno, items[0]!.body);
     } else {
-      containerId = this.clock.nextServer('response');
+      containerId = s.clock.nextServer('response');
       const cseq = s.seq.next(false);
       const body = encodeContainer(items);
       packet = enc(containerId, cseq, body);
@@ -776,6 +1279,25 @@ export class ServerSession extends EventEmitter {
     for (const { it, msgId, seqno, body } of items) this.wire(outgoingWireEvent(it, msgId, seqno, body.length, containerId));
     this.link.send(packet);
   }
+}
+
+/** What makes a whole container invalid (bad_msg_notification 64), or undefined. */
+function containerProblem(containerId: bigint, items: ContainerItem[]): string | undefined {
+  let counted = 0;
+  let bytes = 0;
+  const ids = new Set<bigint>();
+  for (const it of items) {
+    const id = peekId(it.body);
+    if (id === MT.msg_container) return 'a msg_container inside a msg_container';
+    if (it.msgId >= containerId) return `message ${it.msgId} has an id not below the container's`;
+    if (ids.has(it.msgId)) return `msg_id ${it.msgId} twice`;
+    ids.add(it.msgId);
+    if (!CONTAINER_COUNT_EXEMPT.has(id)) counted += 1;
+    bytes += 16 + it.body.length;
+  }
+  if (counted > CONTAINER_MAX_MESSAGES) return `${counted} messages (at most ${CONTAINER_MAX_MESSAGES})`;
+  if (bytes > CONTAINER_MAX_BYTES) return `${bytes} bytes (at most ${CONTAINER_MAX_BYTES})`;
+  return undefined;
 }
 
 /** Reads the params of a generic wrapper (invokeWithLayer, initConnection, …) up to its `!X` query. */

@@ -14,6 +14,11 @@ import { ServerHandshake } from '../../src/mtproto/handshake-server';
 import { serveMtprotoLink, type ServerCall, type ServerSession, type ServeMtprotoOptions } from '../../src/mtproto/session-server';
 import { MtprotoSession, type MtprotoSessionOptions } from '../../src/mtproto/session';
 import type { WireEvent } from '../../src/mtproto/wire-event';
+import { TlReader } from '../../src/tl/binary';
+import { transportErrorCode } from '../../src/transport/codec';
+import { decryptMessage, encryptMessage } from '../../src/mtproto/message-crypto';
+import { MsgIdClock } from '../../src/mtproto/msg-id';
+import { MT, decodeContainer, encodeContainer, peekId, randomLong, serviceName } from '../../src/mtproto/service-messages';
 
 export const HOST = '127.0.0.1';
 export const DC = 2;
@@ -166,4 +171,128 @@ export async function startRaw(onFrame: (payload: Uint8Array, link: FrameLink) =
 
 export function isTl(v: unknown): v is TlObject {
   return !!v && typeof v === 'object' && typeof (v as TlObject)._ === 'string';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A raw client for the server's checks: hand-built encrypted messages with chosen msg_ids, seqnos and salts.
+
+export interface RawMsg {
+  msgId: bigint;
+  seqno: number;
+  body: Uint8Array;
+  /** The container it came in (server → client). */
+  containerId?: bigint;
+}
+
+export interface RawItem {
+  body: Uint8Array;
+  contentRelated?: boolean;
+  msgId?: bigint;
+  seqno?: number;
+}
+
+export class RawClient {
+  /** Every server message, container children flattened (with their containerId). */
+  readonly inbox: RawMsg[] = [];
+  /** Outer server messages as they came (containers included). */
+  readonly packets: RawMsg[] = [];
+  readonly quickAcks: number[] = [];
+  readonly transportErrors: number[] = [];
+  readonly clock = new MsgIdClock();
+  private contentCount = 0;
+  closed = false;
+  closeReason = '';
+
+  constructor(
+    readonly link: FrameLink,
+    readonly key: Uint8Array,
+    public salt: bigint,
+    readonly sessionId = randomLong(),
+  ) {
+    link.on('frame', (p: Uint8Array) => {
+      const code = transportErrorCode(p);
+      if (code !== null) {
+        this.transportErrors.push(code);
+        return;
+      }
+      const m = decryptMessage(key, p, 8);
+      this.packets.push(m);
+      if (peekId(m.body) === MT.msg_container) for (const c of decodeContainer(m.body)) this.inbox.push({ ...c, containerId: m.msgId });
+      else this.inbox.push(m);
+    });
+    link.on('quick-ack', (token: number) => this.quickAcks.push(token));
+    link.on('close', (reason: string) => {
+      this.closed = true;
+      this.closeReason = reason;
+    });
+  }
+
+  /** The next seqno as a well-behaved client counts it. */
+  seq(contentRelated: boolean): number {
+    if (!contentRelated) return this.contentCount * 2;
+    return this.contentCount++ * 2 + 1;
+  }
+
+  /** Encrypts one message (an API call by default: content-related). Returns its msg_id. */
+  send(body: Uint8Array, opts: { seqno?: number; msgId?: bigint; salt?: bigint; contentRelated?: boolean; quickAck?: boolean } = {}): bigint {
+    const msgId = opts.msgId ?? this.clock.next();
+    const seqno = opts.seqno ?? this.seq(opts.contentRelated ?? true);
+    this.link.send(this.packet(msgId, seqno, body, opts.salt), opts.quickAck ? { quickAck: true } : undefined);
+    return msgId;
+  }
+
+  packet(msgId: bigint, seqno: number, body: Uint8Array, salt = this.salt): Uint8Array {
+    return encryptMessage(this.key, { salt, sessionId: this.sessionId, msgId, seqno, body }, 0);
+  }
+
+  /** Sends a msg_container of `items` (ids and seqnos given or counted); returns the container's id and the items' ids. */
+  sendContainer(items: RawItem[], opts: { msgId?: bigint; seqno?: number } = {}): { containerId: bigint; ids: bigint[] } {
+    const stamped = items.map((i) => ({ msgId: i.msgId ?? this.clock.next(), seqno: i.seqno ?? this.seq(i.contentRelated ?? true), body: i.body }));
+    const containerId = opts.msgId ?? this.clock.next();
+    this.send(encodeContainer(stamped), { msgId: containerId, seqno: opts.seqno ?? this.seq(false) });
+    return { containerId, ids: stamped.map((s) => s.msgId) };
+  }
+
+  /** Server messages of one constructor (rpc_result: optionally for one query). */
+  all(ctor: string, reqMsgId?: bigint): RawMsg[] {
+    return this.inbox.filter((m) => serviceName(peekId(m.body)) === ctor && (reqMsgId === undefined || new TlReader(m.body, 4).long() === reqMsgId));
+  }
+
+  async waitFor(ctor: string, reqMsgId?: bigint, count = 1, ms = 3000): Promise<RawMsg[]> {
+    await waitFor(() => this.all(ctor, reqMsgId).length >= count, ms, `${count} × ${ctor}${reqMsgId !== undefined ? ` for ${reqMsgId}` : ''}`);
+    return this.all(ctor, reqMsgId);
+  }
+
+  /** bad_msg_notifications received: [bad_msg_id, seqno, code]. */
+  badMsgs(): { id: bigint; seqno: number; code: number }[] {
+    return this.all('bad_msg_notification').map((m) => {
+      const r = new TlReader(m.body, 4);
+      return { id: r.long(), seqno: r.int(), code: r.int() };
+    });
+  }
+
+  async waitBadMsg(id: bigint, ms = 3000): Promise<number> {
+    await waitFor(() => this.badMsgs().some((b) => b.id === id), ms, `bad_msg_notification for ${id}`);
+    return this.badMsgs().find((b) => b.id === id)!.code;
+  }
+
+  close(): void {
+    this.link.close();
+  }
+}
+
+export async function rawClient(port: number, key: Uint8Array, salt: bigint, sessionId?: bigint, transport: TransportName = 'intermediate'): Promise<RawClient> {
+  const link = await connectTcp({ host: HOST, port, transport });
+  return new RawClient(link, key, salt, sessionId);
+}
+
+/** req_msg_id and result bytes of an rpc_result body. */
+export function rpcResultOf(m: RawMsg): { req: bigint; body: Uint8Array } {
+  const r = new TlReader(m.body, 4);
+  const req = r.long();
+  return { req, body: r.raw(r.remaining) };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -74,11 +74,13 @@ describe('server side (raw client)', () => {
     const key = preShareKey(server, 5n);
     const c = await rawClient(server.port, key, 5n);
     const query = codec.encode({ _: 'help.getNearestDc' });
+    let seqno = 1;
     for (const pack of [gzipSync, deflateSync]) {
       const w = new TlWriter();
       w.uint(MT.gzip_packed);
       w.bytes(pack(query));
-      c.send(w.finish());
+      c.send(w.finish(), seqno);
+      seqno += 2;
     }
     await waitFor(() => c.inbox.filter((m) => peekId(m.body) === MT.rpc_result).length === 2);
     for (const m of c.inbox.filter((x) => peekId(x.body) === MT.rpc_result)) {
@@ -120,14 +122,16 @@ describe('server side (raw client)', () => {
     const c = await rawClient(server.port, key, 5n);
     const callId = c.send(codec.encode({ _: 'help.getNearestDc' }));
     await c.waitFor('rpc_result');
-    const unknown = c.clock.next() - 4000n;
-    c.send(encodeLongVectorMessage(MT.msgs_state_req, [callId, unknown]), 3);
+    const below = callId - (1n << 32n);
+    const above = c.clock.next() + (1n << 36n);
+    c.send(encodeLongVectorMessage(MT.msgs_state_req, [callId, below, above]), 3);
     const info = await c.waitFor('msgs_state_info');
     const ir = new TlReader(info.body, 4);
     ir.long();
     const states = ir.bytes();
     assert.equal(states[0]! & 4, 4, 'the call was received');
-    assert.equal(states[1], 1, 'nothing known about the other id');
+    assert.equal(states[1], 1, 'nothing known about an id below every id kept');
+    assert.equal(states[2], 3, 'an id above every id kept was not received yet');
 
     const w = new TlWriter();
     w.uint(MT.destroy_session);
@@ -152,22 +156,26 @@ describe('server side (raw client)', () => {
     assert.ok(server.logs.some((l) => /ping_delay_disconnect/.test(l)));
   });
 
-  test('a client resuming its session_id on a new connection gets no second new_session_created', async () => {
+  test('a client resuming its session on a new connection gets no second new_session_created', async () => {
     const server = await startServer();
     const key = preShareKey(server);
-    const a = await connectClient(server.port, key);
+    const a = await connectClient(server.port, key, { survivesDisconnect: true, pingIntervalMs: 0 });
     await a.session.invoke({ _: 'help.getNearestDc' });
     const sid = a.session.sessionId;
-    a.session.close();
-    const b = await connectClient(server.port, key, { sessionId: sid });
-    await b.session.invoke({ _: 'help.getNearestDc' });
-    assert.equal(a.events.filter((e) => e.ctor === 'new_session_created').length, 1);
-    assert.equal(b.events.filter((e) => e.ctor === 'new_session_created').length, 0);
+    // the client acknowledges new_session_created and the answer; unacknowledged ones would be re-sent
+    await waitFor(() => server.events.filter((e) => e.dir === 'local' && e.ctor === 'ack' && e.note === 'acknowledged by the client').length >= 2);
+    a.link.close();
+    await waitFor(() => server.conns[0]!.closed);
+    a.session.attach(await connectTcp({ host: HOST, port: server.port, transport: 'intermediate' }));
+    await a.session.invoke({ _: 'help.getNearestDc' });
+    assert.equal(a.session.sessionId, sid);
+    assert.equal(a.events.filter((e) => e.dir === 'in' && e.ctor === 'new_session_created').length, 1);
+    assert.equal(server.events.filter((e) => e.dir === 'out' && e.ctor === 'new_session_created').length, 1);
     // a new session on the same key is announced
     const c = await connectClient(server.port, key);
     await c.session.invoke({ _: 'help.getNearestDc' });
     assert.equal(c.events.filter((e) => e.ctor === 'new_session_created').length, 1);
-    b.session.close();
+    a.session.close();
     c.session.close();
   });
 
