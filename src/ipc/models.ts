@@ -421,3 +421,28 @@ export function connectEndpointText(e: IpcConnectEndpoint): string {
 export function connectionText(c: IpcDcConnection): string {
   return `${c.state} · ${c.reconnects} reconnect${c.reconnects === 1 ? '' : 's'}`;
 }
+
+/** One typed-in value of a fault's field (the panel's text fields, the palette's input boxes): the value (absent for
+ *  an empty optional field), or an error naming the field and what it needs. */
+export function faultFieldValue(f: IpcFaultField, text: string): { value?: number | string; error?: string } {
+  const t = text.trim();
+  if (t === '') return f.optional ? {} : { error: `${f.label}: required (${f.what})` };
+  if (f.kind === 'text') return f.pattern && !f.pattern.test(t) ? { error: `${f.label}: expected ${f.what}` } : { value: t };
+  const n = Number(t);
+  const min = f.kind === 'dc' ? 1 : (f.min ?? Number.MIN_SAFE_INTEGER);
+  const max = f.kind === 'dc' ? 65535 : (f.max ?? Number.MAX_SAFE_INTEGER);
+  if (!/^-?\d+$/.test(t) || !Number.isSafeInteger(n) || n < min || n > max) return { error: `${f.label}: expected an integer ${min}..${max} (${f.what})` };
+  return { value: n };
+}
+
+/** A fault request from typed-in values (field name → text): the request, or the first field's error. */
+export function faultRequestFrom(action: IpcFaultAction, texts: Record<string, string>): { request?: IpcFaultRequest; error?: string } {
+  const out: Record<string, number | string> = {};
+  for (const f of IPC_FAULT_SPECS[action].fields as IpcFaultField[]) {
+    const r = faultFieldValue(f, texts[f.name] ?? '');
+    if (r.error) return { error: r.error };
+    if (r.value !== undefined) out[f.name] = r.value;
+  }
+  // the fields above are exactly the action's, each of its kind
+  return { request: { action, ...out } as IpcFaultRequest };
+}

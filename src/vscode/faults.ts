@@ -78,15 +78,3 @@ export async function runSandboxFault(lab: LabSession, req: IpcFaultRequest): Pr
   lab.changed();
   return result;
 }
-
-/** One typed-in value of a field (palette input boxes): the value, or an error naming what it needs. */
-export function parseFaultField(f: IpcFaultField, text: string): { value?: number | string; error?: string } {
-  const t = text.trim();
-  if (t === '') return f.optional ? {} : { error: `${f.label}: required (${f.what})` };
-  if (f.kind === 'text') return f.pattern && !f.pattern.test(t) ? { error: `${f.label}: expected ${f.what}` } : { value: t };
-  const n = Number(t);
-  const min = f.kind === 'dc' ? 1 : (f.min ?? Number.MIN_SAFE_INTEGER);
-  const max = f.kind === 'dc' ? 65535 : (f.max ?? Number.MAX_SAFE_INTEGER);
-  if (!/^-?\d+$/.test(t) || !Number.isSafeInteger(n) || n < min || n > max) return { error: `${f.label}: expected an integer ${min}..${max} (${f.what})` };
-  return { value: n };
-}

@@ -20,6 +20,8 @@ import { apiSchema, API_LAYER } from '../../src/tl/bundled.js';
 import { tlFromJson, tlToJson, TlJsonError } from '../../src/tl/json.js';
 import { downloadFile, locationFromJson } from '../../src/files/index.js';
 import { runFaultOn } from '../../src/vscode/faults.js';
+import { dcConnectionView } from '../../src/vscode/topology.js';
+import type { Profile } from '../../src/dc/profile.js';
 
 // Browser globals used inside page callbacks (evaluated in chromium; the root tsconfig has no DOM lib).
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36,6 +38,9 @@ const PHONE = '9996641234'; // lives on DC4; the client starts on DC2 → PHONE_
 let tmp: string;
 let sandbox: Sandbox;
 let client: DcClient;
+let profile: Profile;
+/** What the host says about the Faults section (the tests switch it off and on). */
+let faultsOn = true;
 let store: TraceStore;
 let server: PageServer;
 let context: BrowserContext;
@@ -70,6 +75,7 @@ function topologyOf(c: DcClient, evs: readonly IpcTraceEvent[]): IpcTopology {
       connected: !!d?.connected,
       ...(d?.session ? { session: d.session } : {}),
       ...(d?.latencyMs !== undefined ? { latencyMs: d.latencyMs } : {}),
+      ...dcConnectionView(c, profile, st.topology, dcId),
     };
   });
   return {
@@ -77,8 +83,11 @@ function topologyOf(c: DcClient, evs: readonly IpcTraceEvent[]): IpcTopology {
     state: st.state,
     homeDc: st.homeDc,
     ...(st.topology ? { thisDc: st.topology.thisDc, testMode: st.topology.testMode, configDate: st.topology.date } : {}),
+    ...(st.topology?.expires !== undefined ? { configExpires: st.topology.expires } : {}),
+    ...(st.topology?.fetchedAt !== undefined ? { configFetchedAt: st.topology.fetchedAt } : {}),
     nodes,
     edges: edgesFromTrace(evs),
+    faults: faultsOn ? { available: true, dcs: [1, 2, 3, 4, 5], cdnDc: 203 } : { available: false, reason: 'the sandbox is not running (DC Lab: Start Sandbox)', dcs: [] },
   };
 }
 
@@ -145,7 +154,8 @@ before(async () => {
   // A real sandbox run: login through PHONE_MIGRATE_4, a transfer to DC3, messages.getHistory.
   sandbox = await startSandbox({ basePort: 0, dataDir: join(tmp, 'sandbox'), log: () => undefined });
   store = new TraceStore({ capacity: TOTAL_EVENTS + 10_000 });
-  client = createDcClient({ profile: profileFromSandboxInfo(sandbox.info, { firstDc: 2 }), trace: store, onWire: (w) => void store.addWire(w) });
+  profile = profileFromSandboxInfo(sandbox.info, { firstDc: 2 });
+  client = createDcClient({ profile, trace: store, onWire: (w) => void store.addWire(w) });
   await client.start();
   await client.login({ phone: PHONE, code: async () => '44444' });
   await client.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, { dcId: 3 });
@@ -277,6 +287,21 @@ test('topology: one node per DC of dc_options with flags, states, latency and th
   assert.ok(edges.includes('transfer:4->3'), `edges: ${edges}`);
   const latency = await page.textContent('.topo-node[data-dc="4"] .topo-meta');
   assert.match(latency ?? '', /\d+ ms/, 'home DC shows its latency (pinged)');
+  // Each DC's endpoints in the order they are tried, the one in use marked; the connection and the config's age.
+  const dc4 = sandbox.info.dcs.find((d) => d.id === 4)!;
+  const inUse = await page.textContent('.topo-node[data-dc="4"] .topo-endpoint[data-in-use="true"]');
+  assert.match(inUse ?? '', new RegExp(`^1\\. 127\\.0\\.0\\.1:${dc4.port} .*◀ in use`), `DC4 endpoint in use: ${inUse}`);
+  assert.equal(await page.getAttribute('.topo-node[data-dc="4"] .topo-conn', 'data-conn-state'), 'ready');
+  assert.match((await page.textContent('.topo-node[data-dc="4"] .topo-conn')) ?? '', /^ready · \d+ reconnects?$/);
+  const order = await page.$$eval('[data-testid="connect-order-4"] li', (lis) => lis.map((li) => ({ text: li.textContent ?? '', inUse: li.getAttribute('data-in-use') === 'true' })));
+  const expected4 = topo.nodes.find((n) => n.dcId === 4)!.connectOrder!;
+  assert.equal(order.length, expected4.length);
+  // the profile's address is the config's here (one entry: the same host:port is tried once)
+  assert.ok(order[0]!.inUse && order[0]!.text.startsWith(`127.0.0.1:${dc4.port} · config`), `order: ${JSON.stringify(order)}`);
+  assert.ok(order.slice(1).every((o) => !o.inUse));
+  assert.match((await page.textContent('[data-testid="topo-config"]')) ?? '', /^config read at \d\d:\d\d:\d\d \(expires \d\d:\d\d:\d\d\)$/);
+  // The CDN DC is not dialled through the pool: its dc_options stay as they were.
+  assert.equal(await page.$$eval('.topo-node[data-dc="203"] .topo-endpoint[data-order]', (l) => l.length), 0);
   await page.screenshot({ path: join(OUT, 'topology.png'), fullPage: true });
 
   // Live update: a new snapshot from the host re-renders (DC1 gets a key).
@@ -511,6 +536,82 @@ test('downloads: progress and the finished file, with open', async () => {
   await page.click('.download[data-state="done"] [data-action="open"]');
   await stub.waitFor((m) => m.type === 'command' && m.method === 'download/open');
   mark('downloads');
+});
+
+test('faults: typed sandbox/fault requests run on the real sandbox, errors shown, disabled with the reason', async () => {
+  const lastFault = () => faultRequests[faultRequests.length - 1];
+  const result = '[data-testid="fault-result"]';
+  await page.click('vscode-panel-tab[data-tab="faults"]');
+  // Opening the tab shows the sandbox once.
+  await page.waitForSelector(`${result}[data-state="ok"]`, { timeout: 10_000 });
+  assert.deepEqual(faultRequests[0], { action: 'status' });
+  assert.match((await page.textContent('[data-testid="fault-status"]')) ?? '', /DC 1.*DC 5/s);
+
+  // restart-dc on DC2 for 200 ms: the payload is typed, the sandbox restarts the DC, the answer is shown.
+  const row = (a: string) => `.fault-row[data-action="${a}"]`;
+  await pick(page, `${row('restart-dc')} [data-field="dcId"]`, '2');
+  await page.fill(`${row('restart-dc')} [data-field="downMs"] input`, '200');
+  await page.click(`[data-testid="fault-run-restart-dc"]`);
+  await page.waitForFunction((s) => /DC2 restarted \(down 200 ms\)/.test(document.querySelector(s)?.textContent ?? ''), result, { timeout: 10_000 });
+  assert.deepEqual(lastFault(), { action: 'restart-dc', dcId: 2, downMs: 200 });
+  // The client reconnects to DC2 on its next call; the connections table follows the host's snapshot.
+  await client.ping(2);
+  await stub.notify('topology/changed', topologyOf(client, events));
+  await page.waitForSelector('[data-testid="fault-connections"] tr[data-dc="2"][data-conn-state="ready"]');
+  const conn2 = (await page.textContent('[data-testid="fault-connections"] tr[data-dc="2"]')) ?? '';
+  assert.match(conn2, /ready · [1-9]\d* reconnects?/, `DC2 after restart: ${conn2}`);
+
+  // transport-error with its prefilled code 404 on every DC: the pending rule is listed.
+  await page.click('[data-testid="fault-run-transport-error"]');
+  await page.waitForFunction((s) => /transport error -404/.test(document.querySelector(s)?.textContent ?? ''), result);
+  assert.deepEqual(lastFault(), { action: 'transport-error', code: 404 });
+  assert.deepEqual(sandbox.status().faults.transportErrors, [{ code: -404, left: 1 }]);
+  assert.match((await page.textContent('[data-testid="fault-pending"]')) ?? '', /transport-error: -404/);
+
+  // rpc-error with every field: method, error text, DC, count.
+  await page.fill(`${row('rpc-error')} [data-field="method"] input`, 'help.getConfig');
+  await page.fill(`${row('rpc-error')} [data-field="error"] input`, 'FLOOD_WAIT_3');
+  await pick(page, `${row('rpc-error')} [data-field="dcId"]`, '3');
+  await page.fill(`${row('rpc-error')} [data-field="count"] input`, '2');
+  await page.click('[data-testid="fault-run-rpc-error"]');
+  await page.waitForFunction((s) => /help\.getConfig on DC3 answer FLOOD_WAIT_3/.test(document.querySelector(s)?.textContent ?? ''), result);
+  assert.deepEqual(lastFault(), { action: 'rpc-error', method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: 3, count: 2 });
+  await page.screenshot({ path: join(OUT, 'faults.png'), fullPage: true });
+
+  // A value the webview can check is refused before sending, naming the field.
+  const sent = faultRequests.length;
+  await page.fill(`${row('rpc-error')} [data-field="error"] input`, 'flood wait');
+  await page.click('[data-testid="fault-run-rpc-error"]');
+  await page.waitForFunction(() => /^error: expected an rpc_error token/.test(document.querySelector('[data-error-for="rpc-error"]')?.textContent ?? ''));
+  assert.equal(faultRequests.length, sent, 'nothing sent');
+  // One only the host can judge: its error is shown.
+  await page.fill(`${row('transport-error')} [data-field="code"] input`, '42');
+  await page.click('[data-testid="fault-run-transport-error"]');
+  await page.waitForSelector(`${result}[data-state="error"]`);
+  assert.deepEqual(lastFault(), { action: 'transport-error', code: 42 });
+  assert.match((await page.textContent(result)) ?? '', /^Transport error failed: transport-error: transport error code must be 100\.\.999/);
+  await page.screenshot({ path: join(OUT, 'faults-error.png'), fullPage: true });
+
+  await page.click('[data-testid="fault-run-clear-faults"]');
+  await page.waitForFunction((s) => /faults cleared/.test(document.querySelector(s)?.textContent ?? ''), result);
+  assert.deepEqual(sandbox.status().faults.transportErrors, []);
+  assert.deepEqual(sandbox.status().faults.rpcErrors, []);
+
+  // Not the running sandbox profile: the section says why and runs nothing.
+  faultsOn = false;
+  await stub.notify('topology/changed', topologyOf(client, events));
+  await page.waitForSelector('[data-testid="faults-notice"][data-available="false"]');
+  assert.equal(await page.textContent('[data-testid="faults-notice"]'), 'Faults are off: the sandbox is not running (DC Lab: Start Sandbox).');
+  assert.equal(await page.getAttribute('[data-testid="fault-run-status"]', 'disabled'), '');
+  const before = faultRequests.length;
+  await page.click('[data-testid="fault-run-status"]', { force: true });
+  await frame(page);
+  assert.equal(faultRequests.length, before);
+  await page.screenshot({ path: join(OUT, 'faults-disabled.png'), fullPage: true });
+  faultsOn = true;
+  await stub.notify('topology/changed', topologyOf(client, events));
+  await page.waitForSelector('[data-testid="faults-notice"][data-available="true"]');
+  mark('faults');
 });
 
 test('every webview message passed validateWebviewMessage; no CSP violations or page errors', async () => {

@@ -1,9 +1,10 @@
-// The DC Lab panel app: topology, trace, query runner, downloads. Talks to the extension host only through the
+// The DC Lab panel app: topology, trace, query runner, downloads, faults. Talks to the extension host only through the
 // typed IPC of src/ipc (host.ts); keeps its state with acquireVsCodeApi().getState/setState.
 import './styles.css';
 import { edgesFromTrace, type IpcTab, type IpcTopology, type PanelState } from '../../src/ipc/index.js';
 import { errorText, h } from './dom.js';
 import { DownloadsView } from './downloads.js';
+import { FaultsView } from './faults.js';
 import { Host } from './host.js';
 import { QueryView } from './query/view.js';
 import { registerToolkit, tabs } from './toolkit/index.js';
@@ -29,6 +30,7 @@ const query = new QueryView(host, { ...state.query, history: state.history ?? []
   saveState({ query: rest, history });
 });
 const downloads = new DownloadsView(host);
+const faults = new FaultsView(host);
 
 const statusLine = h('div', { class: 'status-line', 'data-testid': 'status' }, 'connecting to the extension host…');
 const tabBar = tabs(
@@ -37,6 +39,7 @@ const tabBar = tabs(
     { id: 'trace', label: 'Trace', content: trace.el },
     { id: 'query', label: 'Query', content: query.el },
     { id: 'downloads', label: 'Downloads', content: downloads.el },
+    { id: 'faults', label: 'Faults', content: faults.el },
   ],
   state.tab,
   (id) => showTab(id as IpcTab, false),
@@ -47,6 +50,7 @@ function showTab(tab: IpcTab, select: boolean): void {
   saveState({ tab });
   if (tab === 'query') void query.load();
   if (tab === 'trace') trace.render();
+  if (tab === 'faults') faults.shown();
 }
 
 const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
@@ -58,6 +62,8 @@ function setTopology(t: IpcTopology): void {
   currentTopology = t;
   topology.update(t);
   query.setDcs(t.nodes);
+  faults.setTopology(t);
+  if (tabBar.active === 'faults') faults.shown();
   statusLine.textContent = `${t.profile} · ${t.state}${t.homeDc !== undefined ? ` · home DC ${t.homeDc}` : ''}`;
 }
 

@@ -1,10 +1,11 @@
-// Topology view: every DC of dc_options as an SVG node (endpoints, flags, state, latency) and the redirects and
-// transfers that happened as edges. Re-rendered from each host snapshot (a handful of nodes: cheap).
-import type { IpcDcEdge, IpcDcEndpoint, IpcDcNode, IpcTopology } from '../../src/ipc/index.js';
+// Topology view: every DC of dc_options as an SVG node (state, latency, flags, the connection with its endpoints in
+// the order they are tried and the one in use) and the redirects and transfers that happened as edges.
+// Re-rendered from each host snapshot (a handful of nodes: cheap).
+import { configReadText, connectEndpointText, connectionText, type IpcConnectEndpoint, type IpcDcEdge, type IpcDcEndpoint, type IpcDcNode, type IpcTopology } from '../../src/ipc/index.js';
 import { h, kids, svg } from './dom.js';
 
-const NODE_W = 210;
-const GAP_X = 40;
+const NODE_W = 240;
+const GAP_X = 30;
 const LINE = 15;
 const MAX_ENDPOINT_LINES = 5;
 
@@ -31,8 +32,31 @@ function endpointLabel(e: IpcDcEndpoint): string {
   return `${host}:${e.port}${tags.length ? ` (${tags.join(', ')})` : ''}`;
 }
 
+/** "in use" while the connection is up or coming up, "last used" once it is idle or closed. */
+function usedWord(n: IpcDcNode): string {
+  const s = n.connection?.state;
+  return s === 'idle' || s === 'closed' ? 'last used' : 'in use';
+}
+
+/** Compact for the node box; the table and the tooltip carry the long form. */
+function orderLabel(e: IpcConnectEndpoint, i: number): string {
+  const host = e.ipv6 ? `[${e.host}]` : e.host;
+  return `${i + 1}. ${host}:${e.port}${e.obfuscated ? ' obf' : ''}${e.source === 'profile' ? ' (profile)' : ''}`;
+}
+
+/** The endpoint lines of a node: the connect order when the client knows it, else the dc_options. */
+function endpointLines(n: IpcDcNode): number {
+  const count = n.connectOrder?.length ? n.connectOrder.length : n.endpoints.length;
+  return Math.min(count, MAX_ENDPOINT_LINES + 1);
+}
+
 function nodeHeight(n: IpcDcNode): number {
-  return 66 + LINE * Math.min(n.endpoints.length, MAX_ENDPOINT_LINES + 1);
+  return 66 + LINE * (endpointLines(n) + (n.connection ? 1 : 0));
+}
+
+function configLine(t: IpcTopology): HTMLElement | null {
+  const text = configReadText(t);
+  return text ? h('span', { class: 'topo-config', 'data-testid': 'topo-config' }, text) : null;
 }
 
 export class TopologyView {
@@ -63,6 +87,7 @@ export class TopologyView {
       h('span', {}, `Home: ${t.homeDc !== undefined ? `DC${t.homeDc}` : '—'}`),
       t.thisDc !== undefined ? h('span', {}, `this_dc: ${t.thisDc}`) : null,
       h('span', {}, `${t.nodes.length} DCs, ${t.edges.reduce((a, e) => a + e.count, 0)} redirects/transfers`),
+      configLine(t),
       ),
     );
     const nodes = [...t.nodes].sort((a, b) => a.dcId - b.dcId);
@@ -123,9 +148,20 @@ export class TopologyView {
     const flagText = svg('text', { x: 10, y: 56, class: 'topo-flags' });
     for (const f of flags) flagText.append(svg('tspan', { class: `flag flag-${f}`, 'data-flag': f }, `${f} `));
     g.append(flagText);
-    const shown = n.endpoints.slice(0, MAX_ENDPOINT_LINES);
-    shown.forEach((e, i) => g.append(svg('text', { x: 10, y: 74 + i * LINE, class: 'topo-endpoint' }, endpointLabel(e))));
-    if (n.endpoints.length > shown.length) g.append(svg('text', { x: 10, y: 74 + shown.length * LINE, class: 'topo-endpoint' }, `+${n.endpoints.length - shown.length} more`));
+    let y = 74;
+    if (n.connection) {
+      g.append(svg('text', { x: 10, y, class: `topo-conn conn-${n.connection.state}`, 'data-conn-state': n.connection.state, 'data-reconnects': n.connection.reconnects }, connectionText(n.connection)));
+      y += LINE;
+    }
+    const order = n.connectOrder ?? [];
+    const lines: { text: string; inUse: boolean }[] = order.length
+      ? order.map((e, i) => ({ text: `${orderLabel(e, i)}${e.inUse ? ` ◀ ${usedWord(n)}` : ''}`, inUse: !!e.inUse }))
+      : n.endpoints.map((e) => ({ text: endpointLabel(e), inUse: false }));
+    const shown = lines.slice(0, MAX_ENDPOINT_LINES);
+    shown.forEach((l, i) =>
+      g.append(svg('text', { x: 10, y: y + i * LINE, class: `topo-endpoint${l.inUse ? ' in-use' : ''}`, ...(order.length ? { 'data-order': i + 1 } : {}), ...(l.inUse ? { 'data-in-use': 'true' } : {}) }, l.text)),
+    );
+    if (lines.length > shown.length) g.append(svg('text', { x: 10, y: y + shown.length * LINE, class: 'topo-endpoint' }, `+${lines.length - shown.length} more`));
     return g;
   }
 
@@ -168,12 +204,20 @@ export class TopologyView {
         h('td', { class: `state-${n.state}` }, STATE_LABEL[n.state]),
         h('td', {}, n.latencyMs !== undefined ? `${Math.round(n.latencyMs)} ms` : '—'),
         h('td', {}, flagsOf(n).join(' ')),
+        h('td', { class: 'topo-conn-cell', 'data-conn': n.connection?.state ?? '' }, n.connection ? connectionText(n.connection) : '—'),
+        h(
+          'td',
+          { class: 'mono' },
+          n.connectOrder?.length
+            ? h('ol', { class: 'topo-order', 'data-testid': `connect-order-${n.dcId}` }, ...n.connectOrder.map((e) => h('li', { class: e.inUse ? 'in-use' : undefined, 'data-in-use': e.inUse ? 'true' : undefined }, connectEndpointText(e), e.inUse ? h('strong', {}, ` ◀ ${usedWord(n)}`) : null)))
+            : '—',
+        ),
         h('td', { class: 'mono' }, n.endpoints.map(endpointLabel).join('  ·  ')),
       ),
     );
     const edgeRows = edges.map((e) => h('li', {}, `${e.kind}: DC${e.from} → DC${e.to} — ${e.label}${e.count > 1 ? ` ×${e.count}` : ''}`));
     this.table.replaceChildren(
-      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'DC'), h('th', {}, 'state'), h('th', {}, 'latency'), h('th', {}, 'flags'), h('th', {}, 'endpoints'))), h('tbody', {}, ...rows)),
+      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'DC'), h('th', {}, 'state'), h('th', {}, 'latency'), h('th', {}, 'flags'), h('th', {}, 'connection'), h('th', {}, 'connect order'), h('th', {}, 'dc_options'))), h('tbody', {}, ...rows)),
       edges.length ? h('ul', { class: 'topo-edge-list' }, ...edgeRows) : h('p', { class: 'muted' }, 'No redirects or transfers yet.'),
     );
   }
