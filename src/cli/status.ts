@@ -183,13 +183,15 @@ export async function runStatus(ctx: CliContext, p: ParsedArgs): Promise<number>
 
 export function statusTable(dcs: StatusDc[]): string {
   if (dcs.length === 0) return '(no DC used yet)';
-  const rows = [['DC', 'home', 'auth key', 'auth_key_id', 'authorized', 'connected', 'latency']];
+  // the key id column only where ids are known (the demo's live table has none)
+  const ids = dcs.some((d) => d.authKeyId !== undefined);
+  const rows = [['DC', 'home', 'auth key', ...(ids ? ['auth_key_id'] : []), 'authorized', 'connected', 'latency']];
   for (const d of dcs) {
     rows.push([
       `DC${d.dcId}`,
       d.home ? '*' : '',
       d.key ? (d.keyCreatedAt ? `yes (${d.keyCreatedAt.replace('T', ' ').slice(0, 19)})` : 'yes') : 'no',
-      d.authKeyId ?? '-',
+      ...(ids ? [d.authKeyId ?? '-'] : []),
       d.authorized ? 'yes' : 'no',
       d.connected === undefined ? '-' : d.connected ? 'yes' : `no${d.pingError ? ` (${d.pingError})` : ''}`,
       d.latencyMs !== undefined ? `${d.latencyMs} ms` : '-',
