@@ -142,6 +142,11 @@ const REQUESTS: Record<RequestName, Check> = {
   'sandbox/fault': FAULT_REQUEST,
 };
 
+/** A fault request from elsewhere than the webview (a command's argument): the error naming the field, if any. */
+export function faultRequestError(v: unknown): string | undefined {
+  return FAULT_REQUEST(v, 'fault');
+}
+
 /** Validates one message received from the webview. The error names the bad field (`params.dcId: expected …`). */
 export function validateWebviewMessage(msg: unknown): ValidationResult<WebviewMessage> {
   if (!isObj(msg)) return { ok: false, error: 'message: expected an object' };

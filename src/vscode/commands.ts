@@ -4,12 +4,14 @@
 import * as vscode from 'vscode';
 import { readFileSync } from 'node:fs';
 import { listSavedMedia } from '../files';
+import { IPC_FAULT_ACTIONS, IPC_FAULT_SPECS, faultFieldValue, faultRequestError, faultRequestFrom, type IpcFaultField, type IpcFaultRequest } from '../ipc';
 import { LifecycleError } from '../lifecycle';
 import { RpcError } from '../mtproto/errors';
 import { parseProfileName } from '../storage';
 import { apiSchema } from '../tl/bundled';
 import { formatTraceTimeline, type TraceEvent } from '../trace';
 import type { DownloadManager, DownloadRequest } from './downloads';
+import { faultsState, runSandboxFault } from './faults';
 import type { LabSession } from './lab';
 import { LabPanel } from './panel';
 import type { ResultDocuments } from './result-documents';
@@ -148,6 +150,65 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       }
       await lab.stopSandbox();
       void vscode.window.showInformationMessage('DC Lab: sandbox stopped (its world — users, keys — is gone)');
+    }),
+
+    // a quick pick of the actions, then one prompt per argument (the panel's Faults tab offers the same)
+    reg('dclab.sandboxFault', async (arg?: unknown) => {
+      const state = faultsState(lab);
+      if (!state.available) {
+        const start = 'Start Sandbox';
+        const choice = await vscode.window.showWarningMessage(`DC Lab: faults need the embedded sandbox: ${state.reason ?? 'it is not running'}`, ...(lab.profileName === 'sandbox' ? [start] : []));
+        if (choice === start) await vscode.commands.executeCommand('dclab.startSandbox');
+        return undefined;
+      }
+      let req: IpcFaultRequest;
+      if (arg !== undefined) {
+        const error = faultRequestError(arg);
+        if (error) throw new Error(`invalid fault request: ${error}`);
+        req = arg as IpcFaultRequest;
+      } else {
+        const pick = await vscode.window.showQuickPick(
+          IPC_FAULT_ACTIONS.map((a) => ({ label: IPC_FAULT_SPECS[a].label, description: a, detail: IPC_FAULT_SPECS[a].summary, action: a })),
+          { title: 'DC Lab: Sandbox Fault', placeHolder: 'what the embedded sandbox should do now', matchOnDescription: true, ignoreFocusOut: true },
+        );
+        if (!pick) return undefined;
+        const spec = IPC_FAULT_SPECS[pick.action];
+        const texts: Record<string, string> = {};
+        for (const f of spec.fields as IpcFaultField[]) {
+          const title = `DC Lab: ${spec.label} — ${f.label}`;
+          if (f.kind === 'dc') {
+            const ids = [...state.dcs, ...(f.cdn && state.cdnDc !== undefined ? [state.cdnDc] : [])];
+            const items = [...(f.optional ? [{ label: 'every DC', value: '' }] : []), ...ids.map((d) => ({ label: `DC${d}`, value: String(d) }))];
+            const dc = await vscode.window.showQuickPick(items, { title, placeHolder: f.what, ignoreFocusOut: true });
+            if (!dc) return undefined;
+            texts[f.name] = dc.value;
+          } else {
+            const v = await vscode.window.showInputBox({
+              title,
+              prompt: `${f.what}${f.optional ? ' — optional, empty for the default' : ''}`,
+              value: f.initial ?? '',
+              ...(f.placeholder ? { placeHolder: f.placeholder } : {}),
+              ignoreFocusOut: true,
+              validateInput: (x) => faultFieldValue(f, x).error,
+            });
+            if (v === undefined) return undefined;
+            texts[f.name] = v;
+          }
+        }
+        const built = faultRequestFrom(pick.action, texts);
+        if (!built.request) throw new Error(built.error ?? 'invalid fault');
+        req = built.request;
+      }
+      const spec = IPC_FAULT_SPECS[req.action];
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `DC Lab: ${spec.label}` }, () => runSandboxFault(lab, req));
+      if (req.action === 'status') {
+        const doc = await vscode.workspace.openTextDocument(results.add('sandbox-status', JSON.stringify(r.status, null, 2) + '\n'));
+        await vscode.languages.setTextDocumentLanguage(doc, 'json');
+        await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+      } else {
+        void vscode.window.showInformationMessage(`DC Lab: ${r.message}`);
+      }
+      return r;
     }),
 
     reg('dclab.connect', async () => {
