@@ -237,6 +237,8 @@ export class RawClient {
   send(body: Uint8Array, opts: { seqno?: number; msgId?: bigint; salt?: bigint; contentRelated?: boolean; quickAck?: boolean } = {}): bigint {
     const msgId = opts.msgId ?? this.clock.next();
     const seqno = opts.seqno ?? this.seq(opts.contentRelated ?? true);
+    // a chosen seqno moves the count on, so the next counted one stays in order after it
+    if (opts.seqno !== undefined) this.contentCount = Math.max(this.contentCount, Math.ceil(opts.seqno / 2));
     this.link.send(this.packet(msgId, seqno, body, opts.salt), opts.quickAck ? { quickAck: true } : undefined);
     return msgId;
   }
