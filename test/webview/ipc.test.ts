@@ -16,6 +16,16 @@ import {
   request,
   response,
   validateWebviewMessage,
+  configReadText,
+  connectEndpointText,
+  faultFieldValue,
+  faultRequestError,
+  faultRequestFrom,
+  IPC_FAULT_ACTIONS,
+  IPC_FAULT_SPECS,
+  type IpcConnectEndpoint,
+  type IpcDcConnection,
+  type IpcSandboxStatus,
   type IpcDcEndpoint,
   type IpcTraceEvent,
   type IpcTraceExport,
@@ -24,6 +34,9 @@ import {
 } from '../../src/ipc/index.js';
 import type { TraceEvent, TraceExport } from '../../src/trace/index.js';
 import type { DcEndpoint } from '../../src/dc/topology.js';
+import type { DcEndpointChoice } from '../../src/dc/profile.js';
+import type { DcConnectionInfo } from '../../src/dc/dc-connection.js';
+import type { SandboxStatus } from '../../src/sandbox/index.js';
 import type { TlEntry } from '../../src/tl/types.js';
 
 // Compile-time: the host can pass src/trace and src/dc values as they are.
@@ -31,7 +44,10 @@ const _trace: (e: TraceEvent) => IpcTraceEvent = (e) => e;
 const _export: (e: TraceExport) => IpcTraceExport = (e) => e;
 const _endpoint: (e: DcEndpoint) => IpcDcEndpoint = (e) => e;
 const _entry: (e: TlEntry) => IpcTlEntry = (e) => e;
-void [_trace, _export, _endpoint, _entry];
+const _choice: (e: DcEndpointChoice) => IpcConnectEndpoint = (e) => e;
+const _conn: (i: DcConnectionInfo) => IpcDcConnection = (i) => i;
+const _sandbox: (s: SandboxStatus) => IpcSandboxStatus = (s) => s;
+void [_trace, _export, _endpoint, _entry, _choice, _conn, _sandbox];
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -53,6 +69,18 @@ test('validateWebviewMessage accepts every well-formed command and request', () 
     request(8, 'query/run', { query: { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, limit: 20, hash: '0' } }),
     request(9, 'query/run', { query: { _: 'help.getConfig' }, dcId: 3 }),
     request(10, 'download/start', { location: { _: 'inputDocumentFileLocation', id: '1', access_hash: '2', file_reference: 'AA==', thumb_size: '' }, dcId: 1, size: 5000, name: 'a.bin' }),
+    request(11, 'sandbox/fault', { action: 'drop-connections' }),
+    request(12, 'sandbox/fault', { action: 'restart-dc', dcId: 2, downMs: 0 }),
+    request(13, 'sandbox/fault', { action: 'move-dc', dcId: 3 }),
+    request(14, 'sandbox/fault', { action: 'transport-error', code: -404, dcId: 1, count: 2 }),
+    request(15, 'sandbox/fault', { action: 'rotate-salts', dcId: 203 }),
+    request(16, 'sandbox/fault', { action: 'latency', dcId: 4, ms: 0 }),
+    request(17, 'sandbox/fault', { action: 'rpc-error', method: '*', error: 'PHONE_MIGRATE_4', count: 1 }),
+    request(18, 'sandbox/fault', { action: 'move-user', phone: '+999 664-1234', dcId: 2 }),
+    request(19, 'sandbox/fault', { action: 'flood', method: 'auth.sendCode', seconds: 30, dcId: 2 }),
+    request(20, 'sandbox/fault', { action: 'clear-faults' }),
+    request(21, 'sandbox/fault', { action: 'status' }),
+    command('state/changed', { state: { version: 1, tab: 'faults' } }),
   ];
   for (const m of good) {
     const r = validateWebviewMessage(m);
@@ -79,6 +107,20 @@ test('validateWebviewMessage refuses bad messages and names the field', () => {
     [command('log', { level: 'debug', message: '' } as never), /params\.level: expected one of info, warn, error/],
     [command('state/changed', { state: { version: 2, tab: 'query' } } as never), /params\.state\.version: expected 1/],
     [command('state/changed', { state: { version: 1, tab: 'nope' } } as never), /params\.state\.tab: expected one of/],
+    [request(1, 'sandbox/fault', { action: 'reboot' } as never), /^sandbox\/fault: params\.action: expected one of drop-connections, restart-dc, /],
+    [request(1, 'sandbox/fault', {} as never), /params\.action: expected one of/],
+    [request(1, 'sandbox/fault', { action: 'restart-dc' } as never), /^sandbox\/fault: params\.dcId: missing$/],
+    [request(1, 'sandbox/fault', { action: 'restart-dc', dcId: '2' } as never), /params\.dcId: expected an integer 1\.\.65535/],
+    [request(1, 'sandbox/fault', { action: 'restart-dc', dcId: 2, downMs: -1 }), /params\.downMs: expected an integer 0\.\.600000/],
+    [request(1, 'sandbox/fault', { action: 'move-dc', dcId: 2, downMs: 5 } as never), /params\.downMs: unknown field/],
+    [request(1, 'sandbox/fault', { action: 'transport-error', code: 404.5 }), /params\.code: expected an integer -999\.\.999/],
+    [request(1, 'sandbox/fault', { action: 'transport-error', code: 404, count: 0 }), /params\.count: expected an integer 1\.\./],
+    [request(1, 'sandbox/fault', { action: 'latency', dcId: 2 } as never), /params\.ms: missing/],
+    [request(1, 'sandbox/fault', { action: 'rpc-error', method: 'auth.sendCode', error: 'flood' }), /params\.error: expected an rpc_error token/],
+    [request(1, 'sandbox/fault', { action: 'rpc-error', method: 'bad method!', error: 'X' }), /params\.method: expected an API method name/],
+    [request(1, 'sandbox/fault', { action: 'flood', method: '*', seconds: 0 }), /params\.seconds: expected an integer 1\.\.86400/],
+    [request(1, 'sandbox/fault', { action: 'move-user', phone: 5, dcId: 2 } as never), /params\.phone: expected a string \(the phone number of a sandbox user\)/],
+    [request(1, 'sandbox/fault', { action: 'status', dcId: 1 } as never), /params\.dcId: unknown field/],
   ];
   for (const [m, re] of cases) {
     const r = validateWebviewMessage(m);
@@ -113,6 +155,39 @@ test('builders, guards and helpers', () => {
       { kind: 'cdn', from: 2, to: 203, label: 'fileCdnRedirect', count: 1, lastEventId: 5 },
     ],
   );
+});
+
+test('fault specs: every action has one, typed-in values become the typed request or an error naming the field', () => {
+  assert.deepEqual([...IPC_FAULT_ACTIONS], ['drop-connections', 'restart-dc', 'move-dc', 'transport-error', 'rotate-salts', 'latency', 'rpc-error', 'move-user', 'flood', 'clear-faults', 'status']);
+  for (const a of IPC_FAULT_ACTIONS) assert.equal(IPC_FAULT_SPECS[a].action, a);
+  assert.deepEqual(faultRequestFrom('restart-dc', { dcId: '2', downMs: '' }), { request: { action: 'restart-dc', dcId: 2 } });
+  assert.deepEqual(faultRequestFrom('transport-error', { code: ' 404 ', dcId: '', count: '3' }), { request: { action: 'transport-error', code: 404, count: 3 } });
+  assert.deepEqual(faultRequestFrom('rpc-error', { method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: '3', count: '' }), { request: { action: 'rpc-error', method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: 3 } });
+  assert.deepEqual(faultRequestFrom('status', {}), { request: { action: 'status' } });
+  assert.deepEqual(faultRequestFrom('move-dc', { dcId: '' }), { error: 'DC: required (a DC id)' });
+  assert.match(faultRequestFrom('latency', { dcId: '2', ms: 'fast' }).error ?? '', /^ms: expected an integer 0\.\.600000/);
+  assert.match(faultRequestFrom('flood', { method: '*', seconds: '1.5' }).error ?? '', /^seconds: expected an integer 1\.\.86400/);
+  assert.match(faultRequestFrom('rpc-error', { method: '*', error: 'flood wait' }).error ?? '', /^error: expected an rpc_error token/);
+  assert.deepEqual(faultFieldValue(IPC_FAULT_SPECS['move-user'].fields[0]!, '+999 664-1234'), { value: '+999 664-1234' });
+  // every request built from a spec passes the host's validator
+  for (const a of IPC_FAULT_ACTIONS) {
+    const texts: Record<string, string> = {};
+    for (const f of IPC_FAULT_SPECS[a].fields) texts[f.name] = f.kind === 'dc' ? '2' : (f.initial ?? (f.name === 'error' ? 'FLOOD_WAIT_3' : f.name === 'phone' ? '9996641234' : '5'));
+    const built = faultRequestFrom(a, texts);
+    assert.ok(built.request, `${a}: ${built.error}`);
+    assert.equal(faultRequestError(built.request), undefined, a);
+    assert.ok(validateWebviewMessage(request(1, 'sandbox/fault', built.request!)).ok, a);
+  }
+  assert.equal(faultRequestError({ action: 'latency', dcId: 2 }), 'fault.ms: missing');
+});
+
+test('topology texts: the config read time with its expiry, one endpoint of a connect order', () => {
+  const at = new Date(2024, 0, 2, 12, 0, 1).getTime();
+  assert.equal(configReadText({}), undefined);
+  assert.equal(configReadText({ configFetchedAt: at, configExpires: at / 1000 + 3600 }, at), 'config read at 12:00:01 (expires 13:00:01)');
+  assert.equal(configReadText({ configFetchedAt: at, configExpires: at / 1000 - 60 }, at), 'config read at 12:00:01 (expired 11:59:01)');
+  assert.equal(connectEndpointText({ host: '::1', port: 443, ipv6: true, obfuscated: true, source: 'profile' }), '[::1]:443 · profile · obfuscated');
+  assert.equal(connectEndpointText({ host: '127.0.0.1', port: 20442, ipv6: false, obfuscated: false, source: 'config', inUse: true }), '127.0.0.1:20442 · config');
 });
 
 function walk(dir: string): string[] {
