@@ -434,8 +434,13 @@ export class ServerSession extends EventEmitter {
       return;
     }
     this.idleTimer = setTimeout(() => {
-      if (this.disconnectTimer) this.idleTimer?.refresh();
-      else this.fail(`no packet from the client for ${ms} ms`);
+      if (this.disconnectTimer) {
+        this.idleTimer?.refresh();
+        return;
+      }
+      // 'timeout', as the transport names its own idle close
+      this.log(`no packet from the client for ${ms} ms`);
+      this.close('timeout');
     }, ms);
     this.idleTimer.unref?.();
   }
