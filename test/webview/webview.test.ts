@@ -611,6 +611,7 @@ test('faults: typed sandbox/fault requests run on the real sandbox, errors shown
   faultsOn = true;
   await stub.notify('topology/changed', topologyOf(client, events));
   await page.waitForSelector('[data-testid="faults-notice"][data-available="true"]');
+  assert.equal(await page.$eval(`${row('rpc-error')} [data-field="dcId"]`, (el) => (el as HTMLElement & { value: string }).value), '3', 'the DC picked before is kept');
   mark('faults');
 });
 

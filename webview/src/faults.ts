@@ -36,6 +36,8 @@ export class FaultsView {
   private faults: IpcFaultsState | undefined;
   private running = false;
   private statusLoaded = false;
+  /** The DC list the pickers were built for. */
+  private dcKey = '';
 
   constructor(private readonly host: Host) {
     const list = h('div', { class: 'fault-rows' });
@@ -88,7 +90,14 @@ export class FaultsView {
   setTopology(t: IpcTopology): void {
     const before = this.faults?.available;
     this.faults = t.faults;
-    if (before && !t.faults?.available) this.statusLoaded = false;
+    if (before && !t.faults?.available) {
+      // what was shown belongs to a sandbox that is gone (or no longer the profile's)
+      this.statusLoaded = false;
+      this.statusEl.replaceChildren(h('p', { class: 'muted' }, 'No sandbox to show.'));
+      this.result.replaceChildren();
+      this.result.className = 'fault-result';
+      this.result.removeAttribute('data-state');
+    }
     this.applyState();
     this.renderConnections(t.nodes);
   }
@@ -107,10 +116,16 @@ export class FaultsView {
     else if (!on) this.notice.textContent = `Faults are off: ${f.reason ?? 'the embedded sandbox is not the active profile'}.`;
     else this.notice.textContent = `Embedded sandbox: DCs ${f.dcs.join(', ')}${f.cdnDc !== undefined ? ` and the CDN DC ${f.cdnDc}` : ''}. Each action runs at once; the trace shows what follows.`;
     this.notice.setAttribute('data-available', String(on));
+    // without a sandbox there are no DCs to offer: keep the choices made for when it is back; rebuild the pickers
+    // only when the DC list changes (snapshots arrive often, an open dropdown must stay open)
+    const dcKey = f?.dcs.length ? `${f.dcs.join(',')}|${f.cdnDc ?? ''}` : this.dcKey;
+    const rebuild = dcKey !== this.dcKey && !!f;
+    this.dcKey = dcKey;
     for (const row of this.rows.values()) {
       setDisabled(row.run, !on || this.running);
+      if (!rebuild || !f) continue;
       for (const { field, select } of row.dcs.values()) {
-        const ids = [...(f?.dcs ?? []), ...(field.cdn && f?.cdnDc !== undefined ? [f.cdnDc] : [])];
+        const ids = [...f.dcs, ...(field.cdn && f.cdnDc !== undefined ? [f.cdnDc] : [])];
         const options: Option[] = [...(field.optional ? [{ value: '', label: 'every DC' }] : []), ...ids.map((d) => ({ value: String(d), label: `DC ${d}` }))];
         const keep = select.value && ids.includes(Number(select.value)) ? select.value : (options[0]?.value ?? '');
         select.setOptions(options, keep);
