@@ -1127,8 +1127,9 @@ export class MtprotoSession extends EventEmitter {
         this.ackQueue.push(...acks);
       }
     }
+    const affected = this.affected(badId);
     this.sentContainers.delete(badId);
-    for (const p of this.affected(badId)) {
+    for (const p of affected) {
       p.resends += 1;
       if (p.resends > this.maxResends) {
         this.abandon(p, new BadMessageError(code, p.method, this.dcId, `${detail}; gave up after ${this.maxResends} re-sends`));

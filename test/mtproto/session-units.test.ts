@@ -451,3 +451,34 @@ describe('msg_id', () => {
     for (let i = 0; i < 3; i++) assert.notEqual(clock.next() & 0xffffffffn, 0n);
   });
 });
+
+describe('notifications about a container', () => {
+  test('bad_server_salt for a container re-sends every query inside it with the new salt', async () => {
+    const key = randomBytes(256);
+    const salts: bigint[] = [];
+    let rejected = false;
+    const port = await fakeServer(key, (m, reply) => {
+      const ids = callIds(m);
+      if (!ids.length) return;
+      salts.push(m.salt);
+      if (!rejected) {
+        rejected = true;
+        const w = new TlWriter();
+        w.uint(MT.bad_server_salt);
+        w.long(m.msgId);
+        w.int(m.seqno);
+        w.int(48);
+        w.long(0x7777n);
+        reply(serverId(), 2, w.finish());
+        return;
+      }
+      for (const id of ids) reply(serverId(), 1, nearestDcResult(id));
+    });
+    const cl = await connectClient(port, key, { timeSynced: true });
+    const [a, b] = await Promise.all([cl.session.invoke({ _: 'help.getNearestDc' }), cl.session.invoke({ _: 'help.getNearestDc' })]);
+    assert.equal((a as TlObject)._, 'nearestDc');
+    assert.equal((b as TlObject)._, 'nearestDc');
+    assert.equal(salts.at(-1), 0x7777n);
+    cl.session.close();
+  });
+});
