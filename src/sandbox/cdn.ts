@@ -68,6 +68,8 @@ export interface CdnServeDeps {
   admit?: (link: ServerFrameLink) => boolean;
   /** The CDN DC's rotating salts. */
   salts?: ServerSalts;
+  /** No packet from the client for this long closes the connection (0: never). */
+  idleTimeoutMs?: number;
 }
 
 /** The per-connection server of the CDN DC (same MTProto server as the main DCs, CDN key and handler). */
@@ -85,6 +87,7 @@ export function cdnLinkServer(deps: CdnServeDeps): (link: ServerFrameLink) => vo
         dcId: CDN_DC_ID,
         keyStore: deps.keyStore,
         ...(deps.salts ? { salts: deps.salts } : {}),
+        ...(deps.idleTimeoutMs ? { idleTimeoutMs: deps.idleTimeoutMs } : {}),
         createHandshake: () => new ServerHandshake({ dcId: CDN_DC_ID, rsa: [deps.pair], dhPrime: TELEGRAM_DH_PRIME, g: 3 }),
         codecForLayer: (layer: number) => deps.codecs.codecFor(layer),
         defaultLayer: API_LAYER,

@@ -19,7 +19,7 @@ export const SANDBOX_USAGE = `usage: dclab sandbox [--host H] [--base-port P] [-
        dclab sandbox ctl --sandbox-info F ACTION [ARGS]     drive a running sandbox (see dclab sandbox ctl --help)
   DC n listens on P+n (default P=${DEFAULT_BASE_PORT}: ${DEFAULT_BASE_PORT + 1}..${DEFAULT_BASE_PORT + 5}; 0 = ephemeral ports)
   --salt-period S       server salts change every S seconds (default ${DEFAULT_SALT_PERIOD_S})
-  --idle-timeout S      close a connection after S seconds without traffic (default ${DEFAULT_IDLE_TIMEOUT_S}; 0 = never)
+  --idle-timeout S      close a connection after S seconds without a packet from the client (default ${DEFAULT_IDLE_TIMEOUT_S}; 0 = never)
   --max-connections-per-address N   live connections per remote address and DC; the next gets transport
                         error -429 (default ${DEFAULT_MAX_CONNECTIONS_PER_ADDRESS}; 0 = no limit)
   --config-expires S    help.getConfig answers expire after S seconds (default ${CONFIG_TTL_S})

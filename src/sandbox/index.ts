@@ -68,7 +68,7 @@ export interface SandboxOptions {
   cdn?: boolean;
   /** Length of a server salt's period per DC, seconds (default hourly). */
   saltPeriodSeconds?: number;
-  /** A connection with no traffic for this long is closed, seconds (default 300; 0 = never). */
+  /** A connection with no packet from the client for this long is closed, seconds (default 300; 0 = never); a ping_delay_disconnect in force sets its own deadline. */
   idleTimeoutSeconds?: number;
   /** Live connections one remote address may hold to one DC; the next gets transport error −429 (default 128; 0 = no limit). */
   maxConnectionsPerAddress?: number;
@@ -261,7 +261,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         host: l.host,
         port: l.port,
         latencyMs: () => latency.get(l.dcId) ?? 0,
-        ...(idleTimeoutSeconds > 0 ? { idleTimeoutMs: idleTimeoutSeconds * 1000 } : {}),
       },
       l.onLink,
     );
@@ -291,6 +290,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         dcId,
         keyStore: world.keyStore(dcId),
         salts: saltsOf(dcId),
+        // the session's idle timer (not the socket's): it counts client packets and yields to ping_delay_disconnect
+        idleTimeoutMs: idleTimeoutSeconds * 1000,
         createHandshake: () => new ServerHandshake({ dcId, rsa: [pair], dhPrime: TELEGRAM_DH_PRIME, g: 3 }),
         codecForLayer: (layer: number) => codecs.codecFor(layer),
         defaultLayer: API_LAYER,
@@ -340,6 +341,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         pair: cdnKey.pair,
         keyStore: world.keyStore(CDN_DC_ID),
         salts: saltsOf(CDN_DC_ID),
+        idleTimeoutMs: idleTimeoutSeconds * 1000,
         codecs,
         handler: cdnHandler(fileStore, log),
         log,
