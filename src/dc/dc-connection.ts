@@ -109,6 +109,8 @@ export class DcConnection {
   private lastTransportError: number | undefined;
   /** −404s since a message last decrypted on this DC. */
   private unknownKeyStrikes = 0;
+  /** Connections lost since a query was last answered: a fault that never goes away must end in an error. */
+  private lossesWithoutAnswer = 0;
   private closedForGood = false;
   /** The trace id of the last call that asked for this DC: what a key drop found later is linked to. */
   private lastCause: number | undefined;
@@ -296,6 +298,7 @@ export class DcConnection {
     session.on('wire', (e: WireEvent) => {
       // a message that decrypted under this key proves the DC knows it
       if (e.dir === 'in' && e.kind !== 'transport-error' && e.kind !== 'check-failed') this.unknownKeyStrikes = 0;
+      if (e.dir === 'in' && e.ctor.startsWith('rpc_result')) this.lossesWithoutAnswer = 0;
     });
     session.on('new-session', (info: { reason?: string; resent?: number }) => {
       this.emit({ type: 'new-session', connId: session.connId, reason: info.reason ?? 'the server started a new session: updates may have been missed' });
@@ -325,6 +328,15 @@ export class DcConnection {
         (s) => (s.pendingCount === 0 ? s.ping({ timeoutMs: 10_000 }).catch(() => undefined) : undefined),
         () => undefined,
       );
+      return;
+    }
+    this.lossesWithoutAnswer += 1;
+    const max = this.deps.maxReconnectAttempts ?? 8;
+    if (this.lossesWithoutAnswer >= max && session.pendingCount > 0) {
+      // the connection keeps dying before anything is answered: the waiting calls fail instead of looping
+      const why = `DC ${this.dcId}: the connection was lost ${this.lossesWithoutAnswer} times in a row before any answer (${reason})`;
+      this.lossesWithoutAnswer = 0;
+      session.failPending((m) => new SessionClosedError(why, m, this.dcId));
       return;
     }
     // nothing waits: reconnect on the next call (no connection is kept open for nothing)

@@ -144,11 +144,14 @@ test('connections dropped at random offsets mid-download: retried, byte-identica
     lab.sandbox.dropConnectionsAfterBytes(3, at, 2);
     try {
       const out = lab.out(`drops-${round}.bin`);
+      const before = events.length;
       const res = await downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out, partSize: 131072, parallel: 2 });
       assert.equal(res.sha256, f.sha256, `drops after ${at} bytes`);
       assert.equal(sha256File(out), f.sha256);
+      // the session reconnects and re-sends the parts in flight; a part that still failed is retried by the download
       const retries = chainOf(events, res.traceId).filter((e) => e.kind === 'error' && /retry/.test(e.note ?? ''));
-      assert.ok(retries.length >= 1, `at least one part was retried after the drop at ${at}`);
+      const reconnects = events.slice(before).filter((e) => e.name === 'reconnect' && e.dcId === 3);
+      assert.ok(retries.length + reconnects.length >= 1, `the drop at ${at} was recovered from (reconnect or part retry)`);
     } finally {
       lab.sandbox.clearConnectionFaults();
     }
