@@ -731,13 +731,15 @@ export class ServerSession extends EventEmitter {
    */
   private onDuplicate(s: ClientSession, msgId: bigint, seqno: number, body: Uint8Array, containerId: bigint | undefined): void {
     const answerId = s.answers.get(msgId);
-    const kept = answerId !== undefined && s.kept.has(answerId);
+    // a resumed session queues its kept messages first: a query re-sent in the same packet needs no second copy
+    const queued = answerId !== undefined && s.queue.some((q) => q.msgId === answerId);
+    const kept = !queued && answerId !== undefined && s.kept.has(answerId);
     const state = s.calls.get(msgId);
-    const what = kept ? 'its kept answer re-sent' : state === 'running' ? 'still running: answered when done' : 'ignored';
+    const what = queued ? 'its kept answer is already on its way' : kept ? 'its kept answer re-sent' : state === 'running' ? 'still running: answered when done' : 'ignored';
     const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'in', kind: 'encrypted', msgId: msgId.toString(), seqno, size: body.length, ctor: this.nameOf(body), note: `duplicate msg_id: ${what}` };
     if (containerId !== undefined) e.containerId = containerId.toString();
     this.wire(e);
-    if (kept) this.resendKept(s, `query ${msgId} received again`, [answerId]);
+    if (kept) this.resendKept(s, `query ${msgId} received again`, [answerId!]);
   }
 
   /**

@@ -372,6 +372,24 @@ describe('kept answers', () => {
     c.close();
   });
 
+  test('a resumed session that repeats its query in the first packet gets the kept answer once', async () => {
+    const server = await startServer();
+    const key = preShareKey(server, 5n);
+    const a = await rawClient(server.port, key, 5n);
+    const q = a.send(nearestDc(), { seqno: 1 });
+    const [answer] = await a.waitFor('rpc_result', q);
+    a.close();
+    await waitFor(() => server.conns[0]!.closed);
+    const b = await rawClient(server.port, key, 5n, a.sessionId);
+    b.sendContainer([{ body: nearestDc(), msgId: q, seqno: 1 }], { seqno: 2 });
+    const [again] = await b.waitFor('rpc_result', q);
+    assert.equal(again!.msgId, answer!.msgId);
+    await sleep(150);
+    assert.equal(b.all('rpc_result', q).length, 1);
+    assert.equal(server.calls.length, 1);
+    b.close();
+  });
+
   test('msg_resend_req, msg_resend_ans_req, msgs_state_req flags, msgs_all_info', async () => {
     const { handler, release } = gated();
     const server = await startServer(handler);
