@@ -235,10 +235,13 @@ describe('encrypted session over loopback TCP (pre-shared key)', () => {
     const c = await connectClient(server.port, key);
     await c.session.invoke({ _: 'help.getNearestDc' });
     const out = c.events.find((e) => e.dir === 'out' && e.ctor === 'help.getNearestDc')!;
-    const ackIdx = c.events.findIndex((e) => e.dir === 'local' && e.acked && e.msgId === out.msgId);
+    // the quick ack (transport) usually comes first; the server's msgs_ack must come before the answer too
+    const ackIdx = c.events.findIndex((e) => e.acked && e.msgId === out.msgId);
+    const msgsAckIdx = c.events.findIndex((e) => e.dir === 'in' && e.ctor === 'msgs_ack');
     const resIdx = c.events.findIndex((e) => e.dir === 'in' && e.ctor === 'rpc_result:nearestDc');
     assert.ok(ackIdx >= 0, 'acknowledged');
     assert.ok(ackIdx < resIdx, 'ack before the answer');
+    assert.ok(msgsAckIdx >= 0 && msgsAckIdx < resIdx, 'msgs_ack before the answer');
     c.session.close();
   });
 
