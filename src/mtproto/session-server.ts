@@ -260,7 +260,10 @@ interface ClientSession {
   /** Server msg_ids of this session (one clock, whichever connection carries the session). */
   clock: MsgIdClock;
   inbound: InboundWindow;
-  announced: boolean;
+  /** first_msg_id announced by new_session_created (undefined: not announced yet). */
+  firstMsgId: bigint | undefined;
+  /** new_session_created's unique_id: one per session, repeated when an earlier first_msg_id is announced. */
+  uniqueId: bigint;
   queue: OutItem[];
   acks: bigint[];
   calls: Map<bigint, CallState>;
@@ -620,7 +623,8 @@ export class ServerSession extends EventEmitter {
           seq: new SeqNo(),
           clock: new MsgIdClock({ synced: true, ...(this.opts.now ? { now: this.opts.now } : {}) }),
           inbound: new InboundWindow(INBOUND_WINDOW),
-          announced: false,
+          firstMsgId: undefined,
+          uniqueId: randomLong(),
           queue: [],
           acks: [],
           calls: new Map(),
@@ -713,16 +717,19 @@ export class ServerSession extends EventEmitter {
     }
   }
 
-  /** new_session_created before the first answer of a session (first_msg_id: the lowest id of that first message). */
+  /**
+   * new_session_created before the first answer of a session (first_msg_id: the lowest id of that first message),
+   * and again, with the same unique_id, for a message with an even lower msg_id (service_messages).
+   */
   private announce(s: ClientSession, firstMsgId: bigint): void {
-    if (s.announced) return;
-    s.announced = true;
+    if (s.firstMsgId !== undefined && firstMsgId >= s.firstMsgId) return;
+    s.firstMsgId = firstMsgId;
     const w = new TlWriter(28);
     w.uint(MT.new_session_created);
     w.long(firstMsgId);
-    w.long(randomLong());
+    w.long(s.uniqueId);
     w.long(this.currentSalt(s.authKeyId));
-    this.enqueue(s, { body: w.finish(), contentRelated: true, ctor: 'new_session_created', kind: 'service', idKind: 'notification' });
+    this.enqueue(s, { body: w.finish(), contentRelated: true, ctor: 'new_session_created', kind: 'service', idKind: 'notification', note: `first_msg_id ${firstMsgId}` });
   }
 
   /**
@@ -791,7 +798,7 @@ export class ServerSession extends EventEmitter {
     s.inbound.add(msgId, -1);
     let first = msgId;
     for (const it of items) if (it.msgId < first) first = it.msgId;
-    this.announce(s, first);
+    if (s.firstMsgId === undefined) this.announce(s, first);
     this.wire({ dir: 'in', kind: 'service', msgId: msgId.toString(), seqno, size: body.length, ctor: 'msg_container', note: `${items.length} messages` });
     for (const it of items) {
       if (this.closedReason !== undefined || this.keyGone || s.destroyed) return;
@@ -809,7 +816,9 @@ export class ServerSession extends EventEmitter {
         continue;
       }
       const b = this.admit(s, it.msgId, it.seqno, it.body, msgId);
-      if (b) this.dispatch(s, it.msgId, it.seqno, b, msgId);
+      if (!b) continue;
+      this.announce(s, it.msgId);
+      this.dispatch(s, it.msgId, it.seqno, b, msgId);
     }
   }
 

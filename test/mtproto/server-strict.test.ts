@@ -157,6 +157,32 @@ describe('client msg_id rules', () => {
   });
 });
 
+test('new_session_created again, with the same unique_id, for a message with a msg_id below the first one', async () => {
+  const server = await startServer();
+  const key = preShareKey(server, 5n);
+  const c = await rawClient(server.port, key, 5n);
+  const early = c.clock.next();
+  const between = c.clock.next();
+  const b = c.send(nearestDc(), { seqno: 5 });
+  await c.waitFor('rpc_result', b);
+  const field = (m: RawMsg): { first: bigint; unique: bigint } => {
+    const r = new TlReader(m.body, 4);
+    return { first: r.long(), unique: r.long() };
+  };
+  const [created] = await c.waitFor('new_session_created');
+  assert.equal(field(created!).first, b);
+  c.sendContainer([{ body: nearestDc(), msgId: early, seqno: 1 }], { seqno: 6 });
+  await c.waitFor('rpc_result', early);
+  const [, again] = await c.waitFor('new_session_created', undefined, 2);
+  assert.equal(field(again!).first, early);
+  assert.equal(field(again!).unique, field(created!).unique);
+  c.sendContainer([{ body: nearestDc(), msgId: between, seqno: 3 }], { seqno: 6 });
+  await c.waitFor('rpc_result', between);
+  await sleep(100);
+  assert.equal(c.all('new_session_created').length, 2);
+  c.close();
+});
+
 describe('seqno rules', () => {
   test('32: a lower msg_id has a higher (or equal odd) seqno; 33: a higher msg_id has a lower one; not executed', async () => {
     const server = await startServer();
