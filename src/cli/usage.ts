@@ -53,9 +53,10 @@ export const COMMAND_USAGE: Record<string, string> = {
   trace export JSON. --last N keeps the last N events; --no-details prints only the chain lines; --machines keeps
   the XState transitions of the client and session actors (hidden by default). Reads the store only; \`login\`,
   \`call\`, \`logout\` and \`status --ping\` append to the trace, \`status\` and \`trace\` never write.`,
-  logout: `usage: dclab logout [--local] [common options]
-  auth.logOut on the home DC, then forget the profile's login (keys, home DC, user; api_id/api_hash are kept).
-  --local only forgets, without contacting the server.`,
+  logout: `usage: dclab logout [--local | --forget-keys] [common options]
+  auth.logOut on every authorized DC, then forget the profile's login (keys, home DC, user; api_id/api_hash are
+  kept). --local only forgets, without contacting the server. --forget-keys also asks every DC that holds one of
+  the keys to destroy it (destroy_auth_key) before it is forgotten here.`,
   download: `usage: dclab download --dc N --location 'JSON' --out FILE [--size S] [--no-cdn] [--parallel K] [--resume] [--sha256 HEX] [--json] [--verbose] [common options]
   Download a file from its DC: N is the file's dc_id and JSON its InputFileLocation (long as decimal strings, bytes
   as base64), both printed by \`dclab history\`, e.g.
@@ -108,7 +109,7 @@ Commands:
   dclab call METHOD ['JSON'] [--dc N] [--json]                         invoke an API method
   dclab status [--json] [--ping]                                       stored state; no handshake
   dclab trace [--json] [--last N]                                      the session's trace timeline
-  dclab logout [--local]                                               log out and forget the login
+  dclab logout [--local | --forget-keys]                               log out and forget the login
   dclab history [--json]                                               Saved Messages media: dc_id, location JSON
   dclab download --dc N --location 'JSON' --out FILE [--resume]        download a file from its DC (CDN, resume)
   dclab upload FILE [--send]                                           upload a file (and send it to Saved Messages)

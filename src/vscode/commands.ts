@@ -292,6 +292,18 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       void vscode.window.showInformationMessage('DC Lab: logged out (auth keys kept, authorizations dropped)');
     }),
 
+    reg('dclab.forgetKeys', async () => {
+      const pick = await vscode.window.showWarningMessage(
+        'DC Lab: forget the auth keys? Every DC holding one is asked to destroy it (destroy_auth_key); you will have to log in again.',
+        { modal: true },
+        'Forget Keys',
+      );
+      if (pick !== 'Forget Keys') return;
+      const answers = await lab.forgetKeys();
+      const text = [...answers].map(([dc, a]) => `DC${dc}: ${a.replace('destroy_auth_key_', '')}`).join(', ');
+      void vscode.window.showInformationMessage(`DC Lab: keys forgotten${text ? ` (${text})` : ' (none were stored)'}`);
+    }),
+
     reg('dclab.runQuery', async (methodArg?: unknown, paramsArg?: unknown, dcArg?: unknown) => {
       const schema = apiSchema();
       let method = typeof methodArg === 'string' ? methodArg : undefined;

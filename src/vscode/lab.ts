@@ -325,6 +325,16 @@ export class LabSession extends EventEmitter {
     this.changed();
   }
 
+  /** destroy_auth_key on every DC holding one of our keys (the DCs forget them), then the keys are dropped. */
+  async forgetKeys(): Promise<Map<number, string>> {
+    await this.connect();
+    const answers = await this.client!.forgetKeys();
+    this.log.info(`keys forgotten: ${[...answers].map(([dc, a]) => `DC${dc} ${a}`).join(', ') || 'none were stored'}`);
+    await this.saveTrace();
+    this.changed();
+    return answers;
+  }
+
   // ------------------------------------------------------------------ calls + downloads
 
   /** Runs a method given as JSON params (validated against the API schema); returns the redacted JSON result. */
