@@ -823,6 +823,15 @@ export class ServerSession extends EventEmitter {
   }
 
   private dispatch(s: ClientSession, msgId: bigint, seqno: number, body: Uint8Array, containerId: bigint | undefined): void {
+    try {
+      this.dispatchUnsafe(s, msgId, seqno, body, containerId);
+    } catch (e) {
+      // a service message that does not parse (an API call's decoding errors are answered as rpc_error)
+      this.fail(`malformed ${this.nameOf(body)} (msg_id ${msgId}): ${errText(e)}`);
+    }
+  }
+
+  private dispatchUnsafe(s: ClientSession, msgId: bigint, seqno: number, body: Uint8Array, containerId: bigint | undefined): void {
     const id = peekId(body);
     const base: Omit<WireEvent, 'time' | 'dcId' | 'connId' | 'ctor' | 'kind'> = { dir: 'in', msgId: msgId.toString(), seqno, size: body.length };
     if (containerId !== undefined) base.containerId = containerId.toString();

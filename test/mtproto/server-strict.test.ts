@@ -609,3 +609,33 @@ describe('connection', () => {
     }
   });
 });
+
+test('hostile encrypted bodies (service constructors with random tails, random containers) never crash the server', async () => {
+  const { randomBytes } = await import('../../src/crypto/random.js');
+  const server = await startServer();
+  const key = preShareKey(server, 5n);
+  // destroy_auth_key would (rightly) take the key away from the client that checks the server afterwards
+  const ids = (Object.values(MT) as number[]).filter((id) => id !== MT.destroy_auth_key);
+  const body = (): Uint8Array => {
+    const tail = randomBytes(4 * Math.floor(Math.random() * 12));
+    const w = new TlWriter(8 + tail.length);
+    w.uint(ids[Math.floor(Math.random() * ids.length)]!);
+    if (Math.random() < 0.5) w.uint(MT.vector);
+    w.raw(tail);
+    return w.finish();
+  };
+  let c = await rawClient(server.port, key, 5n);
+  for (let i = 0; i < 300; i++) {
+    if (c.closed) c = await rawClient(server.port, key, 5n);
+    const seqno = Math.floor(Math.random() * 8);
+    if (i % 5 === 0) c.sendContainer([{ body: body() }, { body: body(), seqno }]);
+    else c.send(body(), { seqno });
+    if (i % 50 === 0) await sleep(10);
+  }
+  await sleep(100);
+  const fresh = await rawClient(server.port, key, 5n);
+  await fresh.waitFor('rpc_result', fresh.send(nearestDc()));
+  fresh.close();
+  c.close();
+});
+
