@@ -1,7 +1,8 @@
 // Server side of auth key creation (mtproto/auth_key), independent of sockets: one ServerHandshake per connection,
 // fed decoded unencrypted messages, answering TL objects. Anything it cannot accept throws a ServerHandshakeError
 // (whose transportCode the caller may send before dropping the connection); it never throws anything else for
-// bad input.
+// bad input. p_q_inner_data is accepted in both encryptions Telegram takes: RSA_PAD, and the older SHA1(data) + data
+// + padding raised to the RSA power (Telethon 1.x and other clients in wide use send it).
 //
 // serveHandshakeOnly() wires one to a FrameLink (plain message framing, TL decoding, transport errors): the
 // pattern a per-connection dispatcher follows, used by the tests.
