@@ -61,22 +61,26 @@ export interface DcPoolEvent {
   attempt?: number;
 }
 
-export interface DcConnectionDeps {
-  profile: Profile;
-  keys: DcKeyStore;
-  topology: () => Topology | undefined;
-  emit: (e: DcPoolEvent) => void;
+/** How a DC's connections behave; the pool passes its options through. */
+export interface DcConnectionTuning {
   onWire?: (e: WireEvent) => void;
-  /** Every endpoint failed: read the config again elsewhere; true when the topology changed. */
+  /** Every endpoint of a DC failed: read the config again elsewhere; true when the topology changed. */
   refreshTopology?: (dcId: number, reason: string) => Promise<boolean>;
   connectTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   callTimeoutMs?: number;
-  /** Keepalive interval and read deadline of the sessions (see MtprotoSessionOptions). */
+  /** Keepalive interval and read deadline of the sessions (defaults 60 s / 20 s; see MtprotoSessionOptions). */
   pingIntervalMs?: number;
   readTimeoutMs?: number;
-  /** Reconnect attempts while calls wait, before they fail (default 8). */
+  /** Reconnect attempts while calls wait, and connections lost before any answer, before calls fail (default 8). */
   maxReconnectAttempts?: number;
+}
+
+export interface DcConnectionDeps extends DcConnectionTuning {
+  profile: Profile;
+  keys: DcKeyStore;
+  topology: () => Topology | undefined;
+  emit: (e: DcPoolEvent) => void;
 }
 
 /** What a DC's connection is doing, for status views. */

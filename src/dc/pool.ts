@@ -3,9 +3,8 @@
 // have a stored key, and repeats a call once on a new key when a DC really lost the old one (−404 twice).
 import { TransportError } from '../mtproto/errors';
 import type { MtprotoSession } from '../mtproto/session';
-import type { WireEvent } from '../mtproto/wire-event';
 import type { TlObject } from '../tl/types';
-import { DcConnection, type DcConnectionInfo, type DcKeyRecord, type DcKeyStore, type DcPoolEvent } from './dc-connection';
+import { DcConnection, type DcConnectionTuning, type DcKeyRecord, type DcKeyStore, type DcConnectionInfo, type DcPoolEvent } from './dc-connection';
 import { DcError } from './errors';
 import type { Profile } from './profile';
 import type { Topology } from './topology';
@@ -27,20 +26,10 @@ export function memoryKeyStore(): DcKeyStore & { readonly size: number } {
   };
 }
 
-export interface DcPoolOptions {
+export interface DcPoolOptions extends DcConnectionTuning {
   profile: Profile;
   keys?: DcKeyStore;
   onEvent?: (e: DcPoolEvent) => void;
-  onWire?: (e: WireEvent) => void;
-  /** Every endpoint of a DC failed: read the config again through another DC; true when it changed. */
-  refreshTopology?: (dcId: number, reason: string) => Promise<boolean>;
-  connectTimeoutMs?: number;
-  handshakeTimeoutMs?: number;
-  callTimeoutMs?: number;
-  /** Keepalive interval / read deadline of every session (defaults: 60 s / 20 s). */
-  pingIntervalMs?: number;
-  readTimeoutMs?: number;
-  maxReconnectAttempts?: number;
 }
 
 export class DcPool {
@@ -115,20 +104,8 @@ export class DcPool {
   private connection(dcId: number): DcConnection {
     let c = this.conns.get(dcId);
     if (!c) {
-      c = new DcConnection(dcId, {
-        profile: this.profile,
-        keys: this.keys,
-        topology: () => this.topo,
-        emit: (e) => this.emit(e),
-        ...(this.opts.onWire ? { onWire: this.opts.onWire } : {}),
-        ...(this.opts.refreshTopology ? { refreshTopology: this.opts.refreshTopology } : {}),
-        ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
-        ...(this.opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.handshakeTimeoutMs } : {}),
-        ...(this.opts.callTimeoutMs !== undefined ? { callTimeoutMs: this.opts.callTimeoutMs } : {}),
-        ...(this.opts.pingIntervalMs !== undefined ? { pingIntervalMs: this.opts.pingIntervalMs } : {}),
-        ...(this.opts.readTimeoutMs !== undefined ? { readTimeoutMs: this.opts.readTimeoutMs } : {}),
-        ...(this.opts.maxReconnectAttempts !== undefined ? { maxReconnectAttempts: this.opts.maxReconnectAttempts } : {}),
-      });
+      const { profile: _profile, keys: _keys, onEvent: _onEvent, ...tuning } = this.opts;
+      c = new DcConnection(dcId, { ...tuning, profile: this.profile, keys: this.keys, topology: () => this.topo, emit: (e) => this.emit(e) });
       this.conns.set(dcId, c);
     }
     return c;
