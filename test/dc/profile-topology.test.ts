@@ -46,6 +46,12 @@ test('testProfile: Telegram test DCs, test RSA key, +10000 in the handshake', ()
   assert.equal(p.rsaKeys, TELEGRAM_TEST_KEYS);
   assert.equal(handshakeDcId(p, 2), 10002);
   assert.equal(p.apiId, 17);
+  // towards Telegram the transport is obfuscated2 by default, as the official apps connect; the option stays
+  assert.equal(p.obfuscated, true);
+  assert.equal(dcEndpoints(p, 2)[0]!.obfuscated, true);
+  assert.equal(productionProfile().obfuscated, true);
+  assert.equal(testProfile({ obfuscated: false }).obfuscated, false);
+  assert.equal(dcEndpoints(testProfile({ obfuscated: false }), 2)[0]!.obfuscated, false);
 });
 
 test('productionProfile and customProfile', () => {

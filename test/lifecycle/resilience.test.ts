@@ -6,6 +6,8 @@ import { randomBytes } from '../../src/crypto/random';
 import type { WireEvent } from '../../src/mtproto/wire-event';
 import type { TlObject } from '../../src/tl/types';
 import { locationFromJson } from '../../src/files/media';
+import { profileFromSandboxInfo } from '../../src/dc/profile';
+import { DcPool } from '../../src/dc/pool';
 import { startLab, type Lab } from './helpers';
 
 const PHONE = '9996621234'; // a user of DC 2, the first DC: no redirect needed
@@ -257,6 +259,73 @@ test('forget keys: destroy_auth_key on every DC with a key; the DC forgets it, t
     assert.equal(lab.sandbox.world.keyCount(2), before - 1, 'DC 2 forgot the key');
     assert.deepEqual(await store.listDcKeys(), []);
     assert.equal(client.status().state, 'loggedOut');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('−429 on a new connection: the client backs off before the next one and the call succeeds', async () => {
+  const lab = await startLab();
+  try {
+    const { client, events } = await loggedIn(lab);
+    lab.sandbox.injectTransportError(-429, { dcId: 2, count: 1 });
+    lab.sandbox.dropConnections(2);
+    const users = await client.call<TlObject[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] });
+    assert.equal(users.length, 1);
+    const backoff = events.find((e) => e.name === 'reconnect' && /after transport error -429/.test(e.note ?? ''));
+    assert.ok(backoff, 'a reconnect after −429');
+    const ms = Number(/in (\d+) ms/.exec(backoff!.note ?? '')?.[1]);
+    assert.ok(ms >= 500, `backed off ${ms} ms (not at once)`);
+    assert.equal(client.status().state, 'authorized');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('endpoints in order: a dead IPv6 endpoint (preferred) falls back to IPv4; a tcpo_only endpoint is dialled obfuscated', async () => {
+  const lab = await startLab();
+  try {
+    const profile = profileFromSandboxInfo(lab.sandbox.info, { preferIpv6: true });
+    profile.dcs = profile.dcs.map((d) => ({ ...d, ipv6: { host: '::1', port: 1 } }));
+    const wire: WireEvent[] = [];
+    const pool = new DcPool({ profile, onWire: (e) => void wire.push(e) });
+    const events: string[] = [];
+    const tapped = new DcPool({ profile, onEvent: (e) => void events.push(`${e.type} ${e.address ?? ''}`) });
+    try {
+      await tapped.invoke(2, { _: 'help.getNearestDc' });
+      const dc2 = lab.sandbox.info.dcs.find((d) => d.id === 2)!;
+      assert.deepEqual(events.filter((e) => /^(connecting|endpoint-failed|connected)/.test(e)).slice(0, 4), [
+        'connecting [::1]:1',
+        'endpoint-failed [::1]:1',
+        `connecting 127.0.0.1:${dc2.port}`,
+        `connected 127.0.0.1:${dc2.port}`,
+      ]);
+      // a config endpoint marked tcpo_only: obfuscated2 on the wire (the sandbox detects it and answers)
+      pool.setTopology({ thisDc: 2, date: 0, testMode: false, endpoints: [{ id: 3, host: '127.0.0.1', port: lab.sandbox.info.dcs.find((d) => d.id === 3)!.port, ipv6: false, mediaOnly: false, tcpoOnly: true, cdn: false, static: false, thisPortOnly: false, hasSecret: false }] });
+      await pool.invoke(3, { _: 'help.getNearestDc' });
+      assert.match(pool.connectionInfo(3)?.endpoint ?? '', /\(obfuscated\)$/);
+      assert.ok(lab.logs.some((l) => /DC3: .* from .*\(obfuscated /.test(l)), 'the sandbox saw an obfuscated connection');
+    } finally {
+      pool.close();
+      tapped.close();
+    }
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('the config is read again once it expires (help.getConfig in the background, calls do not wait)', async () => {
+  const lab = await startLab({ sandbox: { configExpiresSeconds: 1 } });
+  try {
+    const { client, events } = await loggedIn(lab);
+    await client.call({ _: 'help.getConfig' });
+    await new Promise((r) => setTimeout(r, 2100));
+    await client.call({ _: 'help.getNearestDc' });
+    const started = Date.now();
+    while (!events.some((e) => e.name === 'config refresh' && /expired/.test(e.note ?? ''))) {
+      assert.ok(Date.now() - started < 3000, 'a refresh after expiry');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     await lab.stop();
   }
