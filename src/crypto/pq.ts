@@ -1,5 +1,31 @@
 import { checkPrimeSync, generatePrimeSync, randomInt } from 'node:crypto';
 
+/** Telegram's pq is the product of two ~31-bit primes, always below 2^63; a bigger one is refused unfactored. */
+export const PQ_LIMIT = 1n << 63n;
+
+/** Why a pq was refused: 'pq-size' (≥ 2^63 or < 6), 'pq-prime', 'pq-factors' (not two primes), 'pq-budget' (gave up). */
+export type PqCheck = 'pq-size' | 'pq-prime' | 'pq-factors' | 'pq-budget';
+
+/** A pq the client will not (or could not) split; a RangeError so callers that only know that still match. */
+export class PqError extends RangeError {
+  readonly check: PqCheck;
+  constructor(check: PqCheck, message: string) {
+    super(message);
+    this.name = 'PqError';
+    this.check = check;
+  }
+}
+
+export interface FactorizeOptions {
+  /** Wall-clock budget for the whole factorization, ms (default 2000): it runs on the event loop. */
+  budgetMs?: number;
+  /** Pollard-Brent steps before giving up (default 2^22, far above the ~2^16 a 31-bit factor needs). */
+  maxSteps?: number;
+}
+
+const DEFAULT_BUDGET_MS = 2000;
+const DEFAULT_MAX_STEPS = 1 << 22;
+
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a < 0n ? -a : a;
@@ -11,9 +37,25 @@ function randomBelow(n: bigint): bigint {
   return r % n;
 }
 
-/** One non-trivial factor of composite `n` (Brent's variant of Pollard's rho, gcd batched every m steps); factorizePq's fallback, exported for tests. */
-export function brent(n: bigint): bigint {
+/** Throws PqError('pq-budget') once `deadline` (ms since epoch) has passed. */
+function checkDeadline(deadline: number, what: string): void {
+  if (Date.now() >= deadline) throw new PqError('pq-budget', `factorization of pq gave up: ${what} ran past its time budget`);
+}
+
+/**
+ * One non-trivial factor of composite `n` < 2^64 (Brent's variant of Pollard's rho, gcd batched every m steps);
+ * factorizePq's fallback, exported for tests. Bounded: PqError('pq-budget') after `maxSteps` steps or `budgetMs`.
+ */
+export function brent(n: bigint, opts: FactorizeOptions & { deadline?: number } = {}): bigint {
   if ((n & 1n) === 0n) return 2n;
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+  const deadline = opts.deadline ?? Date.now() + (opts.budgetMs ?? DEFAULT_BUDGET_MS);
+  let steps = 0;
+  const spend = (k: number): void => {
+    steps += k;
+    if (steps > maxSteps) throw new PqError('pq-budget', `factorization of pq gave up after a budget of ${maxSteps} Pollard-Brent steps`);
+    checkDeadline(deadline, 'Pollard-Brent');
+  };
   for (;;) {
     let y = randomBelow(n - 1n) + 1n;
     const c = randomBelow(n - 1n) + 1n;
@@ -22,11 +64,13 @@ export function brent(n: bigint): bigint {
     let x = 0n, ys = 0n;
     while (g === 1n) {
       x = y;
+      spend(r);
       for (let i = 0; i < r; i++) y = (y * y + c) % n;
       let k = 0;
       while (k < r && g === 1n) {
         ys = y;
         const lim = Math.min(m, r - k);
+        spend(lim);
         for (let i = 0; i < lim; i++) {
           y = (y * y + c) % n;
           q = (q * (x > y ? x - y : y - x)) % n;
@@ -39,6 +83,7 @@ export function brent(n: bigint): bigint {
     if (g === n) {
       // the batch overshot: walk it again one step at a time
       do {
+        spend(1);
         ys = (ys * ys + c) % n;
         g = gcd(x > ys ? x - ys : ys - x, n);
       } while (g === 1n);
@@ -69,8 +114,8 @@ const SQUFOF_MULTIPLIERS = [1, 3, 5, 7, 11, 15, 21, 33, 35, 55, 77, 105, 165, 23
  * double exactly, so the loops run on plain numbers (bigint only for the few setup steps). Returns a non-trivial
  * factor, or 0n when no multiplier succeeded (the caller falls back to Pollard-Brent).
  */
-function squfof(n: bigint): bigint {
-  if (n >= 1n << 63n) return 0n;
+function squfof(n: bigint, deadline: number): bigint {
+  if (n >= PQ_LIMIT) return 0n;
   for (const k of SQUFOF_MULTIPLIERS) {
     const D = BigInt(k) * n;
     const p0big = isqrt(D);
@@ -84,6 +129,7 @@ function squfof(n: bigint): bigint {
     let r = 0;
     let i = 2;
     for (; i < B; i++) {
+      if ((i & 0xffff) === 0) checkDeadline(deadline, 'SQUFOF');
       const b = Math.floor((P0 + P) / Q);
       P = b * Q - P;
       const q = Q;
@@ -103,6 +149,7 @@ function squfof(n: bigint): bigint {
     if (Q === 0) continue;
     let j = 0;
     do {
+      if ((j & 0xffff) === 0) checkDeadline(deadline, 'SQUFOF');
       const b = Math.floor((P0 + P) / Q);
       Pprev = P;
       P = b * Q - P;
@@ -117,16 +164,31 @@ function squfof(n: bigint): bigint {
   return 0n;
 }
 
-/** Splits the handshake's pq into its two prime factors, smaller first (SQUFOF, Pollard-Brent as the fallback). */
-export function factorizePq(pq: bigint): [bigint, bigint] {
-  if (pq < 4n) throw new RangeError(`pq ${pq} has no two factors`);
-  if (checkPrimeSync(pq)) throw new RangeError(`pq ${pq} is prime`);
-  if ((pq & 1n) === 0n) return [2n, pq / 2n];
-  const s = isqrt(pq);
-  if (s * s === pq) return [s, s];
-  let a = squfof(pq);
-  if (a === 0n || pq % a !== 0n) a = brent(pq);
+/**
+ * Splits the handshake's pq into its two prime factors, smaller first (SQUFOF, Pollard-Brent as the fallback).
+ * Refuses (PqError) a pq ≥ 2^63 before any work, a prime, and anything that is not a product of exactly two
+ * primes; gives up with PqError('pq-budget') past the time/step budget.
+ */
+export function factorizePq(pq: bigint, opts: FactorizeOptions = {}): [bigint, bigint] {
+  if (pq >= PQ_LIMIT) {
+    throw new PqError('pq-size', `pq of ${pq.toString(2).length} bits is not below 2^63 (Telegram's pq always is): refused without factoring`);
+  }
+  if (pq < 4n) throw new PqError('pq-size', `pq ${pq} has no two factors`);
+  const deadline = Date.now() + (opts.budgetMs ?? DEFAULT_BUDGET_MS);
+  checkDeadline(deadline, 'the primality check');
+  if (checkPrimeSync(pq)) throw new PqError('pq-prime', `pq ${pq} is prime`);
+  let a: bigint;
+  if ((pq & 1n) === 0n) a = 2n;
+  else {
+    const s = isqrt(pq);
+    if (s * s === pq) a = s;
+    else {
+      a = squfof(pq, deadline);
+      if (a === 0n || pq % a !== 0n) a = brent(pq, { ...opts, deadline });
+    }
+  }
   const b = pq / a;
+  if (!checkPrimeSync(a) || !checkPrimeSync(b)) throw new PqError('pq-factors', `pq ${pq} is not a product of two primes (${a} · ${b})`);
   return a < b ? [a, b] : [b, a];
 }
 

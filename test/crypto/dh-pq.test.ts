@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPrimeSync, generatePrimeSync, getDiffieHellman } from 'node:crypto';
 import { checkDhParams, checkDhValue, dhKeyPair, dhShared, DhCheckError, TELEGRAM_DH_PRIME } from '../../src/crypto/dh';
-import { brent, factorizePq, generatePq } from '../../src/crypto/pq';
+import { brent, factorizePq, generatePq, PqError } from '../../src/crypto/pq';
 import { modPow, modPowJs } from '../../src/crypto/bigint';
 
 const P = TELEGRAM_DH_PRIME;
@@ -104,4 +104,34 @@ test('modPow (native path) equals square-and-multiply, incl. exponent ≥ modulu
   assert.equal(modPow(7n, 0n, P), 1n);
   assert.equal(modPow(-2n, 3n, 11n), 3n); // (-8) mod 11
   assert.equal(modPow(5n, 3n, 16n), 125n % 16n);
+});
+
+// A hostile server's pq: Telegram's is below 2^63 (two ~31-bit primes); anything bigger is refused before any
+// factoring starts, and factoring itself stops at a budget, so the event loop is never held without bound.
+test('factorizePq refuses pq ≥ 2^63 at once: a 16-byte pq (two 64-bit primes) and 2^63 itself', () => {
+  const p = generatePrimeSync(64, { bigint: true });
+  const q = generatePrimeSync(64, { bigint: true });
+  const started = Date.now();
+  assert.throws(() => factorizePq(p * q), (e: unknown) => e instanceof PqError && e.check === 'pq-size' && /2\^63/.test(e.message));
+  assert.throws(() => factorizePq(1n << 63n), (e: unknown) => e instanceof PqError && e.check === 'pq-size');
+  assert.ok(Date.now() - started < 100, 'refused without factoring');
+});
+
+test('factorizePq refuses pq with three prime factors and pq that is a prime', () => {
+  const three = 1000003n * 1000033n * 1000037n; // below 2^63
+  assert.ok(three < 1n << 63n);
+  assert.throws(() => factorizePq(three), (e: unknown) => e instanceof PqError && e.check === 'pq-factors');
+  assert.throws(() => factorizePq(2147483647n), (e: unknown) => e instanceof PqError && e.check === 'pq-prime');
+});
+
+test('Pollard-Brent stops at its step budget with a clear error instead of running on', () => {
+  const { pq } = generatePq();
+  assert.throws(() => brent(pq, { maxSteps: 16 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget' && /budget/.test(e.message));
+  // a prime never splits: without the budget this loop would never end
+  assert.throws(() => brent(4294967291n, { maxSteps: 10_000 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget');
+});
+
+test('factorizePq stops at its time budget', () => {
+  const { pq } = generatePq();
+  assert.throws(() => factorizePq(pq, { budgetMs: 0 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget');
 });
