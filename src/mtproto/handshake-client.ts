@@ -19,7 +19,7 @@ import { bytesEqual, sha1 } from '../crypto/hash';
 import { bigIntFromBytes, bigIntToBytes, bigIntToMinBytes } from '../crypto/bigint';
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
 import { rsaPadEncrypt, type RsaPublicKey } from '../crypto/rsa';
-import { factorizePq } from '../crypto/pq';
+import { PQ_LIMIT, PqError, factorizePq } from '../crypto/pq';
 import { DhCheckError, checkDhParams, checkDhValue, dhKeyPair, dhShared } from '../crypto/dh';
 import { authKeyId as computeAuthKeyId, handshakeKeyIv, initialServerSalt } from '../crypto/kdf';
 import { transportErrorCode } from '../transport/codec';
@@ -65,6 +65,8 @@ export interface AuthKeyResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+/** 2020-01-01T00:00:00Z: no DC answers with an earlier server_time. */
+export const MIN_SERVER_TIME = 1_577_836_800;
 const DEFAULT_MAX_RETRIES = 5;
 
 let sharedCodec: TlCodec | undefined;
@@ -257,18 +259,23 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
       );
     }
 
-    // 2. factorize pq
+    // 2. factorize pq: Telegram's is below 2^63; a bigger one is refused before any factoring (it could hold the
+    // event loop for ever), and factoring itself runs on a budget
     const pqBytes = resPq.pq as Uint8Array;
     const pq = bigIntFromBytes(pqBytes, 'be');
-    if (pq < 6n || pqBytes.length > 16) fail('req_pq_multi', 'pq', `pq of ${pqBytes.length} bytes is not a usable product`, 'resPQ');
+    if (pqBytes.length > 8 || pq >= PQ_LIMIT) {
+      fail('req_pq_multi', 'pq', `pq of ${pqBytes.length} bytes is not below 2^63 (Telegram's always is): refused without factoring`, 'resPQ');
+    }
+    if (pq < 6n) fail('req_pq_multi', 'pq', `pq ${pq} is not a usable product`, 'resPQ');
     let p: bigint;
     let q: bigint;
     try {
       [p, q] = factorizePq(pq);
     } catch (e) {
-      return fail('req_pq_multi', 'pq', `cannot factorize pq: ${(e as Error).message}`, 'resPQ');
+      if (e instanceof PqError) return fail('req_pq_multi', 'pq', `${e.message} (${e.check})`, 'resPQ');
+      throw e;
     }
-    if (p * q !== pq || p <= 1n || q <= p) fail('req_pq_multi', 'pq', 'pq does not split into two factors p < q', 'resPQ');
+    if (p * q !== pq || p <= 2n || q <= p) fail('req_pq_multi', 'pq', 'pq is not the product of two distinct odd primes', 'resPQ');
 
     // 3. req_DH_params with RSA_PAD(p_q_inner_data_dc)
     const newNonce = randomBytes(32);
@@ -338,7 +345,12 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
       if (e instanceof DhCheckError) fail(step2, e.check, e.message, answer._);
       throw e;
     }
-    const timeOffset = (answer.server_time as number) - Math.floor(Date.now() / 1000);
+    // server_time becomes our clock: a time before any real DC could answer would make every msg_id absurd
+    const serverTime = answer.server_time as number;
+    if (!(serverTime >= MIN_SERVER_TIME)) {
+      fail(step2, 'server_time', `server_time ${serverTime} (${new Date(serverTime * 1000).toISOString()}) is before ${new Date(MIN_SERVER_TIME * 1000).toISOString().slice(0, 10)}`, answer._);
+    }
+    const timeOffset = serverTime - Math.floor(Date.now() / 1000);
     clock.timeOffset = timeOffset;
     clock.synced = true;
 
@@ -395,6 +407,10 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
   } catch (e) {
     const err =
       e instanceof HandshakeError ? e : new HandshakeError('internal', (e as Error)?.message ?? String(e), undefined, { cause: e });
+    // failed checks and transport errors have their event already; a deadline, a close or a bug gets one here
+    if (err.check === undefined && err.transportCode === undefined) {
+      emit({ dir: 'local', kind: 'check-failed', ctor: err.step, size: 0, note: err.message });
+    }
     if (!link.closed) link.close(`auth key creation failed: ${err.reason}`);
     throw err;
   } finally {
