@@ -4,10 +4,16 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Keyv from 'keyv';
 import { createFileKeyv, createMemoryKeyv } from './file-store.js';
+import { withLock } from './lock.js';
 
 export interface ProfileBackends {
   plain: Keyv;
   secrets: Keyv;
+  /**
+   * Runs a read-modify-write spanning several keys (an index and the values it lists) so that no other process
+   * interleaves its own. Absent: the backends are used by this process only.
+   */
+  transaction?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export const DEFAULT_DCLAB_DIR = join(homedir(), '.dclab');
@@ -22,7 +28,13 @@ export function cliBackends(dir: string = DEFAULT_DCLAB_DIR): ProfileBackends {
   const plain = join(dir, 'state.json');
   const secrets = join(dir, 'secrets.json');
   for (const f of [plain, secrets]) tighten(f);
-  return { plain: createFileKeyv(plain), secrets: createFileKeyv(secrets) };
+  // its own lock: each file's lock is taken inside it, never the other way round (no deadlock)
+  const txLock = join(dir, 'profile.lock');
+  return {
+    plain: createFileKeyv(plain),
+    secrets: createFileKeyv(secrets),
+    transaction: (fn) => withLock(join(dir, 'profile'), fn, { lockfilePath: txLock }),
+  };
 }
 
 /** An existing store file readable by group/others (copied, restored from a backup) is brought back to 0600. */

@@ -1,9 +1,11 @@
-// A keyv store adapter persisting to one JSON file: created 0600, atomic replace (tmp + rename), writes serialized
-// in-process, a corrupt file reported with its path instead of being dropped or overwritten.
+// A keyv store adapter persisting to one JSON file: created 0600, atomic replace (tmp in the same dir, fsync, rename,
+// fsync of the dir), every write a read-modify-write under a lock that holds across processes (`<file>.lock`), a
+// corrupt file reported with its path instead of being dropped or overwritten.
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
+import { withLock } from './lock.js';
 
 export const FILE_STORE_FORMAT = 'dclab-store';
 export const FILE_STORE_VERSION = 1;
@@ -73,27 +75,38 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 
   /** Reads the file (cached while its mtime, size and inode are unchanged). A missing file is an empty store. */
   private async load(): Promise<Map<string, unknown>> {
-    let st;
+    let fh: fs.FileHandle;
     try {
-      st = await fs.stat(this.filePath);
+      fh = await fs.open(this.filePath, 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         this.cache = undefined;
         return new Map();
       }
-      throw new StoreFileError(this.filePath, `cannot stat the store file (${(e as Error).message})`, { cause: e });
+      throw new StoreFileError(this.filePath, `cannot open the store file (${(e as Error).message})`, { cause: e });
     }
-    const c = this.cache;
-    if (c && c.mtimeMs === st.mtimeMs && c.size === st.size && c.ino === st.ino) return c.entries;
-    let text: string;
     try {
-      text = await fs.readFile(this.filePath, 'utf8');
-    } catch (e) {
-      throw new StoreFileError(this.filePath, `cannot read the store file (${(e as Error).message})`, { cause: e });
+      // stat and read through one handle: the cache key always describes the bytes read, even across a rename
+      let st;
+      try {
+        st = await fh.stat();
+      } catch (e) {
+        throw new StoreFileError(this.filePath, `cannot stat the store file (${(e as Error).message})`, { cause: e });
+      }
+      const c = this.cache;
+      if (c && c.mtimeMs === st.mtimeMs && c.size === st.size && c.ino === st.ino) return c.entries;
+      let text: string;
+      try {
+        text = await fh.readFile('utf8');
+      } catch (e) {
+        throw new StoreFileError(this.filePath, `cannot read the store file (${(e as Error).message})`, { cause: e });
+      }
+      const entries = this.parse(text);
+      this.cache = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino, entries };
+      return entries;
+    } finally {
+      await fh.close().catch(() => undefined);
     }
-    const entries = this.parse(text);
-    this.cache = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino, entries };
-    return entries;
   }
 
   private parse(text: string): Map<string, unknown> {
@@ -139,6 +152,7 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
       }
       await fs.rename(tmp, this.filePath);
       await fs.chmod(this.filePath, 0o600);
+      await syncDir(dir);
     } catch (e) {
       await fs.rm(tmp, { force: true }).catch(() => {});
       throw new StoreFileError(this.filePath, `cannot write the store file (${(e as Error).message})`, { cause: e });
@@ -148,16 +162,23 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   }
 
   /**
-   * Runs one read-modify-write after all earlier ones of any store on this path in this process, re-reading the file
-   * first so another process's committed changes survive (two processes writing at the same instant can still race).
+   * Runs one read-modify-write after all earlier ones of any store on this path in this process, holding the file's
+   * cross-process lock and re-reading the file first, so no other process's committed change is lost.
    */
   private mutate<T>(fn: (entries: Map<string, unknown>) => T): Promise<T> {
     const run = this.shared.queue.then(async () => {
-      this.cache = undefined; // always re-read before a write
-      const entries = new Map(await this.load());
-      const result = fn(entries);
-      await this.persist(entries);
-      return result;
+      try {
+        await fs.mkdir(dirname(this.filePath), { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new StoreFileError(this.filePath, `cannot create the store directory (${(e as Error).message})`, { cause: e });
+      }
+      return withLock(this.filePath, async () => {
+        this.cache = undefined; // always re-read before a write
+        const entries = new Map(await this.load());
+        const result = fn(entries);
+        await this.persist(entries);
+        return result;
+      });
     });
     this.shared.queue = run.catch(() => {});
     return run;
@@ -211,6 +232,20 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   /** The raw keys in the file (with keyv's namespace prefix). */
   async keys(): Promise<string[]> {
     return [...(await this.readSerialized()).keys()];
+  }
+}
+
+/** fsync of a directory, so a rename in it survives a crash; platforms that cannot (EISDIR, EINVAL, EPERM) skip it. */
+async function syncDir(dir: string): Promise<void> {
+  let dh: fs.FileHandle | undefined;
+  try {
+    dh = await fs.open(dir, 'r');
+    await dh.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw e;
+  } finally {
+    await dh?.close().catch(() => undefined);
   }
 }
 

@@ -6,3 +6,5 @@ export { cliBackends, memoryBackends, DEFAULT_DCLAB_DIR } from './backends.js';
 export type { ProfileBackends } from './backends.js';
 export { ProfileStore, parseProfileName } from './profile.js';
 export type { ProfileName, DcKeyRecord, ProfileSnapshot } from './profile.js';
+export { acquireLock, withLock, LockBusyError } from './lock.js';
+export type { HeldLock, LockOptions } from './lock.js';

@@ -77,6 +77,8 @@ const sortNums = (a: number[]): number[] => [...new Set(a)].sort((x, y) => x - y
 
 export class ProfileStore {
   private readonly shared: { q: Promise<unknown> };
+  /** The authorized DCs as this store's user last saw or wrote them (the base of setAuthorizedDcs' merge). */
+  private authorizedSeen: number[] | undefined;
 
   constructor(
     private readonly backends: ProfileBackends,
@@ -95,9 +97,13 @@ export class ProfileStore {
     return `${this.profile}:${field}`;
   }
 
-  /** Serializes read-modify-write sequences of every ProfileStore of this profile over these backends. */
+  /**
+   * Serializes read-modify-write sequences of every ProfileStore of this profile over these backends, and across
+   * processes when the backends offer a transaction (the CLI's data dir).
+   */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.shared.q.then(fn);
+    const tx = this.backends.transaction;
+    const run = this.shared.q.then(() => (tx ? tx(fn) : fn()));
     this.shared.q = run.catch(() => {});
     return run;
   }
@@ -185,13 +191,34 @@ export class ProfileStore {
 
   // --- authorized DCs ----------------------------------------------------------------------------------------------
   async getAuthorizedDcs(): Promise<number[]> {
+    const ids = await this.readAuthorizedDcs();
+    this.authorizedSeen = ids;
+    return [...ids];
+  }
+
+  private async readAuthorizedDcs(): Promise<number[]> {
     await this.queue;
     return sortNums((await this.getPlain<number[]>('authorizedDcs')) ?? []);
   }
 
+  /**
+   * Saves the caller's whole list as a change to what it last read or wrote here: DCs it added are added and DCs it
+   * dropped are dropped, while DCs another process authorized meanwhile stay (two commands transferring to two DCs
+   * at once both keep theirs). Without an earlier read the list replaces the stored one.
+   */
   async setAuthorizedDcs(ids: number[]): Promise<void> {
     ids.forEach(checkDcId);
-    await this.serial(() => this.setPlain('authorizedDcs', sortNums(ids)));
+    const mine = sortNums(ids);
+    const base = this.authorizedSeen;
+    await this.serial(async () => {
+      let next = mine;
+      if (base) {
+        const cur = (await this.getPlain<number[]>('authorizedDcs')) ?? [];
+        next = sortNums([...cur.filter((d) => mine.includes(d) || !base.includes(d)), ...mine.filter((d) => !base.includes(d))]);
+      }
+      await this.setPlain('authorizedDcs', next);
+    });
+    this.authorizedSeen = mine;
   }
 
   async addAuthorizedDc(dcId: number): Promise<void> {
@@ -258,7 +285,7 @@ export class ProfileStore {
       this.getHomeDc(),
       this.getUserId(),
       this.listDcKeys(),
-      this.getAuthorizedDcs(),
+      this.readAuthorizedDcs(),
       this.getApiId(),
       this.backends.secrets.has(this.k('apiHash')),
       this.backends.plain.has(this.k('dcOptions')),

@@ -170,3 +170,25 @@ test('ProfileStore satisfies the lifecycle\'s LifecycleStore seam (compile-time)
   assert.deepEqual(results[0], results[1]);
   assert.deepEqual(results[0], { keys: [], auth: [4] });
 });
+
+test('ProfileStore: setAuthorizedDcs saves the caller\'s change, keeping DCs another store authorized meanwhile', async () => {
+  const backends = memoryBackends();
+  // two runtimes (two processes in real life): each read the list, then each saves its whole list
+  const a = new ProfileStore(backends, 'sandbox');
+  const b = new ProfileStore(backends, 'sandbox');
+  await a.setAuthorizedDcs([2]);
+  assert.deepEqual(await a.getAuthorizedDcs(), [2]);
+  assert.deepEqual(await b.getAuthorizedDcs(), [2]);
+  await a.setAuthorizedDcs([2, 3]);
+  await b.setAuthorizedDcs([2, 4]);
+  assert.deepEqual(await new ProfileStore(backends, 'sandbox').getAuthorizedDcs(), [2, 3, 4], 'b did not know DC 3 and must not drop it');
+  // a DC the caller drops is dropped; one the other added stays
+  await a.setAuthorizedDcs([2]);
+  assert.deepEqual(await new ProfileStore(backends, 'sandbox').getAuthorizedDcs(), [2, 4]);
+  // a log-out (empty list) drops everything the caller knew
+  await b.setAuthorizedDcs([]);
+  assert.deepEqual(await new ProfileStore(backends, 'sandbox').getAuthorizedDcs(), []);
+  // without an earlier read the list replaces the stored one
+  await new ProfileStore(backends, 'sandbox').setAuthorizedDcs([5]);
+  assert.deepEqual(await new ProfileStore(backends, 'sandbox').getAuthorizedDcs(), [5]);
+});
