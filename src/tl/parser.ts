@@ -40,45 +40,95 @@ export function computeTlId(decl: string): number {
 // ---------------------------------------------------------------------------------------------------------------
 // Scanner: comments removed, lines joined, split at `;`, with a map back to source offsets.
 
-/** Text assembled from pieces of a source; `sourceOffset(i)` is where its character `i` came from. */
+/** A run of text copied from `source` onwards, starting at index `at` of the assembled text. */
+interface Piece {
+  at: number;
+  source: number;
+}
+
+/** Pieces shared by the texts built from one another; `end` is where the longest of them ends. */
+interface PieceList {
+  pieces: Piece[];
+  end: number;
+}
+
+/**
+ * Text assembled from pieces of a source; `sourceOffset(i)` is where its character `i` came from. Immutable, but
+ * appending to the newest text of a chain and slicing share the piece list (a view of it), so building a
+ * declaration line by line or cutting it at every `;` costs no copy of what came before.
+ */
 export class TlMappedText {
-  /** Sorted pieces: text index `at` comes from source offset `source`, and so on up to the next piece. */
+  /** `text[i]` is index `i + shift` of the piece list's coordinates; pieces `lo..hi-1` cover it. */
   private constructor(
     readonly text: string,
-    private readonly pieces: { at: number; source: number }[],
+    private readonly list: PieceList,
+    private readonly lo: number,
+    private readonly hi: number,
+    private readonly shift: number,
   ) {}
 
   static empty(): TlMappedText {
-    return new TlMappedText('', []);
+    return new TlMappedText('', { pieces: [], end: 0 }, 0, 0, 0);
+  }
+
+  /** A list this text may push onto: its own when it is the newest text of the chain, else a copy of its pieces. */
+  private tip(): { list: PieceList; lo: number; shift: number } {
+    if (this.hi === this.list.pieces.length && this.shift + this.text.length === this.list.end) return { list: this.list, lo: this.lo, shift: this.shift };
+    const pieces: Piece[] = [];
+    for (let i = this.lo; i < this.hi; i++) {
+      const p = this.list.pieces[i]!;
+      const at = Math.max(p.at, this.shift);
+      pieces.push({ at: at - this.shift, source: p.source + (at - p.at) });
+    }
+    return { list: { pieces, end: this.text.length }, lo: 0, shift: 0 };
   }
 
   /** `chunk` (contiguous in the source from `source`) appended, with `separator` in between when not empty. */
   append(chunk: string, source: number, separator = ''): TlMappedText {
     if (!chunk) return this;
     const sep = this.text ? separator : '';
-    const at = this.text.length + sep.length;
-    return new TlMappedText(this.text + sep + chunk, [...this.pieces, { at, source }]);
+    const t = this.tip();
+    const at = t.shift + this.text.length + sep.length;
+    t.list.pieces.push({ at, source });
+    t.list.end = at + chunk.length;
+    return new TlMappedText(this.text + sep + chunk, t.list, t.lo, t.list.pieces.length, t.shift);
   }
 
   /** `other` appended (its pieces kept), with `separator` in between when both are not empty. */
   appendMapped(other: TlMappedText, separator = ''): TlMappedText {
     if (!other.text) return this;
     const sep = this.text ? separator : '';
-    const shift = this.text.length + sep.length;
-    return new TlMappedText(this.text + sep + other.text, [...this.pieces, ...other.pieces.map((p) => ({ at: p.at + shift, source: p.source }))]);
+    const t = this.tip();
+    const base = t.shift + this.text.length + sep.length;
+    for (let i = other.lo; i < other.hi; i++) {
+      const p = other.list.pieces[i]!;
+      const from = Math.max(p.at, other.shift);
+      t.list.pieces.push({ at: base + (from - other.shift), source: p.source + (from - p.at) });
+    }
+    t.list.end = base + other.text.length;
+    return new TlMappedText(this.text + sep + other.text, t.list, t.lo, t.list.pieces.length, t.shift);
+  }
+
+  /** Index (in the list) of the last piece of this text starting at or before list coordinate `g`. */
+  private pieceAt(g: number): number {
+    let lo = this.lo;
+    let hi = this.hi - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.list.pieces[mid]!.at <= g) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /** Source offset of character `index` (a joining separator maps to just after the piece before it). */
   sourceOffset(index: number): number {
-    let lo = 0;
-    let hi = this.pieces.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.pieces[mid]!.at <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    const p = this.pieces[lo];
-    return p ? p.source + (index - p.at) : index;
+    if (this.hi <= this.lo) return index;
+    const g = index + this.shift;
+    const p = this.list.pieces[this.pieceAt(g)]!;
+    // a slice may start inside its first piece
+    const from = Math.max(p.at, this.shift);
+    return p.source + (from - p.at) + (g - from);
   }
 
   /** Source range of text `[start, end)` (end exclusive; `end > start`). */
@@ -87,15 +137,13 @@ export class TlMappedText {
   }
 
   slice(start: number, end = this.text.length): TlMappedText {
-    const pieces: { at: number; source: number }[] = [];
-    for (let i = 0; i < this.pieces.length; i++) {
-      const p = this.pieces[i]!;
-      const next = this.pieces[i + 1]?.at ?? this.text.length;
-      if (next <= start || p.at >= end) continue;
-      const from = Math.max(p.at, start);
-      pieces.push({ at: from - start, source: p.source + (from - p.at) });
-    }
-    return new TlMappedText(this.text.slice(start, end), pieces);
+    start = Math.max(0, Math.min(start, this.text.length));
+    end = Math.max(start, Math.min(end, this.text.length));
+    if (start === end) return new TlMappedText('', this.list, this.lo, this.lo, this.shift + start);
+    const lo = this.pieceAt(start + this.shift);
+    let hi = this.pieceAt(end - 1 + this.shift) + 1;
+    if (hi <= lo) hi = lo + 1;
+    return new TlMappedText(this.text.slice(start, end), this.list, lo, Math.min(hi, this.hi), this.shift + start);
   }
 
   trim(): TlMappedText {
@@ -136,6 +184,10 @@ export function scanTlSource(text: string): TlSourceItem[] {
     // the code of this line: everything outside `//` and `/* */` comments
     let code = TlMappedText.empty();
     let pos = 0;
+    // next `//` and `/*` at or after pos, searched again only once passed (-1 stays -1): a line of many
+    // comments is not rescanned to its end for each
+    let lineComment = -2;
+    let blockComment = -2;
     while (pos < line.length) {
       if (inBlockComment) {
         const close = line.indexOf('*/', pos);
@@ -144,8 +196,8 @@ export function scanTlSource(text: string): TlSourceItem[] {
         pos = close + 2;
         continue;
       }
-      const lineComment = line.indexOf('//', pos);
-      const blockComment = line.indexOf('/*', pos);
+      if (lineComment !== -1 && lineComment < pos) lineComment = line.indexOf('//', pos);
+      if (blockComment !== -1 && blockComment < pos) blockComment = line.indexOf('/*', pos);
       if (lineComment >= 0 && (blockComment < 0 || lineComment < blockComment)) {
         code = code.append(line.slice(pos, lineComment), lineStart + pos);
         const commentText = line.slice(lineComment);
@@ -183,9 +235,10 @@ export function scanTlSource(text: string): TlSourceItem[] {
       } else {
         if (!pending.text) pendingLine = lineNo;
         pending = pending.appendMapped(code, ' ');
-        // a line may hold several declarations
+        // a line may hold several declarations; pending has no `;` before this line's code (searching the whole
+        // of a long multi-line declaration again on every line would be quadratic)
         let semi: number;
-        while ((semi = pending.text.indexOf(';')) >= 0) {
+        while (code.text.includes(';') && (semi = pending.text.indexOf(';')) >= 0) {
           const decl = pending.slice(0, semi).trim();
           const semicolon = pending.sourceOffset(semi);
           pending = pending.slice(semi + 1).trim();

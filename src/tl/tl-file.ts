@@ -314,14 +314,17 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
           });
       }
     };
+    // the `#` parameters seen so far (a flag names one before it); a set, not a scan back per parameter
+    const flagFields = new Set<string>();
     for (const [i, param] of entry.params.entries()) {
       if (param.flag) {
-        const field = entry.params.slice(0, i).find((p) => p.name === param.flag!.field && p.type === '#');
+        const field = flagFields.has(param.flag.field);
         const fieldRange = { start: param.flag.range.start, end: param.flag.range.start + param.flag.field.length };
         references.push({ range: fieldRange, entry: entryIndex, kind: 'flag-field', target: param.flag.field, defined: !!field });
         if (!field)
           diagnostics.push({ range: fieldRange, severity: 'error', message: `flag field "${param.flag.field}" is not a "#" parameter before "${param.name}"`, code: 'syntax' });
       }
+      if (param.type === '#') flagFields.add(param.name);
       addTypeReferences(params[i]!.typeStart, params[i]!.typeEnd, true);
     }
     // a constructor's result type is what it defines; a method's must exist
