@@ -7,7 +7,8 @@
 //   dropped with that reason and the pending calls fail with the −404 (the pool makes a new key and repeats them).
 // - −429 (transport flood) backs off before the next connection; −444 (invalid DC) ends the session.
 // When every endpoint fails, the owner is asked for a fresh topology (help.getConfig through another DC) once.
-import { createAuthKey } from '../mtproto/handshake-client';
+import { createAuthKey, type AuthKeyResult } from '../mtproto/handshake-client';
+import { HandshakeError } from '../mtproto/handshake-errors';
 import { DEFAULT_INIT_CONNECTION } from '../mtproto/client';
 import { SessionClosedError, TransportError } from '../mtproto/errors';
 import { MsgIdClock } from '../mtproto/msg-id';
@@ -234,39 +235,70 @@ export class DcConnection {
     });
   }
 
-  private async open(parentId: number | undefined): Promise<MtprotoSession> {
-    const connId = newConnId(this.dcId);
-    const stored = await this.deps.keys.loadKey(this.dcId);
-    const { link } = await this.connectAny(connId, parentId);
-    try {
-      const clock = new MsgIdClock({ timeOffset: stored?.timeOffset ?? 0 });
-      let authKey: Uint8Array;
-      let salt: bigint;
-      if (stored) {
-        authKey = stored.authKey;
-        salt = stored.serverSalt ?? randomLong();
-        this.emit({ type: 'key-reused', connId, ...this.pid(parentId) });
-      } else {
-        this.emit({ type: 'key-creating', connId, ...this.pid(parentId) });
-        let res;
-        try {
-          res = await createAuthKey(link, {
-            dcId: handshakeDcId(this.deps.profile, this.dcId),
-            rsaKeys: this.deps.profile.rsaKeys,
-            clock,
-            connId,
-            ...(this.deps.onWire ? { onWire: this.deps.onWire } : {}),
-            ...(this.deps.handshakeTimeoutMs ? { timeoutMs: this.deps.handshakeTimeoutMs } : {}),
-          });
-        } catch (e) {
-          throw new DcError('KEY_FAILED', this.dcId, `auth key creation on DC ${this.dcId} failed: ${errorText(e)}`);
+  /**
+   * A connection with a new auth key. −429 during the key exchange (a new connection is where a DC refuses a
+   * flood) and a connection lost in the middle of it are retried on a fresh connection after the same backoff as a
+   * reconnect; other failures (checks, the RSA key, timeouts) fail at once.
+   */
+  private async connectWithNewKey(clock: MsgIdClock, parentId: number | undefined): Promise<{ link: TcpLink; connId: string; res: AuthKeyResult }> {
+    const max = this.deps.maxReconnectAttempts ?? 8;
+    for (let attempt = 0; ; attempt++) {
+      const connId = newConnId(this.dcId);
+      const { link } = await this.connectAny(connId, parentId);
+      this.emit({ type: 'key-creating', connId, ...this.pid(parentId) });
+      try {
+        const res = await createAuthKey(link, {
+          dcId: handshakeDcId(this.deps.profile, this.dcId),
+          rsaKeys: this.deps.profile.rsaKeys,
+          clock,
+          connId,
+          ...(this.deps.onWire ? { onWire: this.deps.onWire } : {}),
+          ...(this.deps.handshakeTimeoutMs ? { timeoutMs: this.deps.handshakeTimeoutMs } : {}),
+        });
+        return { link, connId, res };
+      } catch (e) {
+        link.close(`auth key creation failed: ${errorText(e)}`);
+        const code = e instanceof HandshakeError ? e.transportCode : undefined;
+        if (code !== undefined) this.emit({ type: 'transport-error', connId, code, reason: transportMeaning(code) });
+        const transient = e instanceof HandshakeError && (code === -429 || (code === undefined && e.reason === 'connection closed'));
+        if (!transient || attempt + 1 >= max || this.closedForGood) {
+          throw new DcError('KEY_FAILED', this.dcId, `auth key creation on DC ${this.dcId} failed${attempt ? ` (${attempt + 1} attempts)` : ''}: ${errorText(e)}`);
         }
-        authKey = res.authKey;
-        salt = res.serverSalt;
-        clock.timeOffset = res.timeOffset;
-        clock.synced = true;
-        await this.deps.keys.saveKey(this.dcId, { authKey, serverSalt: salt, timeOffset: res.timeOffset });
-        this.emit({ type: 'key-created', connId, ...(res.roundTrips !== undefined ? { roundTrips: res.roundTrips } : {}), ...this.pid(parentId) });
+        const delay = reconnectDelayMs(attempt, code === -429 ? code : undefined);
+        this.emit({ type: 'reconnecting', attempt: attempt + 1, ms: delay, ...(code !== undefined ? { code } : {}), ...this.pid(parentId) });
+        await sleep(delay);
+        if (this.closedForGood) throw new DcError('CLOSED', this.dcId, `the DC pool was closed while connecting to DC ${this.dcId}`);
+      }
+    }
+  }
+
+  private async open(parentId: number | undefined): Promise<MtprotoSession> {
+    const stored = await this.deps.keys.loadKey(this.dcId);
+    const clock = new MsgIdClock({ timeOffset: stored?.timeOffset ?? 0 });
+    let link: TcpLink;
+    let connId: string;
+    let authKey: Uint8Array;
+    let salt: bigint;
+    let roundTrips: number | undefined;
+    if (stored) {
+      connId = newConnId(this.dcId);
+      ({ link } = await this.connectAny(connId, parentId));
+      authKey = stored.authKey;
+      salt = stored.serverSalt ?? randomLong();
+      this.emit({ type: 'key-reused', connId, ...this.pid(parentId) });
+    } else {
+      const made = await this.connectWithNewKey(clock, parentId);
+      ({ link, connId } = made);
+      authKey = made.res.authKey;
+      salt = made.res.serverSalt;
+      clock.timeOffset = made.res.timeOffset;
+      clock.synced = true;
+      roundTrips = made.res.roundTrips;
+    }
+    try {
+      if (!stored) {
+        await this.deps.keys.saveKey(this.dcId, { authKey, serverSalt: salt, timeOffset: clock.timeOffset });
+        this.emit({ type: 'key-created', connId, ...(roundTrips !== undefined ? { roundTrips } : {}), ...this.pid(parentId) });
       }
       if (this.closedForGood) throw new DcError('CLOSED', this.dcId, `the DC pool was closed while opening DC ${this.dcId}`);
       const profile = this.deps.profile;
