@@ -371,17 +371,19 @@ export class ClientRuntime {
             if (loop || hops > this.maxRedirects) {
               const code = loop ? 'REDIRECT_LOOP' : 'TOO_MANY_REDIRECTS';
               this.emit({ kind: 'error', name: code, dcId: target, parentId: rootId, note: chain.join(' → ') });
-              // a login redirect chain that failed does not leave the home DC switched half-way
-              if (homeAtStart !== this.homeDc && (e.kind === 'PHONE_MIGRATE' || e.kind === 'NETWORK_MIGRATE')) await this.setHome(homeAtStart, rootId, `${code}: back to DC${homeAtStart}`);
+              // a redirect chain that failed does not leave the home DC switched half-way (whichever hop switched it:
+              // the DC the chain started from still holds the login)
+              if (homeAtStart !== this.homeDc) await this.setHome(homeAtStart, rootId, `${code}: back to DC${homeAtStart}`);
               const msg = loop ? `redirect loop for ${method._}: ${chain.join(' → ')}` : `more than ${this.maxRedirects} redirects for ${method._}: ${chain.join(' → ')}`;
               throw new LifecycleError(code, msg, { chain, dcId: x, cause: e });
             }
             visited.add(x);
             this.emit({ kind: 'redirect', name: err, dcId: target, targetDc: x, parentId: rootId });
             if (e.kind === 'PHONE_MIGRATE' || e.kind === 'NETWORK_MIGRATE') {
-              if (!explicit) await this.setHome(x, rootId, err);
+              // logged in, a new home without the authorization would be a logout: it moves along, as for USER_MIGRATE
+              if (!explicit) await (this.authorized ? this.migrateUser(x, rootId, err) : this.setHome(x, rootId, err));
             } else if (e.kind === 'USER_MIGRATE') {
-              await this.migrateUser(target, x, rootId);
+              await this.migrateUser(x, rootId, err);
             }
             target = x;
             await this.pool.get(target, { parentId: rootId });
@@ -612,14 +614,13 @@ export class ClientRuntime {
     throw new LifecycleError('TRANSFER_FAILED', `transfer DC ${from} → DC ${to} failed: ${errText(last)}`, { dcId: to, cause: last });
   }
 
-  /** USER_MIGRATE_X: export at the old DC → import at X; X becomes home (persisted). */
-  private async migrateUser(from: number, to: number, parentId: number): Promise<void> {
-    if (!this.authorized) {
-      await this.setHome(to, parentId, `USER_MIGRATE_${to}`);
-      return;
-    }
-    if (!this.authorizedDcs.has(to)) await this.transfer(from, to, parentId);
-    await this.setHome(to, parentId, `USER_MIGRATE_${to}`);
+  /**
+   * USER_MIGRATE_X (or a PHONE/NETWORK_MIGRATE_X once logged in): export at the home DC, which holds the login
+   * (the DC that redirected may be one a chain only routed through) → import at X; X becomes home (persisted).
+   */
+  private async migrateUser(to: number, parentId: number, why: string): Promise<void> {
+    if (this.authorized) await this.ensureAuthorized(to, parentId);
+    await this.setHome(to, parentId, why);
   }
 
   private async revoke(reason: string, parentId: number): Promise<void> {
