@@ -2,7 +2,8 @@
 //  - download: the location JSON is checked against InputFileLocation (a wrong field names its path and the expected
 //    type: exit 2, before any connection), then downloadFile on the file's DC (transfer, FILE_MIGRATE, CDN — all in
 //    src/files); progress with MB/s on stderr, the summary on stdout, the chain saved in the session trace. Ctrl+C
-//    aborts: `<out>.part` + its sidecar stay, `--resume` continues them.
+//    aborts: `<out>.part` + its sidecar stay, `--resume` continues them. An existing FILE is never replaced without
+//    --force; a second download to the same FILE (any process) is refused while the first runs.
 //  - upload: uploadFile (parts on the home DC), with --send sendUploadedMedia to Saved Messages; prints the dc_id and
 //    the location JSON of the new media.
 //  - history: listSavedMedia (messages.getHistory on inputPeerSelf) with each media's dc_id and location JSON.
@@ -25,6 +26,7 @@ export const DOWNLOAD_FLAGS: FlagSpecs = {
   '--no-cdn': { kind: 'boolean' },
   '--parallel': { kind: 'int', value: 'requests in flight 1..64', min: 1, max: 64 },
   '--resume': { kind: 'boolean' },
+  '--force': { kind: 'boolean' },
   '--sha256': { kind: 'string', value: 'the expected SHA-256 as 64 hex digits' },
   '--json': { kind: 'boolean' },
   '--verbose': { kind: 'boolean' },
@@ -94,6 +96,7 @@ async function loggedInClient(ctx: CliContext, verbose: boolean): Promise<DcClie
 
 function failure(what: string, e: unknown): Error {
   if (e instanceof RpcError) return new Error(`${what}: ${e.code} ${e.errorMessage} on DC${e.dcId}`);
+  if (e instanceof FileError && e.code === 'EXISTS') return new Error(`${what}: ${e.message} — pass --force to replace it`);
   if (e instanceof FileError) return new Error(`${what}: ${e.code}${e.dcId !== undefined ? ` (DC${e.dcId})` : ''}: ${e.message}`);
   if (e instanceof LifecycleError) return new Error(`${what}: ${e.message}`);
   return e instanceof Error ? e : new Error(String(e));
@@ -136,8 +139,11 @@ export async function runDownload(ctx: CliContext, p: ParsedArgs): Promise<numbe
   const sha256 = flagString(p, '--sha256')?.toLowerCase();
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError(`--sha256 needs ${DOWNLOAD_FLAGS['--sha256']!.value}, got "${sha256}"`, 'download');
   const resume = flagBool(p, '--resume');
+  const force = flagBool(p, '--force');
   const cdn = !flagBool(p, '--no-cdn');
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a directory; expected a file path`, 'download');
+  // before any connection; downloadFile checks again (and at the rename) for a file that appears meanwhile
+  if (!force && existsSync(out)) throw new Error(`download: ${out} already exists; not replaced — pass --force to replace it`);
   if (ctx.isSandbox && (dcId < 1 || dcId > 5)) throw new UsageError(`--dc ${dcId}: the sandbox has DCs 1..5 (a file's dc_id, not the CDN DC)`, 'download');
 
   const profile = await ctx.connectProfile();
@@ -178,6 +184,7 @@ export async function runDownload(ctx: CliContext, p: ParsedArgs): Promise<numbe
         ...(parallel !== undefined ? { parallel } : {}),
         ...(sha256 !== undefined ? { sha256 } : {}),
         resume,
+        overwrite: force,
         cdn,
         signal: ac.signal,
         parentId: mark,

@@ -19,7 +19,7 @@ import type { TraceEventInput } from '../trace/event';
 import { CdnHashes, CdnLink, cdnDecrypt, fileHashesOf } from './cdn';
 import { FileError, errText } from './errors';
 import { PartFile } from './part-file';
-import { DEFAULT_DOWNLOAD_PART, MIB, isValidPartSize, planDownload, totalLength, type PlannedRequest, type Range } from './plan';
+import { DEFAULT_DOWNLOAD_PART, MAX_FILE_SIZE, MIB, isValidPartSize, planDownloadLazy, totalLength, type PlannedRequest, type Range } from './plan';
 
 export interface DownloadProgress {
   bytes: number;
@@ -58,7 +58,7 @@ export interface DownloadOptions {
   retries?: number;
   /** Expected SHA-256 (hex), checked before `<out>` appears. */
   sha256?: string;
-  /** Replace an existing `<out>` (default true). */
+  /** Replace an existing `<out>` (default false: an existing `<out>` is a FileError EXISTS naming it). */
   overwrite?: boolean;
 }
 
@@ -301,8 +301,9 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
   const retries = o.retries ?? 6;
   let size = sink.size;
   let eof = size;
-  const plan = size !== undefined ? planDownload({ size, partSize, done: sink.done }) : undefined;
-  let nextIdx = 0;
+  // lazy: a declared size costs nothing until its requests are taken
+  const plan = size !== undefined ? planDownloadLazy({ size, partSize, done: sink.done }) : undefined;
+  const ahead: PlannedRequest[] = [];
   // unknown size: continue after a finished prefix
   let nextOffset = 0;
   if (!plan) {
@@ -315,7 +316,15 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     parallel = (size !== undefined && size < SMALL_FILE ? caps.small : caps.large) ?? DEFAULT_PARALLEL;
   }
   parallel = Math.max(1, Math.floor(parallel));
-  if (plan) parallel = Math.max(1, Math.min(parallel, plan.length));
+  if (plan) {
+    // no more workers than requests: look at most `parallel` requests ahead
+    while (ahead.length < parallel) {
+      const n = plan.next();
+      if (n.done) break;
+      ahead.push(n.value);
+    }
+    parallel = Math.max(1, Math.min(parallel, ahead.length));
+  }
 
   const hasher = new InOrderHasher(2 * parallel * partSize);
   if (sink.done.length) hasher.giveUp();
@@ -493,7 +502,12 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
 
   const take = (): PlannedRequest | undefined => {
     if (stopper.error) return undefined;
-    if (plan) return plan[nextIdx++];
+    if (plan) {
+      const r = ahead.shift();
+      if (r) return r;
+      const n = plan.next();
+      return n.done ? undefined : n.value;
+    }
     if (eof !== undefined && nextOffset >= eof) return undefined;
     const r: PlannedRequest = { offset: nextOffset, limit: partSize, precise: false, writes: [{ offset: nextOffset, length: partSize }] };
     nextOffset += partSize;
@@ -574,11 +588,15 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
   }
 }
 
-function checkOptions(o: { location: TlObject; dcId: number; partSize?: number }): number {
+function checkOptions(o: { location: TlObject; dcId: number; partSize?: number; size?: number }): number {
   if (!o.location || typeof o.location !== 'object' || typeof o.location._ !== 'string') throw new FileError('BAD_LOCATION', 'location must be an InputFileLocation TL object');
   if (!Number.isInteger(o.dcId) || o.dcId <= 0) throw new FileError('BAD_LOCATION', `dcId ${o.dcId} is not a DC id`);
   const partSize = o.partSize ?? DEFAULT_DOWNLOAD_PART;
   if (!isValidPartSize(partSize)) throw new FileError('BAD_PART_SIZE', `part size ${partSize} is not a multiple of 4096 dividing 1 MiB`);
+  if (o.size !== undefined && (!Number.isSafeInteger(o.size) || o.size < 0)) throw new FileError('BAD_LOCATION', `size ${o.size} is not a byte count`);
+  if (o.size !== undefined && o.size > MAX_FILE_SIZE) {
+    throw new FileError('FILE_TOO_BIG', `size ${o.size} is larger than any file Telegram stores (${MAX_FILE_SIZE} bytes = 4000 MiB)`);
+  }
   return partSize;
 }
 
@@ -590,6 +608,12 @@ export async function downloadFile(client: DcClient, opts: DownloadOptions): Pro
     { location: opts.location, dcId: opts.dcId, partSize, ...(opts.size !== undefined ? { size: opts.size } : {}) },
     { ...(opts.resume !== undefined ? { resume: opts.resume } : {}), ...(opts.overwrite !== undefined ? { overwrite: opts.overwrite } : {}) },
   );
+  try {
+    await pf.checkSpace();
+  } catch (e) {
+    await pf.close().catch(() => undefined);
+    throw e;
+  }
   const sink: Sink = {
     get done() {
       return pf.done;
@@ -607,14 +631,15 @@ export async function downloadFile(client: DcClient, opts: DownloadOptions): Pro
   try {
     res = await runDownload(client, opts, sink);
   } catch (e) {
-    await pf.close();
+    // the download's own error first; a failing close (its last sidecar flush) must not hide it
+    await pf.close().catch(() => undefined);
     throw e;
   }
   let sha256: string;
   try {
     sha256 = await pf.finish({ size: res.size, ...(res.sha256 !== undefined ? { sha256: res.sha256 } : {}), ...(opts.sha256 !== undefined ? { expectSha256: opts.sha256 } : {}) });
   } catch (e) {
-    await pf.close();
+    await pf.close().catch(() => undefined);
     client.runtime.emit({ kind: 'file', name: 'download failed', dcId: res.dcPath[res.dcPath.length - 1]!, parentId: res.traceId, note: errText(e) });
     throw e;
   }

@@ -10,6 +10,8 @@ export type FileErrorCode =
   | 'BAD_PART_SIZE'
   | 'FILE_TOO_BIG'
   | 'EXISTS'
+  | 'BUSY'
+  | 'NO_SPACE'
   | 'REDIRECT_LOOP'
   | 'UNEXPECTED';
 

@@ -2,8 +2,15 @@
 // `<out>.part.json` records what the part belongs to (location, DC, size, part size) and which ranges are finished.
 // `<out>` appears only after finish() verified the size (and the SHA-256 when one is expected): a file never looks
 // complete early. close() keeps both for a later resume.
+// Nothing is lost: an existing `<out>` is never replaced unless `overwrite` is asked (checked at open and again at the
+// publish, which links instead of renaming); one download per path, across processes (a lock on `<out>.part`);
+// a failed datasync / sidecar write fails the download instead of recording bytes that may not be on disk; the free
+// space is checked before a download of known size and watched during one (a download stops before the disk is full).
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { dirname } from 'node:path';
+import { acquireLock, LockBusyError, type HeldLock } from '../storage/lock';
+import { syncDir } from '../storage/file-store';
 import { tlToJson } from '../tl/json';
 import type { TlObject } from '../tl/types';
 import { FileError, errText } from './errors';
@@ -29,6 +36,20 @@ export interface PartMeta {
 }
 
 const FLUSH_EVERY_MS = 250;
+/** Free space a download leaves on the disk (the sidecar, the rename, everybody else). */
+export const DISK_RESERVE = 16 * 1024 * 1024;
+/** During a download the free space is asked again after this many bytes written (other writers use it too). */
+const RECHECK_EVERY = 64 * 1024 * 1024;
+
+/** Bytes available to us on the file system of `path`. */
+export async function freeBytes(path: string): Promise<number> {
+  const st = await fsp.statfs(path);
+  return st.bavail * st.bsize;
+}
+
+function mib(n: number): string {
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -50,11 +71,16 @@ function isSidecar(v: unknown): v is PartSidecar {
 
 async function exists(p: string): Promise<boolean> {
   try {
-    await fsp.stat(p);
+    await fsp.lstat(p);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
   }
+}
+
+function existsError(out: string): FileError {
+  return new FileError('EXISTS', `${out} already exists; not replaced (ask for overwrite to replace it)`);
 }
 
 /** Reads a sidecar; undefined when absent or not ours. */
@@ -80,8 +106,15 @@ export class PartFile {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The first failed datasync / sidecar write: every later write and finish() fail with it. */
+  private failure: Error | undefined;
+  private readonly lock: HeldLock;
+  private readonly overwrite: boolean;
+  /** Free bytes as last measured, less what was written since. */
+  private freeLeft = Number.POSITIVE_INFINITY;
+  private writtenSinceCheck = 0;
 
-  private constructor(out: string, meta: PartMeta, fh: fsp.FileHandle, done: Range[]) {
+  private constructor(out: string, meta: PartMeta, fh: fsp.FileHandle, done: Range[], lock: HeldLock, overwrite: boolean) {
     this.out = out;
     this.path = `${out}.part`;
     this.sidecarPath = `${out}.part.json`;
@@ -89,43 +122,98 @@ export class PartFile {
     this.fh = fh;
     this.doneRanges = mergeRanges(done);
     this.resumedBytes = totalLength(this.doneRanges);
+    this.lock = lock;
+    this.overwrite = overwrite;
   }
 
   /**
    * Opens `<out>.part`. With `resume` (default) a sidecar describing the same location, DC and size continues where
-   * it stopped (its part size wins); anything else starts over. `overwrite: false` refuses an existing `<out>`.
+   * it stopped (its part size wins); anything else starts over. An existing `<out>` is refused unless `overwrite`;
+   * another download to `<out>` (in any process) is refused (FileError BUSY).
    */
   static async open(out: string, meta: PartMeta, opts: { resume?: boolean; overwrite?: boolean } = {}): Promise<PartFile> {
-    if (opts.overwrite === false && (await exists(out))) throw new FileError('EXISTS', `${out} already exists`);
-    let done: Range[] = [];
-    let m = { ...meta };
-    if (opts.resume !== false) {
-      const sc = await readSidecar(out);
-      if (
-        sc &&
-        sameJson(sc.location, tlToJson(meta.location)) &&
-        (meta.size === undefined || sc.size === undefined || sc.size === meta.size) &&
-        (await exists(`${out}.part`))
-      ) {
-        done = sc.done;
-        m = { ...meta, partSize: sc.partSize, ...(meta.size === undefined && sc.size !== undefined ? { size: sc.size } : {}) };
-        // the DC may have changed (FILE_MIGRATE): the sidecar's is where the file was last served from
-        m.dcId = sc.dcId;
+    const overwrite = opts.overwrite === true;
+    let lock: HeldLock;
+    try {
+      lock = await acquireLock(`${out}.part`, { waitMs: 0 });
+    } catch (e) {
+      if (e instanceof LockBusyError) throw new FileError('BUSY', `another download to ${out} is running (${out}.part is locked)`, { cause: e });
+      throw e;
+    }
+    try {
+      if (!overwrite && (await exists(out))) throw existsError(out);
+      let done: Range[] = [];
+      let m = { ...meta };
+      if (opts.resume !== false) {
+        const sc = await readSidecar(out);
+        if (
+          sc &&
+          sameJson(sc.location, tlToJson(meta.location)) &&
+          (meta.size === undefined || sc.size === undefined || sc.size === meta.size) &&
+          (await exists(`${out}.part`))
+        ) {
+          done = sc.done;
+          m = { ...meta, partSize: sc.partSize, ...(meta.size === undefined && sc.size !== undefined ? { size: sc.size } : {}) };
+          // the DC may have changed (FILE_MIGRATE): the sidecar's is where the file was last served from
+          m.dcId = sc.dcId;
+        }
       }
+      const fh = await fsp.open(`${out}.part`, done.length ? 'r+' : 'w+');
+      try {
+        if (!done.length) {
+          await fsp.rm(`${out}.part.json`, { force: true });
+        } else {
+          // bytes claimed done must exist in the part file
+          const st = await fh.stat();
+          done = mergeRanges(done)
+            .map((r) => ({ offset: r.offset, length: Math.max(0, Math.min(r.length, st.size - r.offset)) }))
+            .filter((r) => r.length > 0);
+        }
+        const pf = new PartFile(out, m, fh, done, lock, overwrite);
+        await pf.flushSidecar();
+        return pf;
+      } catch (e) {
+        await fh.close().catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      await lock.release().catch(() => undefined);
+      throw e;
     }
-    const fh = await fsp.open(`${out}.part`, done.length ? 'r+' : 'w+');
-    if (!done.length) {
-      await fsp.rm(`${out}.part.json`, { force: true });
-    } else {
-      // bytes claimed done must exist in the part file
-      const st = await fh.stat();
-      done = mergeRanges(done)
-        .map((r) => ({ offset: r.offset, length: Math.max(0, Math.min(r.length, st.size - r.offset)) }))
-        .filter((r) => r.length > 0);
+  }
+
+  /**
+   * Fails (FileError NO_SPACE, the part kept) when the disk cannot take the rest of a file of known size plus
+   * DISK_RESERVE; for an unknown size it starts the watch that write() keeps.
+   */
+  async checkSpace(): Promise<void> {
+    await this.measureSpace();
+    if (this.meta.size === undefined) return;
+    const need = Math.max(0, this.meta.size - this.doneBytes);
+    if (need + DISK_RESERVE > this.freeLeft) {
+      throw new FileError('NO_SPACE', `not enough free space for ${this.out}: ${mib(need)} still to write, ${mib(this.freeLeft)} free on ${dirname(this.out)} (keeping ${mib(DISK_RESERVE)} free)`);
     }
-    const pf = new PartFile(out, m, fh, done);
-    await pf.flushSidecar();
-    return pf;
+  }
+
+  private async measureSpace(): Promise<void> {
+    try {
+      this.freeLeft = await freeBytes(dirname(this.path));
+    } catch (e) {
+      // a file system that cannot say (ENOSYS): written bytes are still checked by the OS
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSYS') throw e;
+      this.freeLeft = Number.POSITIVE_INFINITY;
+    }
+    this.writtenSinceCheck = 0;
+  }
+
+  /** Before `n` more bytes: stop (FileError NO_SPACE) while DISK_RESERVE is still free. */
+  private async watchSpace(n: number): Promise<void> {
+    if (this.freeLeft - n < DISK_RESERVE || this.writtenSinceCheck + n > RECHECK_EVERY) await this.measureSpace();
+    if (this.freeLeft - n < DISK_RESERVE) {
+      throw new FileError('NO_SPACE', `the disk of ${this.out} is nearly full: ${mib(this.freeLeft)} free on ${dirname(this.out)}, stopping while ${mib(DISK_RESERVE)} are left (${this.path} is kept for a resume)`);
+    }
+    this.freeLeft -= n;
+    this.writtenSinceCheck += n;
   }
 
   get done(): readonly Range[] {
@@ -150,6 +238,8 @@ export class PartFile {
 
   /** Positioned write of `data` at `offset` (all of it). */
   async write(offset: number, data: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    await this.watchSpace(data.length);
     let at = 0;
     while (at < data.length) {
       const { bytesWritten } = await this.fh.write(data, at, data.length - at, offset + at);
@@ -184,12 +274,16 @@ export class PartFile {
     if (this.flushTimer || this.closed) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
+      // a failure is kept in this.failure: the next write() or finish() reports it
       void this.flushSidecar().catch(() => undefined);
     }, FLUSH_EVERY_MS);
     this.flushTimer.unref?.();
   }
 
-  /** Writes the sidecar (tmp + rename). Serialized. */
+  /**
+   * Writes the sidecar (tmp + rename) after a datasync of the part file. Serialized. The first failure sticks:
+   * finished ranges are recorded only after their bytes reached the disk, so a failed datasync fails the download.
+   */
   flushSidecar(): Promise<void> {
     this.dirty = false;
     const sc: PartSidecar = {
@@ -204,24 +298,40 @@ export class PartFile {
     };
     const text = JSON.stringify(sc);
     const run = async (): Promise<void> => {
-      // finished ranges are recorded only after their bytes reached the disk
-      await this.fh.datasync().catch(() => undefined);
-      const tmp = `${this.sidecarPath}.tmp`;
-      await fsp.writeFile(tmp, text);
-      await fsp.rename(tmp, this.sidecarPath);
+      if (this.failure) throw this.failure;
+      try {
+        try {
+          await this.fh.datasync();
+        } catch (e) {
+          throw new Error(`datasync of ${this.path} failed: ${errText(e)}`, { cause: e });
+        }
+        const tmp = `${this.sidecarPath}.tmp`;
+        try {
+          await fsp.writeFile(tmp, text);
+          await fsp.rename(tmp, this.sidecarPath);
+        } catch (e) {
+          throw new Error(`cannot write ${this.sidecarPath}: ${errText(e)}`, { cause: e });
+        }
+      } catch (e) {
+        this.failure ??= e as Error;
+        throw this.failure;
+      }
     };
     this.flushing = this.flushing.then(run, run);
     return this.flushing;
   }
 
-  /** Keeps `<out>.part` and the sidecar (for a resume). */
+  /** Keeps `<out>.part` and the sidecar (for a resume); a failed last flush is reported after everything is closed. */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    await this.flushSidecar().catch(() => undefined);
+    let failed: unknown;
+    if (!this.failure) await this.flushSidecar().catch((e: unknown) => (failed = e));
     this.closed = true;
     await this.fh.close().catch(() => undefined);
+    await this.lock.release().catch(() => undefined);
+    if (failed !== undefined) throw failed;
   }
 
   /**
@@ -231,6 +341,7 @@ export class PartFile {
    */
   async finish(opts: { size: number; sha256?: string; expectSha256?: string }): Promise<string> {
     const { size } = opts;
+    if (this.failure) throw this.failure;
     const missing = size - totalLength(mergeRanges(this.doneRanges).map((r) => ({ offset: r.offset, length: Math.max(0, Math.min(r.length, size - r.offset)) })));
     if (missing !== 0) throw new FileError('SIZE_MISMATCH', `${this.path}: ${missing} of ${size} bytes were never written`);
     await this.fh.truncate(size);
@@ -242,19 +353,50 @@ export class PartFile {
       await this.close();
       throw new FileError('HASH_MISMATCH', `${this.path}: sha256 ${sha} differs from the expected ${opts.expectSha256}`);
     }
-    await this.fh.sync();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     await this.flushing.catch(() => undefined);
+    if (this.failure) throw this.failure;
+    try {
+      await this.fh.sync();
+    } catch (e) {
+      this.failure = new Error(`fsync of ${this.path} failed: ${errText(e)}`, { cause: e });
+      throw this.failure;
+    }
     this.closed = true;
     await this.fh.close();
     try {
-      await fsp.rename(this.path, this.out);
-    } catch (e) {
-      throw new Error(`could not rename ${this.path} to ${this.out}: ${errText(e)}`);
+      await this.publish();
+    } finally {
+      await this.lock.release().catch(() => undefined);
     }
     await fsp.rm(this.sidecarPath, { force: true });
+    await syncDir(dirname(this.out)).catch(() => undefined);
     return sha;
+  }
+
+  /** `<out>.part` → `<out>`: a rename when replacing is asked, else a link that fails on an `<out>` created meanwhile. */
+  private async publish(): Promise<void> {
+    if (!this.overwrite) {
+      try {
+        await fsp.link(this.path, this.out);
+        await fsp.unlink(this.path);
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw existsError(this.out);
+        // no hard links here (some file systems): check, then rename
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'ENOSYS' && code !== 'EMLINK') {
+          throw new Error(`could not publish ${this.path} as ${this.out}: ${errText(e)}`, { cause: e });
+        }
+        if (await exists(this.out)) throw existsError(this.out);
+      }
+    }
+    try {
+      await fsp.rename(this.path, this.out);
+    } catch (e) {
+      throw new Error(`could not rename ${this.path} to ${this.out}: ${errText(e)}`, { cause: e });
+    }
   }
 
   private async hashFile(size: number): Promise<string> {

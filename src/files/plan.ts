@@ -11,6 +11,8 @@ export const DEFAULT_DOWNLOAD_PART = MIB;
 export const DEFAULT_UPLOAD_PART = 512 * KIB;
 export const BIG_FILE_THRESHOLD = 10 * MIB;
 export const MAX_UPLOAD_PARTS = 4000;
+/** The largest file Telegram stores (4000 MiB, with Premium): a declared download size above it is refused. */
+export const MAX_FILE_SIZE = 4000 * MIB;
 
 export interface Range {
   offset: number;
@@ -88,37 +90,46 @@ export function totalLength(ranges: readonly Range[]): number {
  * Size unknown: requests continue from the end of `done` up to `maxRequests`; the caller stops at a short answer.
  */
 export function planDownload(opts: { size?: number; partSize?: number; done?: readonly Range[]; maxRequests?: number }): PlannedRequest[] {
+  const out: PlannedRequest[] = [];
+  const max = opts.size === undefined ? (opts.maxRequests ?? 1 << 20) : Number.POSITIVE_INFINITY;
+  for (const r of planDownloadLazy(opts)) {
+    if (out.length >= max) break;
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The same plan as planDownload, one request at a time: nothing is built up front, so a huge (or hostile) size costs
+ * no memory until requests are actually taken. Without a size it never ends (the caller stops at a short answer).
+ */
+export function* planDownloadLazy(opts: { size?: number; partSize?: number; done?: readonly Range[] }): Generator<PlannedRequest, void, undefined> {
   const partSize = opts.partSize ?? DEFAULT_DOWNLOAD_PART;
   if (!isValidPartSize(partSize)) throw new FileError('BAD_PART_SIZE', `part size ${partSize} is not a multiple of 4096 dividing 1 MiB`);
   const done = mergeRanges(opts.done ?? []);
-  const out: PlannedRequest[] = [];
   if (opts.size === undefined) {
     // unknown size: only a finished prefix can be trusted
     const start = done[0] && done[0].offset === 0 ? Math.floor(done[0].length / partSize) * partSize : 0;
-    const max = opts.maxRequests ?? 1 << 20;
-    for (let i = 0; i < max; i++) {
-      const offset = start + i * partSize;
-      out.push({ offset, limit: partSize, precise: false, writes: [{ offset, length: partSize }] });
-    }
-    return out;
+    for (let offset = start; Number.isSafeInteger(offset); offset += partSize) yield { offset, limit: partSize, precise: false, writes: [{ offset, length: partSize }] };
+    return;
   }
   const size = opts.size;
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`file size ${size} is not a non-negative integer`);
+  // a request is held back until the next one is known: two gaps inside one part become one request, two windows
+  let held: PlannedRequest | undefined;
   for (const gap of missingRanges(done, size)) {
     const end = gap.offset + gap.length;
-    let offset = Math.floor(gap.offset / partSize) * partSize;
-    for (; offset < end; offset += partSize) {
-      const last = out[out.length - 1];
+    for (let offset = Math.floor(gap.offset / partSize) * partSize; offset < end; offset += partSize) {
       const w = { offset: Math.max(offset, gap.offset), length: Math.min(offset + partSize, end) - Math.max(offset, gap.offset) };
-      if (last && last.offset === offset) {
-        // two gaps inside one part: one request, two windows
-        last.writes.push(w);
+      if (held && held.offset === offset) {
+        held.writes.push(w);
         continue;
       }
-      out.push({ offset, limit: partSize, precise: false, writes: [w] });
+      if (held) yield held;
+      held = { offset, limit: partSize, precise: false, writes: [w] };
     }
   }
-  return out;
+  if (held) yield held;
 }
 
 export interface UploadPlan {

@@ -88,6 +88,8 @@ const tlJson: Check = (v, p) => {
 };
 
 const dcId = int(1, 65535);
+/** src/files' MAX_FILE_SIZE (4000 MiB); repeated here so the webview bundle does not pull in src/files. */
+export const MAX_DOWNLOAD_SIZE = 4000 * 1024 * 1024;
 const empty = object({});
 
 const matching =
@@ -138,7 +140,8 @@ const REQUESTS: Record<RequestName, Check> = {
   'schema/methods': empty,
   'schema/constructorsOfType': object({ types: arrayOf(str(300), 500) }),
   'query/run': object({ query: tlJson, 'dcId?': dcId }),
-  'download/start': object({ location: tlJson, dcId, 'size?': int(0, Number.MAX_SAFE_INTEGER), 'name?': str(1000) }),
+  // no file is larger than Telegram's largest (4000 MiB): a bigger size is a bogus request, refused here
+  'download/start': object({ location: tlJson, dcId, 'size?': int(0, MAX_DOWNLOAD_SIZE), 'name?': str(1000) }),
   'sandbox/fault': FAULT_REQUEST,
 };
 

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { MAX_FILE_SIZE } from '../files/plan';
 import type { IpcDownload } from '../ipc';
 import type { LabSession } from './lab';
 import { readSettings } from './settings';
@@ -55,6 +56,10 @@ export class DownloadManager {
 
   /** Starts a download; resolves with its id at once (the work continues with a progress notification). */
   start(req: DownloadRequest): { id: string; done: Promise<IpcDownload> } {
+    // a size no Telegram file has (a bogus or hostile request) is refused before anything starts
+    if (req.size !== undefined && (!Number.isSafeInteger(req.size) || req.size < 0 || req.size > MAX_FILE_SIZE)) {
+      throw new Error(`download size ${req.size} is not possible: files are at most ${MAX_FILE_SIZE} bytes (4000 MiB)`);
+    }
     const id = `d${++this.seq}`;
     const name = safeName(req.name, `dc${req.dcId}-file-${this.seq}.bin`);
     const out = join(this.folder(), name);

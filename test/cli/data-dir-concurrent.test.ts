@@ -1,9 +1,11 @@
 // Four `dclab call --dc N` processes at once on one data dir (N = 1, 3, 4, 5) after one login with home DC 2: all
 // succeed, and the stored state keeps all four new auth keys and all four authorizations (each process saved its own
-// key and transfer while the others were saving theirs).
+// key and transfer while the others were saving theirs). Then `dclab download` on that data dir: an existing file is
+// kept without --force, and of two downloads to one path at once only one runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dclab, startSandboxProcess, type SandboxChild } from './helpers';
@@ -48,4 +50,29 @@ test('four `dclab call --dc N` at once on one data dir all succeed and the store
   // the secrets file holds the five keys too (not just the index in state.json)
   const secrets = JSON.parse(readFileSync(join(D, 'secrets.json'), 'utf8')) as { entries: Record<string, unknown> };
   for (const n of [1, 2, 3, 4, 5]) assert.ok(`dclab:sandbox:dc:${n}:authKey` in secrets.entries, `secrets.json has DC ${n}'s key`);
+});
+
+test('dclab download does not replace an existing file without --force; two at once to one path: one is refused', { timeout: 120_000 }, async () => {
+  const info = JSON.parse(readFileSync(F, 'utf8')) as { files: { key: string; dcId: number; size: number; sha256: string; location: unknown }[] };
+  const f = info.files.find((x) => x.key === 'medium-dc3')!;
+  const out = join(dir, 'kept.bin');
+  writeFileSync(out, 'precious');
+  const args = ['download', '--dc', String(f.dcId), '--location', JSON.stringify(f.location), '--size', String(f.size), '--out', out, ...A];
+  const refused = await dclab(args);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already exists; not replaced — pass --force`));
+  assert.equal(readFileSync(out, 'utf8'), 'precious');
+  const forced = await dclab([...args, '--force'], { timeoutMs: 60_000 });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), f.sha256);
+
+  // two processes downloading to one new path at once: exactly one gets it, the other is refused by the lock
+  const both = join(dir, 'both.bin');
+  const two = await Promise.all([0, 1].map(() => dclab(['download', '--dc', String(f.dcId), '--location', JSON.stringify(f.location), '--size', String(f.size), '--out', both, ...A], { timeoutMs: 60_000 })));
+  const codes = two.map((r) => r.code).sort();
+  // the second may also start after the first finished: then the file exists and it is refused for that reason
+  assert.deepEqual(codes, [0, 1], two.map((r) => r.stderr).join('\n---\n'));
+  const loser = two.find((r) => r.code === 1)!;
+  assert.match(loser.stderr, /another download to .*both\.bin is running|already exists; not replaced/);
+  assert.equal(createHash('sha256').update(readFileSync(both)).digest('hex'), f.sha256);
 });
