@@ -121,6 +121,11 @@ export function retryIdFromAuxHash(aux: Uint8Array): bigint {
   return BigInt.asIntN(64, bigIntFromBytes(aux, 'le'));
 }
 
+/** The link closed under a step: a broken byte stream is named as such, anything else is a close. */
+function closedError(step: string, reason: string): HandshakeError {
+  return new HandshakeError(step, reason.startsWith('framing error') ? 'framing error' : 'connection closed', reason);
+}
+
 /** Frames of a link as an awaitable queue; transport errors and closes become HandshakeErrors. */
 class FrameQueue {
   private readonly frames: Uint8Array[] = [];
@@ -152,7 +157,7 @@ class FrameQueue {
     const queued = this.frames.shift();
     if (queued) return Promise.resolve(queued);
     if (this.closedReason !== undefined) {
-      return Promise.reject(new HandshakeError(step, 'connection closed', this.closedReason));
+      return Promise.reject(closedError(step, this.closedReason));
     }
     return new Promise<Uint8Array>((resolve, reject) => {
       const ms = deadline - Date.now();
@@ -167,7 +172,7 @@ class FrameQueue {
         },
         reject: (e) => {
           clearTimeout(timer);
-          reject(new HandshakeError(step, 'connection closed', e.message));
+          reject(closedError(step, e.message));
         },
       };
     });
