@@ -138,6 +138,7 @@ export class PartFile {
       lock = await acquireLock(`${out}.part`, { waitMs: 0 });
     } catch (e) {
       if (e instanceof LockBusyError) throw new FileError('BUSY', `another download to ${out} is running (${out}.part is locked)`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileError('BAD_LOCATION', `cannot write ${out}: its folder ${dirname(out)} does not exist`, { cause: e });
       throw e;
     }
     try {

@@ -105,3 +105,32 @@ function normalize(v: unknown): JsonValue {
   }
   return String(v);
 }
+
+const SECRET_TEXT_RE = new RegExp(`"(${[...REDACTED_FIELDS].join('|')})"(\\s*:\\s*)("(?:[^"\\\\]|\\\\.)*"?|[^,}\\]\\s]+)`, 'g');
+
+/**
+ * A query as the user typed it (JSON text): secret fields' values become "[redacted]". Text that parses is redacted
+ * like a payload (constructor-bound fields too) and left as typed when nothing secret is in it; text that does not
+ * parse (typing in progress) has the values of secret field names replaced in place.
+ */
+export function redactJsonText(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text.replace(SECRET_TEXT_RE, (_m, k: string, sep: string) => `"${k}"${sep}"[redacted]"`);
+  }
+  const cleaned = redact(parsed);
+  return JSON.stringify(cleaned) === JSON.stringify(parsed) ? text : JSON.stringify(cleaned, null, 2);
+}
+
+/**
+ * The panel's state as it may be kept (VS Code persists a webview's state to disk): the query being edited and the
+ * query history with secrets (login codes, passwords, api_hash, …) redacted. Never mutates.
+ */
+export function redactPanelState<T extends { query?: { json?: string } | undefined; history?: { query: unknown }[] | undefined }>(state: T): T {
+  const out: T = { ...state };
+  if (state.query?.json !== undefined) out.query = { ...state.query, json: redactJsonText(state.query.json) };
+  if (state.history) out.history = state.history.map((h) => ({ ...h, query: redact(h.query) }));
+  return out;
+}

@@ -24,6 +24,7 @@ import {
 import { API_LAYER, apiSchema } from '../tl/bundled';
 import type { TlEntry } from '../tl/types';
 import type { TraceEvent } from '../trace';
+import { redactPanelState } from '../trace/redact';
 import type { DownloadManager } from './downloads';
 import { runSandboxFault } from './faults';
 import type { LabSession } from './lab';
@@ -95,7 +96,8 @@ export class LabPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     state?: unknown,
   ) {
-    if (state && typeof state === 'object' && (state as PanelState).version === 1) this.state = state as PanelState;
+    // the state VS Code restored may hold what the webview typed (codes, passwords): kept only redacted
+    if (state && typeof state === 'object' && (state as PanelState).version === 1) this.state = redactPanelState(state as PanelState);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dclab.svg');
     panel.webview.html = this.html();
     this.edgeEvents = lab.events().filter((e) => e.kind === 'redirect' || e.kind === 'transfer') as IpcTraceEvent[];
@@ -258,7 +260,7 @@ ${missing}
       this.post(notification('topology/changed', this.topology()));
     },
     'state/changed': ({ state }) => {
-      this.state = state;
+      this.state = redactPanelState(state);
     },
     log: ({ level, message }) => {
       const line = `webview: ${message.slice(0, 2000)}`;
