@@ -1,5 +1,5 @@
 // The secret canary: a run with known values for the api_hash, the login code (a wrong one and the right one), the
-// 2FA password and — read back after the run — the auth keys, through login with 2FA, calls on other DCs, error
+// 2FA password (a wrong one and the right one) and — read back after the run — the auth keys, through login with 2FA, calls on other DCs, error
 // answers to calls that carry a code or a password, a download, the trace export, the CLI's stdout/stderr, the
 // extension's LabSession (log, saved trace, panel query answers) and the panel's saved state. Then every file
 // written under the temp dirs and every captured stream is searched for each canary as text, hex and base64:
@@ -22,6 +22,7 @@ const PHONE = '9996629234'; // DC 2, a 2FA number; its password is replaced by t
 const LAB_PHONE = '9996639234';
 const API_HASH = randomBytes(16).toString('hex');
 const PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
+const WRONG_PASSWORD = `wrong-${randomBytes(9).toString('base64url')}`;
 const WRONG_CODE = String(randomInt(1_000_000_000, 9_999_999_999)); // 10 digits: distinctive
 const WRONG_CODE_2 = String(randomInt(1_000_000_000, 9_999_999_999));
 const CODE = '22222'; // the sandbox's code for 99966 2 YYYY (searched as a whole token)
@@ -109,6 +110,11 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
   assert.equal(wrong.code, 1, wrong.stderr + wrong.stdout);
   assert.match(wrong.stderr, /PHONE_CODE_INVALID/, 'the wrong code was answered PHONE_CODE_INVALID');
 
+  const badPw = await cli('login (wrong password)', ['login', '--phone', PHONE, '--code', CODE, '--password-stdin', ...P], `${WRONG_PASSWORD}\n`);
+  assert.equal(badPw.code, 1, badPw.stderr + badPw.stdout);
+  // rejected, then asked again: stdin has no second line
+  assert.match(badPw.stderr, /password/i);
+
   const login = await cli('login', ['login', '--phone', PHONE, '--code', CODE, '--password-stdin', ...P], `${PASSWORD}\n`);
   assert.equal(login.code, 0, login.stderr + login.stdout);
 
@@ -151,13 +157,15 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
     const sb = await lab.startSandbox();
     sb.setPassword(LAB_PHONE, PASSWORD);
     let codes = 0;
+    let passwords = 0;
     await lab.login({
       phone: LAB_PHONE,
       code: async () => (++codes === 1 ? WRONG_CODE : LAB_CODE),
-      password: async () => PASSWORD,
+      password: async () => (++passwords === 1 ? WRONG_PASSWORD : PASSWORD),
       signUp: async () => ({ firstName: 'x' }),
     });
     assert.equal(codes, 2, 'the wrong code was asked again');
+    assert.equal(passwords, 2, 'the wrong password was asked again');
     const answers = [
       await runPanelQuery(lab, { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, 4),
       await runPanelQuery(lab, { _: 'auth.signIn', phone_number: LAB_PHONE, phone_code_hash: 'abc', phone_code: WRONG_CODE_2 }, undefined),
@@ -207,6 +215,7 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
   const canaries: Canary[] = [
     { name: 'api_hash', bytes: Buffer.from(API_HASH) },
     { name: '2FA password', bytes: Buffer.from(PASSWORD) },
+    { name: 'wrong 2FA password', bytes: Buffer.from(WRONG_PASSWORD) },
     { name: 'wrong login code', bytes: Buffer.from(WRONG_CODE) },
     { name: 'wrong login code 2', bytes: Buffer.from(WRONG_CODE_2) },
     { name: 'login code', bytes: Buffer.from(CODE), token: true },
