@@ -1,4 +1,5 @@
-import { checkPrimeSync } from 'node:crypto';
+import { checkPrime, checkPrimeSync } from 'node:crypto';
+import { promisify } from 'node:util';
 import { bigIntFromBytes, modPow } from './bigint';
 import { randomBytes } from './random';
 
@@ -45,14 +46,33 @@ function gResidueOk(p: bigint, g: number): boolean {
   }
 }
 
-/** Throws DhCheckError unless p is a safe 2048-bit prime and g ∈ {2..7} generates its prime-order subgroup. */
-export function checkDhParams(p: bigint, g: number): void {
+/** The checks that need no primality proof: g ∈ {2..7}, 2^2047 < p < 2^2048, the residue rule of g. */
+function checkDhParamsCheap(p: bigint, g: number): void {
   if (!Number.isInteger(g) || g < 2 || g > 7) throw new DhCheckError('g-range', `g = ${g} is not one of 2..7`);
   if (!(p > TWO_2047 && p < TWO_2048)) throw new DhCheckError('p-size', 'dh_prime is not a 2048-bit number (2^2047 < p < 2^2048)');
   if (!gResidueOk(p, g)) throw new DhCheckError('g-residue', `g = ${g} does not generate the subgroup of order (p-1)/2 of this prime`);
+}
+
+/** Throws DhCheckError unless p is a safe 2048-bit prime and g ∈ {2..7} generates its prime-order subgroup. */
+export function checkDhParams(p: bigint, g: number): void {
+  checkDhParamsCheap(p, g);
   if (provenSafePrimes.has(p)) return;
   if (!checkPrimeSync(p)) throw new DhCheckError('p-prime', 'dh_prime is not prime');
   if (!checkPrimeSync((p - 1n) / 2n)) throw new DhCheckError('p-safe', 'dh_prime is not a safe prime ((p-1)/2 is not prime)');
+  provenSafePrimes.add(p);
+}
+
+const checkPrimeAsync = promisify(checkPrime) as (candidate: bigint) => Promise<boolean>;
+
+/**
+ * checkDhParams with the primality proofs (≈100 ms each for 2048 bits) on libuv's thread pool: a DC sending a
+ * new prime on every exchange must not stall the event loop. Same checks, same errors.
+ */
+export async function checkDhParamsAsync(p: bigint, g: number): Promise<void> {
+  checkDhParamsCheap(p, g);
+  if (provenSafePrimes.has(p)) return;
+  if (!(await checkPrimeAsync(p))) throw new DhCheckError('p-prime', 'dh_prime is not prime');
+  if (!(await checkPrimeAsync((p - 1n) / 2n))) throw new DhCheckError('p-safe', 'dh_prime is not a safe prime ((p-1)/2 is not prime)');
   provenSafePrimes.add(p);
 }
 

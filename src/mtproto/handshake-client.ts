@@ -7,8 +7,8 @@
 //
 // Measured on loopback (test/mtproto/handshake.test.ts, "timing": median of 7 key creations, client and server in
 // one Node 20 process, 2 cores): 20–32 ms on a quiet machine (min 17 ms); 65–105 ms while other suites loaded both
-// cores (load average ≈ 10). The first key of a process costs ≈ 0.4 s more: proving dh_prime a safe prime
-// (checkDhParams caches it afterwards).
+// cores (load average ≈ 10). A dh_prime not seen before costs ≈ 0.2–0.4 s more: proving it a safe prime, on the
+// thread pool (checkDhParamsAsync caches it afterwards).
 
 import type { TlObject } from '../tl/types';
 import { TlReader } from '../tl/binary';
@@ -20,7 +20,7 @@ import { bigIntFromBytes, bigIntToBytes, bigIntToMinBytes } from '../crypto/bigi
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige';
 import { rsaPadEncrypt, type RsaPublicKey } from '../crypto/rsa';
 import { PQ_LIMIT, PqError, factorizePq } from '../crypto/pq';
-import { DhCheckError, checkDhParams, checkDhValue, dhKeyPair, dhShared } from '../crypto/dh';
+import { DhCheckError, checkDhParamsAsync, checkDhValue, dhKeyPair, dhShared } from '../crypto/dh';
 import { authKeyId as computeAuthKeyId, handshakeKeyIv, initialServerSalt } from '../crypto/kdf';
 import { transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
@@ -344,7 +344,7 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
     const dhPrime = bigIntFromBytes(answer.dh_prime as Uint8Array, 'be');
     const gA = bigIntFromBytes(answer.g_a as Uint8Array, 'be');
     try {
-      checkDhParams(dhPrime, g);
+      await checkDhParamsAsync(dhPrime, g);
       checkDhValue(gA, dhPrime, 'g_a');
     } catch (e) {
       if (e instanceof DhCheckError) fail(step2, e.check, e.message, answer._);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPrimeSync, generatePrimeSync, getDiffieHellman } from 'node:crypto';
-import { checkDhParams, checkDhValue, dhKeyPair, dhShared, DhCheckError, TELEGRAM_DH_PRIME } from '../../src/crypto/dh';
+import { checkDhParams, checkDhParamsAsync, checkDhValue, dhKeyPair, dhShared, DhCheckError, TELEGRAM_DH_PRIME } from '../../src/crypto/dh';
 import { brent, factorizePq, generatePq, PqError } from '../../src/crypto/pq';
 import { modPow, modPowJs } from '../../src/crypto/bigint';
 
@@ -134,4 +134,20 @@ test('Pollard-Brent stops at its step budget with a clear error instead of runni
 test('factorizePq stops at its time budget', () => {
   const { pq } = generatePq();
   assert.throws(() => factorizePq(pq, { budgetMs: 0 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget');
+});
+
+test('checkDhParamsAsync: the same checks, with the primality proofs off the event loop', async () => {
+  const notSafe = generatePrimeSync(2048, { bigint: true });
+  const started = performance.now();
+  const pending = checkDhParamsAsync(notSafe, 4);
+  const syncMs = performance.now() - started;
+  await assert.rejects(pending, failsWith('p-safe'));
+  // checkDhParams spends ≈100 ms here before it returns; the async form only the cheap checks
+  assert.ok(syncMs < 20, `${syncMs.toFixed(1)} ms spent before returning`);
+  await assert.rejects(checkDhParamsAsync(P + 6n, 3), failsWith('p-prime'));
+  await assert.rejects(checkDhParamsAsync(P, 2), failsWith('g-residue'));
+  await assert.rejects(checkDhParamsAsync((P - 1n) / 2n, 4), failsWith('p-size'));
+  await assert.rejects(checkDhParamsAsync(P, 8), failsWith('g-range'));
+  await checkDhParamsAsync(BigInt('0x' + getDiffieHellman('modp14').getPrime('hex')), 2);
+  await checkDhParamsAsync(P, 3);
 });

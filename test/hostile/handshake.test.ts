@@ -3,7 +3,7 @@
 // connection, never send an encrypted packet (with the key of the failed exchange or any other), and be quick.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOSTILE_MODES, startHostileDc } from '../../src/sandbox/hostile';
+import { HOSTILE_MODES, nonSafePrime, startHostileDc } from '../../src/sandbox/hostile';
 import { runHonestControl, runHostileMode } from '../../src/sandbox/hostile/run';
 import { HandshakeError, createAuthKey } from '../../src/mtproto/handshake-client';
 import { connectTcp } from '../../src/transport/tcp';
@@ -67,6 +67,33 @@ test('dh_gen_retry for ever: the client follows at most 5 retries (6 attempts), 
     const sets = events.filter((e) => e.dir === 'out' && e.ctor === 'set_client_DH_params');
     assert.equal(sets.length, 6);
     assert.equal(dc.stats.encryptedPackets, 0);
+  } finally {
+    await dc.close();
+  }
+});
+
+// Proving a 2048-bit prime takes ≈100 ms: a DC sending a new (non-safe) prime on every exchange must not freeze
+// everything else the process does meanwhile (the proofs run on the thread pool; test/crypto/dh-pq pins that down,
+// this bound is loose because a loaded machine delays timers too).
+test('a non-safe dh_prime is refused without holding the event loop while it is proven', { timeout: 15_000 }, async () => {
+  const dc = await startHostileDc({ mode: 'dh-prime-not-safe', rsa: sharedRsa() });
+  try {
+    nonSafePrime(); // the DC's own prime generation is not what is measured
+    const link = await connectTcp({ host: dc.host, port: dc.port, transport: 'intermediate' });
+    let last = performance.now();
+    let maxGap = 0;
+    const t = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 5);
+    const err = await createAuthKey(link, { dcId: dc.dcId, rsaKeys: [dc.rsa.publicKey], timeoutMs: 5000 }).then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e,
+    );
+    clearInterval(t);
+    assert.ok(err instanceof HandshakeError && err.check === 'p-safe', String(err));
+    assert.ok(maxGap < 100, `the event loop stalled for ${Math.round(maxGap)} ms`);
   } finally {
     await dc.close();
   }
