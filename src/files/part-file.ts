@@ -9,8 +9,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import { acquireLock, LockBusyError, type HeldLock } from '../storage/lock';
-import { syncDir } from '../storage/file-store';
+import { lock as lockFile } from 'proper-lockfile';
 import { tlToJson } from '../tl/json';
 import type { TlObject } from '../tl/types';
 import { FileError, errText } from './errors';
@@ -79,6 +78,39 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** A held `<out>.part` lock (proper-lockfile, like src/storage's locks: src/files may not import src/storage). */
+interface PartLock {
+  release(): Promise<void>;
+}
+
+/** One download per `<out>`, across processes: the lock never waits (a second download is refused at once). */
+async function lockPart(out: string): Promise<PartLock> {
+  try {
+    // onCompromised: the default throws from a timer, which would kill the process; losing the lock after it was
+    // taken changes nothing for this download
+    const release = await lockFile(`${out}.part`, { realpath: false, retries: 0, onCompromised: () => undefined });
+    return { release: () => release().catch(() => undefined) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOCKED') throw new FileError('BUSY', `another download to ${out} is running (${out}.part is locked)`, { cause: e });
+    if (code === 'ENOENT') throw new FileError('BAD_LOCATION', `cannot write ${out}: its folder ${dirname(out)} does not exist`, { cause: e });
+    throw e;
+  }
+}
+
+/** fsync of a directory, so a rename in it survives a crash; platforms that cannot do it skip it. */
+async function syncDir(dir: string): Promise<void> {
+  let dh: fsp.FileHandle | undefined;
+  try {
+    dh = await fsp.open(dir, 'r');
+    await dh.sync();
+  } catch {
+    // EISDIR / EINVAL / EPERM on some platforms: the rename itself is still atomic
+  } finally {
+    await dh?.close().catch(() => undefined);
+  }
+}
+
 function existsError(out: string): FileError {
   return new FileError('EXISTS', `${out} already exists; not replaced (ask for overwrite to replace it)`);
 }
@@ -108,13 +140,13 @@ export class PartFile {
   private closed = false;
   /** The first failed datasync / sidecar write: every later write and finish() fail with it. */
   private failure: Error | undefined;
-  private readonly lock: HeldLock;
+  private readonly lock: PartLock;
   private readonly overwrite: boolean;
   /** Free bytes as last measured, less what was written since. */
   private freeLeft = Number.POSITIVE_INFINITY;
   private writtenSinceCheck = 0;
 
-  private constructor(out: string, meta: PartMeta, fh: fsp.FileHandle, done: Range[], lock: HeldLock, overwrite: boolean) {
+  private constructor(out: string, meta: PartMeta, fh: fsp.FileHandle, done: Range[], lock: PartLock, overwrite: boolean) {
     this.out = out;
     this.path = `${out}.part`;
     this.sidecarPath = `${out}.part.json`;
@@ -133,14 +165,7 @@ export class PartFile {
    */
   static async open(out: string, meta: PartMeta, opts: { resume?: boolean; overwrite?: boolean } = {}): Promise<PartFile> {
     const overwrite = opts.overwrite === true;
-    let lock: HeldLock;
-    try {
-      lock = await acquireLock(`${out}.part`, { waitMs: 0 });
-    } catch (e) {
-      if (e instanceof LockBusyError) throw new FileError('BUSY', `another download to ${out} is running (${out}.part is locked)`, { cause: e });
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileError('BAD_LOCATION', `cannot write ${out}: its folder ${dirname(out)} does not exist`, { cause: e });
-      throw e;
-    }
+    const lock = await lockPart(out);
     try {
       if (!overwrite && (await exists(out))) throw existsError(out);
       let done: Range[] = [];
@@ -178,7 +203,7 @@ export class PartFile {
         throw e;
       }
     } catch (e) {
-      await lock.release().catch(() => undefined);
+      await lock.release();
       throw e;
     }
   }
@@ -331,7 +356,7 @@ export class PartFile {
     if (!this.failure) await this.flushSidecar().catch((e: unknown) => (failed = e));
     this.closed = true;
     await this.fh.close().catch(() => undefined);
-    await this.lock.release().catch(() => undefined);
+    await this.lock.release();
     if (failed !== undefined) throw failed;
   }
 
@@ -369,10 +394,10 @@ export class PartFile {
     try {
       await this.publish();
     } finally {
-      await this.lock.release().catch(() => undefined);
+      await this.lock.release();
     }
     await fsp.rm(this.sidecarPath, { force: true });
-    await syncDir(dirname(this.out)).catch(() => undefined);
+    await syncDir(dirname(this.out));
     return sha;
   }
 

@@ -236,7 +236,7 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 }
 
 /** fsync of a directory, so a rename in it survives a crash; platforms that cannot (EISDIR, EINVAL, EPERM) skip it. */
-export async function syncDir(dir: string): Promise<void> {
+async function syncDir(dir: string): Promise<void> {
   let dh: fs.FileHandle | undefined;
   try {
     dh = await fs.open(dir, 'r');
