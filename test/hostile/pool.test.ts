@@ -4,7 +4,9 @@
 // a session mode through createDcClient (the trace shows every dropped message; the call fails, bounded).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHostileDc, type HostileModeName } from '../../src/sandbox/hostile';
+import { FORGED_SALT, startHostileDc, type HostileModeName } from '../../src/sandbox/hostile';
+import { connectTcp } from '../../src/transport/tcp';
+import { createAuthKey } from '../../src/mtproto/handshake-client';
 import { countingKeyStore, runHostileMode, type PoolEventLike } from '../../src/sandbox/hostile/run';
 import { DcPool } from '../../src/dc/pool';
 import { DcError } from '../../src/dc/errors';
@@ -118,3 +120,29 @@ test("createDcClient against 'msg_key': every faulty answer is dropped with its 
     await dc.close();
   }
 });
+
+// With a stored key (every restart of the CLI or the extension) the session's clock starts "not synced", so the
+// ±300/30 s msg_id window is off until a bad_msg_notification 16/17: a message 400 s old is taken. Kept as a todo
+// for the owners of src/dc/dc-connection.ts / src/mtproto/session.ts (the change is in the report).
+for (const mode of ['msg_id-past', 'msg_id-future'] as HostileModeName[]) {
+  test(`a resumed session (stored key) ignores '${mode}' too`, { timeout: 10_000, todo: 'stored keys start with an unsynced clock' }, async () => {
+    const dc = await startHostileDc({ mode, rsa: sharedRsa() });
+    const keys = countingKeyStore();
+    const link = await connectTcp({ host: dc.host, port: dc.port, transport: 'intermediate' });
+    const made = await createAuthKey(link, { dcId: dc.dcId, rsaKeys: [dc.rsa.publicKey] });
+    link.close();
+    await keys.saveKey(dc.dcId, { authKey: made.authKey, serverSalt: made.serverSalt, timeOffset: made.timeOffset });
+    const wire: WireEvent[] = [];
+    const pool = new DcPool({ profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey), keys, onWire: (e) => wire.push(e), callTimeoutMs: 3000 });
+    try {
+      await pool.invoke(dc.dcId, { _: 'help.getNearestDc' });
+      const s = await pool.get(dc.dcId);
+      assert.equal(dc.stats.faultyAnswers, 1);
+      assert.notEqual(s.serverSalt, FORGED_SALT, 'the salt from a message outside the time window was adopted');
+      assert.ok(wire.some((e) => e.kind === 'check-failed' && /message ignored/.test(e.note ?? '')));
+    } finally {
+      pool.close();
+      await dc.close();
+    }
+  });
+}
