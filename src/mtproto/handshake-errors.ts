@@ -5,7 +5,12 @@ export class HandshakeError extends Error {
   override readonly name = 'HandshakeError';
   /** Which exchange failed: 'req_pq_multi', 'req_DH_params', 'set_client_DH_params', 'transport', … */
   readonly step: string;
-  /** Short reason; for security checks the check name (e.g. 'dh_prime', 'g_a', 'answer_hash', 'nonce'). */
+  /**
+   * Short reason: for security checks the check name ('nonce', 'server_nonce', 'pq', 'rsa key', 'answer_hash',
+   * 'p-prime', 'p-safe', 'p-size', 'g-range', 'g-residue', 'g_a-range', 'g_a-margin', 'server_time',
+   * 'new_nonce_hash1', 'dh_gen_retry', 'dh_gen_fail', 'msg_id', …); otherwise 'timeout', 'connection closed',
+   * 'framing error' or 'transport error <code>'.
+   */
   readonly reason: string;
   /** The transport error code when the server answered with one (e.g. -404, -444). */
   readonly transportCode?: number;
