@@ -57,7 +57,7 @@ export const COMMAND_USAGE: Record<string, string> = {
   auth.logOut on every authorized DC, then forget the profile's login (keys, home DC, user; api_id/api_hash are
   kept). --local only forgets, without contacting the server. --forget-keys also asks every DC that holds one of
   the keys to destroy it (destroy_auth_key) before it is forgotten here.`,
-  download: `usage: dclab download --dc N --location 'JSON' --out FILE [--size S] [--no-cdn] [--parallel K] [--resume] [--sha256 HEX] [--json] [--verbose] [common options]
+  download: `usage: dclab download --dc N --location 'JSON' --out FILE [--size S] [--no-cdn] [--parallel K] [--resume] [--force] [--sha256 HEX] [--json] [--verbose] [common options]
   Download a file from its DC: N is the file's dc_id and JSON its InputFileLocation (long as decimal strings, bytes
   as base64), both printed by \`dclab history\`, e.g.
     dclab download --dc 3 --size 1585209 --out medium.bin --location '{"_":"inputDocumentFileLocation","id":"7100000000000000002",…}'
@@ -67,8 +67,10 @@ export const COMMAND_USAGE: Record<string, string> = {
   stops at the first short part. --parallel K requests in flight. Progress (bytes, %, MB/s, DC) on stderr; the last
   line on stdout: bytes, sha256, the DCs used (incl. the CDN), ms. --sha256 HEX verifies before FILE appears.
   Bytes go to FILE.part (+ FILE.part.json); FILE appears only when complete. Ctrl+C aborts (exit 130) and keeps
-  both; the same command with --resume continues them (without --resume a new download starts over). The chain
-  (transfer, redirects, parts) is appended to the session trace (\`dclab trace\`).`,
+  both; the same command with --resume continues them (without --resume a new download starts over). An existing
+  FILE is kept (exit 1) unless --force; a second download to the same FILE, from any process, is refused while the
+  first runs; the free disk space is checked first (and watched when the size is unknown). The chain (transfer,
+  redirects, parts) is appended to the session trace (\`dclab trace\`).`,
   upload: `usage: dclab upload FILE [--send] [--photo] [--name N] [--mime-type T] [--caption C] [--parallel K] [--json] [--verbose] [common options]
   Upload FILE in parts to the home DC (upload.saveFilePart up to 10 MiB, upload.saveBigFilePart above), with
   progress on stderr. --send then sends it to Saved Messages (messages.sendMedia to inputPeerSelf; as a document,

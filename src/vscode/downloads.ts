@@ -1,7 +1,7 @@
 // Downloads by dc_id, shared by the "Download File by dc_id" command and the panel's download requests: each runs
 // in a cancellable withProgress notification, reports to the panel (download/changed) and ends in the log.
 import * as vscode from 'vscode';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MAX_FILE_SIZE } from '../files/plan';
 import type { IpcDownload } from '../ipc';
@@ -61,8 +61,10 @@ export class DownloadManager {
       throw new Error(`download size ${req.size} is not possible: files are at most ${MAX_FILE_SIZE} bytes (4000 MiB)`);
     }
     const id = `d${++this.seq}`;
-    const name = safeName(req.name, `dc${req.dcId}-file-${this.seq}.bin`);
-    const out = join(this.folder(), name);
+    const folder = this.folder();
+    // downloads never replace a file: a name already taken (or being written) gets " (2)", " (3)", …
+    const name = freeName(folder, safeName(req.name, `dc${req.dcId}-file-${this.seq}.bin`));
+    const out = join(folder, name);
     const abort = new AbortController();
     const d: IpcDownload & { abort: AbortController } = { downloadId: id, name, dcId: req.dcId, state: 'running', bytes: 0, speed: 0, startedAt: Date.now(), abort };
     if (req.size !== undefined) d.total = req.size;
@@ -125,5 +127,18 @@ export class DownloadManager {
       ),
     );
     return { id, done };
+  }
+}
+
+/** `name`, or `stem (n).ext` with the first n for which neither the file nor its `.part` exists in `folder`. */
+function freeName(folder: string, name: string): string {
+  const taken = (n: string): boolean => existsSync(join(folder, n)) || existsSync(join(folder, `${n}.part`));
+  if (!taken(name)) return name;
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const ext = dot > 0 ? name.slice(dot) : '';
+  for (let i = 2; ; i++) {
+    const candidate = `${stem} (${i})${ext}`;
+    if (!taken(candidate)) return candidate;
   }
 }
