@@ -797,7 +797,22 @@ export class MtprotoSession extends EventEmitter {
       return false;
     }
     this.state.recent.add(id);
+    if (!this.clock.synced && !clockNotification) this.syncOnFirstMessage(id);
     return true;
+  }
+
+  /**
+   * A clock not synced by this session (a stored key: the offset is from an earlier run) is set by the first
+   * server message that passed every other check — it cannot be a replay: the session_id is new — and from then on
+   * the ±300/30 s window applies to every message.
+   */
+  private syncOnFirstMessage(id: bigint): void {
+    const skew = this.clock.skewOf(id);
+    if (Math.abs(skew) > 30) {
+      this.clock.syncFromServerMsgId(id);
+      this.wire({ dir: 'local', kind: 'service', ctor: 'time_sync', size: 0, note: `time offset now ${this.clock.timeOffset} s (the stored offset was ${Math.round(skew)} s off)` });
+    }
+    this.clock.synced = true;
   }
 
   private checkFailed(check: string, size: number, msgId?: bigint): void {

@@ -482,3 +482,25 @@ describe('notifications about a container', () => {
     cl.session.close();
   });
 });
+
+describe('clock of a resumed session', () => {
+  test('a stored offset 100 s off is corrected by the first server message; after that the time window applies', async () => {
+    const key = randomBytes(256);
+    let n = 0;
+    const port = await fakeServer(key, (m, reply) => {
+      const ids = callIds(m);
+      if (!ids.length) return;
+      n += 1;
+      if (n === 2) reply(serverId(-400), 1, nearestDcResult(ids[0]!)); // stale: must be ignored now
+      reply(serverId(), 1, nearestDcResult(ids[0]!));
+    });
+    // the offset stored by an earlier run says the server is 100 s behind: wrong
+    const cl = await connectClient(port, key, { timeOffset: -100 });
+    assert.equal(((await cl.session.invoke({ _: 'help.getNearestDc' })) as TlObject)._, 'nearestDc');
+    assert.ok(Math.abs(cl.session.timeOffset) <= 1, `offset corrected (${cl.session.timeOffset})`);
+    assert.ok(cl.events.some((e) => e.ctor === 'time_sync' && /stored offset was/.test(e.note ?? '')));
+    assert.equal(((await cl.session.invoke({ _: 'help.getNearestDc' })) as TlObject)._, 'nearestDc');
+    assert.ok(cl.events.some((e) => e.kind === 'check-failed' && /in the past: message ignored/.test(e.note ?? '')));
+    cl.session.close();
+  });
+});
