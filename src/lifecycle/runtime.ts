@@ -121,6 +121,8 @@ export class ClientRuntime {
   onPoolEvent: ((e: DcPoolEvent) => void) | undefined;
   private readonly opts: ClientRuntimeOptions;
   private readonly transfers = new Map<number, Promise<void>>();
+  /** Per DC: how many times its key was replaced after its login moved away, and the replacement running. */
+  private readonly movedLogins = new Map<number, { gen: number; running?: Promise<void> }>();
   private refreshing: Promise<boolean> | undefined;
   /** Pending flood-wait countdowns (stop() rejects them). */
   private readonly cancels = new Set<() => void>();
@@ -343,8 +345,10 @@ export class ClientRuntime {
     let callId = rootId;
     const timeout = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
     const repeat = (note: string): number => this.emit({ kind: 'call', name: method._, dcId: target, parentId: rootId, note });
+    let stays = 0;
     for (;;) {
       const started = Date.now();
+      const loginGen = this.movedLoginGen(target);
       try {
         if (this.authorized && target !== this.homeDc && !NO_AUTH_METHODS.has(method._)) await this.ensureAuthorized(target, rootId);
         const res = await this.pool.invoke<T>(target, method, { parentId: rootId, ...timeout });
@@ -365,6 +369,16 @@ export class ClientRuntime {
         switch (cls.reaction) {
           case 'redirect': {
             if (x === undefined) break;
+            if (e.kind === 'USER_MIGRATE' && explicit && this.authorized && x !== target && stays < 1) {
+              // the call was asked for this DC (a file's parts live there): the login moves to X, this DC's key
+              // (whose login that was) is replaced by one authorized from X, and the call repeats here
+              stays += 1;
+              this.emit({ kind: 'redirect', name: err, dcId: target, targetDc: x, parentId: rootId, note: `home moves to DC${x}; the call stays on DC${target}, with a new key there` });
+              await this.migrateUser(x, rootId, err);
+              await this.replaceMovedLogin(target, loginGen, rootId, `${err}: the login on DC${target} moved to DC${x}`);
+              callId = repeat(`repeated on DC${target} after ${err}`);
+              continue;
+            }
             hops += 1;
             chain.push(`${err} → DC${x}`);
             const loop = visited.has(x);
@@ -621,6 +635,27 @@ export class ClientRuntime {
   private async migrateUser(to: number, parentId: number, why: string): Promise<void> {
     if (this.authorized) await this.ensureAuthorized(to, parentId);
     await this.setHome(to, parentId, why);
+  }
+
+  private movedLoginGen(dcId: number): number {
+    return this.movedLogins.get(dcId)?.gen ?? 0;
+  }
+
+  /**
+   * Drops DC `dcId`'s key after its login moved away (USER_MIGRATE): the next call there makes a new key and gets
+   * the authorization by transfer. Calls sent on the old key (generation `gen`) share one replacement.
+   */
+  private replaceMovedLogin(dcId: number, gen: number, parentId: number, why: string): Promise<void> {
+    let st = this.movedLogins.get(dcId);
+    if (!st) this.movedLogins.set(dcId, (st = { gen: 0 }));
+    if (st.gen !== gen) return st.running ?? Promise.resolve();
+    st.gen += 1;
+    const entry = st;
+    const p = this.pool.dropKey(dcId, why, parentId).finally(() => {
+      if (entry.running === p) entry.running = undefined;
+    });
+    entry.running = p;
+    return p;
   }
 
   private async revoke(reason: string, parentId: number): Promise<void> {

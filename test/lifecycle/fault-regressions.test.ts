@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { FaultRule } from '../../src/sandbox';
 import { LifecycleError } from '../../src/lifecycle/errors';
 import type { TlObject } from '../../src/tl/types';
+import { locationFromJson } from '../../src/files/media';
 import { startLab, type Lab } from './helpers';
 
 let lab: Lab;
@@ -105,4 +106,30 @@ test('a chain that routed through a DC without the login (STATS_MIGRATE) and the
   assert.equal(client.runtime.homeDc, 5);
   assert.equal((await client.call<TlObject[]>(self)).length, 1);
   assert.equal(client.status().state, 'authorized');
+});
+
+test('USER_MIGRATE_X answering a call meant for its DC (a file part there): home moves to X, the call still runs on its DC with a key authorized by transfer', async () => {
+  const phone = `999663${String(5000 + phones++)}`;
+  lab.sandbox.registerUser(phone, 'Regression', 'User');
+  const { client, events } = lab.client({ firstDc: 3 });
+  await client.start();
+  await client.login({ phone, code: async () => lab.code(phone) });
+  assert.equal(client.runtime.homeDc, 3);
+  const file = lab.sandbox.files().find((f) => f.key === 'medium-dc3')!;
+  const location = locationFromJson(file.location);
+  const part = { _: 'upload.getFile', location, offset: 0n, limit: 4096 };
+  lab.sandbox.moveUser(phone, 5);
+  // two parts in flight on the old key: one replacement serves both
+  const got = await Promise.all([client.call<TlObject>(part, { dcId: 3 }), client.call<TlObject>({ ...part, offset: 8192n }, { dcId: 3 })]);
+  for (const g of got) {
+    assert.equal(g._, 'upload.file');
+    assert.equal((g.bytes as Uint8Array).length, 4096);
+  }
+  assert.equal(events.filter((e) => e.name === 'auth key dropped' && e.dcId === 3).length, 1, 'one key replaced on DC3');
+  assert.equal(client.runtime.homeDc, 5);
+  assert.equal(client.status().state, 'authorized');
+  assert.deepEqual(client.status().authorizedDcs, [3, 5]);
+  // a call without a DC goes to the new home; DC3 keeps serving the file
+  assert.equal((await client.call<TlObject[]>(self)).length, 1);
+  assert.equal((await client.call<TlObject>({ ...part, offset: 4096n }, { dcId: 3 }))._, 'upload.file');
 });
