@@ -215,7 +215,9 @@ export const SCENARIOS: Scenario[] = [
       const s = await r.login();
       const count = r.rng.int('count', 1, 3);
       const variant = r.rng.pick('variant', ['reconnect-home', 'new-dc'] as const);
-      const target = variant === 'reconnect-home' ? s.home : r.rng.pick('dc', others(s.home));
+      // a DC this client never talked to (the login may have touched a first DC before PHONE_MIGRATE)
+      const fresh = others(s.home).filter((d) => s.client.pool.connectionInfo(d) === undefined);
+      const target = variant === 'reconnect-home' ? s.home : r.rng.pick('dc', fresh);
       r.sandbox.injectTransportError(429, { dcId: target, count });
       if (variant === 'reconnect-home') {
         r.sandbox.dropConnections(s.home);
@@ -395,8 +397,9 @@ export const SCENARIOS: Scenario[] = [
       const s = await r.login();
       const f = seeded(r.sandbox, r.rng.pick('file', DOC_FILES));
       const to = r.rng.pick('moveTo', others(s.home));
-      const moveAt = r.rng.int('moveAtByte', 0, f.size - 1);
       const partSize = r.rng.pick('partSize', PART_SIZES);
+      // a moment with parts still to fetch after it (0 = before the first part)
+      const moveAt = r.rng.int('moveAtByte', 0, Math.max(0, f.size - 2 * partSize));
       const parallel = r.rng.int('parallel', 1, 4);
       const latency = r.rng.int('latencyMs', 0, 40);
       r.sandbox.setLatency(f.dcId, latency);
