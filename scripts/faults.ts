@@ -1,6 +1,8 @@
-// npm run faults -- --seeds N [--scenario NAME[,NAME]] [--first-seed S] [--verbose] [--list]
+// npm run faults -- --seeds N [--scenario NAME[,NAME]] [--first-seed S] [--runs-file F] [--verbose] [--list]
 // Runs every scenario (or the named ones) for seeds S..S+N-1 against an in-process sandbox; prints one row per
 // scenario and a final JSON line; exit 1 when a run failed (its seed and the replay command are printed).
+// --runs-file appends every run (scenario, seed, outcome, ms, choices) as a JSON line, for a later look.
+import { appendFileSync } from 'node:fs';
 import { formatTable, replayCommand, runFaults, type RunRecord } from './faults/runner';
 import { SCENARIOS, scenarioByName, type Scenario } from './faults/scenarios';
 
@@ -10,12 +12,13 @@ interface Args {
   scenarios: Scenario[];
   verbose: boolean;
   timeoutMs: number;
+  runsFile?: string;
 }
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`faults: ${msg}\n`);
   process.stderr.write(
-    'usage: npm run faults -- --seeds N [--scenario NAME[,NAME…]] [--first-seed S] [--timeout-ms MS] [--verbose] [--list]\n' +
+    'usage: npm run faults -- --seeds N [--scenario NAME[,NAME…]] [--first-seed S] [--timeout-ms MS] [--runs-file F] [--verbose] [--list]\n' +
       `scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
   );
   process.exit(2);
@@ -50,6 +53,12 @@ function parse(argv: string[]): Args {
           out.scenarios.push(s);
         }
         break;
+      case '--runs-file': {
+        const f = value();
+        if (!f) usage('--runs-file needs a path');
+        out.runsFile = f;
+        break;
+      }
       case '--verbose':
         out.verbose = true;
         break;
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
     runTimeoutMs: args.timeoutMs,
     onRun: (r) => {
       done += 1;
+      if (args.runsFile) appendFileSync(args.runsFile, `${JSON.stringify({ scenario: r.scenario, seed: r.seed, ok: r.ok, ms: r.ms, outcome: r.outcome, error: r.error, draws: r.draws })}\n`);
       if (!r.ok) {
         printFailure(r);
         if (args.verbose) for (const l of r.sandboxLog ?? []) process.stderr.write(`  sandbox: ${l}\n`);

@@ -8,7 +8,7 @@ import { uploadFile } from '../../src/files/upload';
 import { LifecycleError, type LifecycleErrorCode } from '../../src/lifecycle/errors';
 import type { TlObject } from '../../src/tl/types';
 import { createHash } from 'node:crypto';
-import { check, checkDownloaded, checkFailedDownload, DC_IDS, savedTexts, seeded, sleep, Violation, type Run, type SessionHandle } from './harness';
+import { check, checkDownloaded, checkFailedDownload, DC_IDS, savedTexts, seeded, sleep, Violation, type Run, type SeededFile, type SessionHandle } from './harness';
 
 export type Outcome = { kind: 'success' } | { kind: 'error'; code: string };
 
@@ -67,22 +67,70 @@ function schedule(r: Run, what: string, at: number[], fn: (i: number) => unknown
   });
 }
 
+/** Seeded documents a download may pick: plain ones on DCs 1, 3, 4 and one served through the CDN DC. */
+const DOWNLOAD_FILES = [...DOC_FILES, 'cdn-small'] as const;
+const CDN_DC = 203;
+
+/**
+ * A part size for `f`: any valid one, but at least the CDN's 128 KiB hash range for a CDN file (64 KiB CDN parts fail
+ * their hash check without any fault: a src/files issue of its own, kept out of these runs).
+ */
+function partSizeFor(r: Run, f: SeededFile): number {
+  return r.rng.pick('partSize', f.cdn ? PART_SIZES.filter((p) => p >= 131072) : PART_SIZES);
+}
+
+/** Where a file's bytes come from: its DC, or the CDN DC for a CDN file. */
+function dataDcOf(f: SeededFile): number {
+  return f.cdn ? CDN_DC : f.dcId;
+}
+
+/** Downloads `f` to the run's folder; `fire` runs once per progress threshold in `at` (bytes) that is crossed. */
+async function downloadWith(
+  r: Run,
+  s: SessionHandle,
+  f: SeededFile,
+  o: { partSize: number; parallel: number; at: number[]; fire: () => unknown },
+): Promise<{ out: string; sha256: string }> {
+  const out = r.out(`${f.key}-${r.rng.draws.length}.bin`);
+  const at = [...o.at].sort((a, b) => a - b);
+  let next = 0;
+  const res = await downloadFile(s.client, {
+    location: f.location,
+    dcId: f.dcId,
+    size: f.size,
+    out,
+    partSize: o.partSize,
+    parallel: o.parallel,
+    onProgress: (p) => {
+      while (next < at.length && p.bytes >= at[next]!) {
+        next++;
+        o.fire();
+      }
+    },
+  });
+  return { out, sha256: res.sha256 };
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'drop-during-call',
-    summary: 'sendMessage calls in flight while the home DC connection is cut (by timer or after N bytes): each answered once, one message each',
+    summary: 'sendMessage calls in flight while the home connection is cut (by timer, after N bytes, or armed before the login so the login calls meet it): each answered once, one message each',
     async run(r) {
-      const s = await r.login();
+      const mode = r.rng.pick('mode', ['timer', 'bytes', 'login'] as const);
+      const home = r.rng.int('home', 1, 5);
+      const firstDc = r.rng.int('firstDc', 1, 5);
+      if (mode === 'login') r.sandbox.dropConnectionsAfterBytes(home, r.rng.int('loginDropAfterBytes', 100, 4000), r.rng.int('loginDrops', 1, 3));
+      const s = await r.login({ home, firstDc });
+      r.lab.clearAll();
       const latency = r.rng.int('latencyMs', 0, 300);
       const n = r.rng.int('sends', 1, 3);
-      const mode = r.rng.pick('mode', ['timer', 'bytes'] as const);
       const drops = r.rng.int('drops', 1, 3);
-      const at = mode === 'timer' ? moments(r, 'dropAtMs', drops, 0, latency + 80) : [];
+      const at = mode !== 'bytes' ? moments(r, 'dropAtMs', drops, 0, latency + 80) : [];
       const bytes = mode === 'bytes' ? r.rng.int('dropAfterBytes', 40, 1500) : 0;
       r.sandbox.setLatency(s.home, latency);
       if (mode === 'bytes') r.sandbox.dropConnectionsAfterBytes(s.home, bytes, drops);
       const sends = Array.from({ length: n }, () => r.send(s));
-      if (mode === 'timer') schedule(r, 'drops', at, () => r.sandbox.dropConnections(s.home));
+      if (mode !== 'bytes') schedule(r, 'drops', at, () => r.sandbox.dropConnections(s.home));
       await Promise.allSettled(sends.map((h) => h.answer));
       await r.settleBackground();
       r.lab.clearAll();
@@ -93,49 +141,61 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'drop-during-download',
-    summary: 'connections of the file DC cut after N bytes and at random progress points: the download is byte-identical',
+    summary: 'connections of the file DC (or the CDN DC, or every DC) cut after N bytes, at random progress points and times: the download is byte-identical',
     async run(r) {
       const s = await r.login();
-      const f = seeded(r.sandbox, r.rng.pick('file', DOC_FILES));
-      const partSize = r.rng.pick('partSize', PART_SIZES);
+      const f = seeded(r.sandbox, r.rng.pick('file', DOWNLOAD_FILES));
+      const dataDc = dataDcOf(f);
+      const partSize = partSizeFor(r, f);
       const parallel = r.rng.int('parallel', 1, 4);
       const latency = r.rng.int('latencyMs', 0, 40);
+      const everyDc = r.rng.bool('dropEveryDc', 0.3);
       const byteDrops = r.rng.int('byteDrops', 0, 3);
       const dropEvery = r.rng.int('dropEveryBytes', 20_000, Math.max(30_000, Math.floor(f.size / 2)));
       const progressDrops = moments(r, 'dropAtByte', r.rng.int('progressDrops', 0, 2), 0, f.size - 1);
-      r.sandbox.setLatency(f.dcId, latency);
-      if (byteDrops) r.sandbox.dropConnectionsAfterBytes(f.dcId, dropEvery, byteDrops);
-      const out = r.out(`${f.key}.bin`);
-      let next = 0;
-      const res = await downloadFile(s.client, {
-        location: f.location,
-        dcId: f.dcId,
-        size: f.size,
-        out,
-        partSize,
-        parallel,
-        onProgress: (p) => {
-          while (next < progressDrops.length && p.bytes >= progressDrops[next]!) {
-            next++;
-            r.sandbox.dropConnections(f.dcId);
-          }
-        },
-      });
+      const timerDrops = moments(r, 'dropAtMs', r.rng.int('timerDrops', 0, 2), 0, 400);
+      const drop = (): number => (everyDc ? r.sandbox.dropConnections() : r.sandbox.dropConnections(dataDc));
+      if (dataDc !== CDN_DC) r.sandbox.setLatency(dataDc, latency);
+      if (byteDrops) r.sandbox.dropConnectionsAfterBytes(dataDc, dropEvery, byteDrops);
+      schedule(r, 'timer drops', timerDrops, drop);
+      const res = await downloadWith(r, s, f, { partSize, parallel, at: progressDrops, fire: drop });
+      await r.settleBackground();
       r.lab.clearAll();
-      checkDownloaded(out, f, res.sha256);
+      checkDownloaded(res.out, f, res.sha256);
       await r.checkUsable(s);
       return SUCCESS;
     },
   },
   {
     name: 'restart-dc-during-call',
-    summary: 'the DC of a waiting call restarts (down 0–1500 ms): the call is answered once, the key is kept',
+    summary: 'the DC of a waiting call, or of a running download (the CDN DC too), restarts (down 0–1500 ms): the call is answered once, the download byte-identical, the key kept',
     async run(r) {
       const s = await r.login();
+      const during = r.rng.pick('during', ['call', 'download'] as const);
+      const downMs = r.rng.int('downMs', 0, 1500);
+      if (during === 'download') {
+        const f = seeded(r.sandbox, r.rng.pick('file', DOWNLOAD_FILES));
+        const dataDc = dataDcOf(f);
+        const at = r.rng.int('restartAtByte', 0, Math.max(0, f.size - 1));
+        const partSize = partSizeFor(r, f);
+        let restart: Promise<void> | undefined;
+        const res = await downloadWith(r, s, f, {
+          partSize,
+          parallel: r.rng.int('parallel', 1, 4),
+          at: [at],
+          fire: () => {
+            restart = r.sandbox.restartDc(dataDc, downMs);
+          },
+        });
+        await restart;
+        r.lab.clearAll();
+        checkDownloaded(res.out, f, res.sha256);
+        await r.checkUsable(s);
+        return SUCCESS;
+      }
       const target = r.rng.bool('restartHome', 0.7) ? s.home : r.rng.pick('restartDc', others(s.home));
       const latency = r.rng.int('latencyMs', 0, 400);
       const restartAt = r.rng.int('restartAtMs', 0, latency + 50);
-      const downMs = r.rng.int('downMs', 0, 1500);
       if (target !== s.home) await getSelf(s, target);
       const key = await keyOf(s, target);
       r.sandbox.setLatency(target, latency);
@@ -154,9 +214,32 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'move-dc-during-session',
-    summary: 'a DC in use moves to a new port (help.getConfig announces it), maybe with a call in flight: found again, same key, no new login',
+    summary: 'a DC in use moves to a new port (help.getConfig announces it), maybe with a call in flight or during a download from it: found again, same key, no new login',
     async run(r) {
       const s = await r.login();
+      if (r.rng.bool('duringDownload', 0.3)) {
+        const f = seeded(r.sandbox, r.rng.pick('file', DOC_FILES));
+        const at = r.rng.int('moveAtByte', 0, f.size - 1);
+        const partSize = partSizeFor(r, f);
+        const parallel = r.rng.int('parallel', 1, 4);
+        await getSelf(s, f.dcId);
+        const key = await keyOf(s, f.dcId);
+        let moving: Promise<unknown> | undefined;
+        const res = await downloadWith(r, s, f, {
+          partSize,
+          parallel,
+          at: [at],
+          fire: () => {
+            moving = r.sandbox.moveDc(f.dcId).then(() => r.sandbox.dropConnections(f.dcId));
+          },
+        });
+        await moving;
+        checkDownloaded(res.out, f, res.sha256);
+        check((await getSelf(s, f.dcId)).length === 1, `users.getUsers on the moved DC${f.dcId}`);
+        check((await keyOf(s, f.dcId)) === key, `the DC${f.dcId} auth key changed across a move`);
+        await r.checkUsable(s);
+        return SUCCESS;
+      }
       const target = r.rng.bool('moveHome', 0.6) ? s.home : r.rng.pick('moveDc', others(s.home));
       const inFlight = r.rng.bool('callInFlight');
       const latency = inFlight ? r.rng.int('latencyMs', 50, 300) : 0;
@@ -183,11 +266,32 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'transport-404-once',
-    summary: 'one −404 on the next connection of a DC in use: the key and the login are kept',
+    summary: 'one −404 on the next connection of a DC in use (idle, during a call, or during a download from it): the key and the login are kept',
     async run(r) {
       const s = await r.login();
+      const during = r.rng.pick('during', ['idle', 'call', 'download'] as const);
+      if (during === 'download') {
+        const f = seeded(r.sandbox, r.rng.pick('file', DOC_FILES));
+        const at = r.rng.int('dropAtByte', 0, f.size - 1);
+        const partSize = r.rng.pick('partSize', PART_SIZES);
+        const parallel = r.rng.int('parallel', 1, 4);
+        // the DC and its key first (a transfer when it is not home), then the fault
+        await getSelf(s, f.dcId);
+        const key = await keyOf(s, f.dcId);
+        r.sandbox.injectTransportError(404, { dcId: f.dcId, count: 1 });
+        const res = await downloadWith(r, s, f, { partSize, parallel, at: [at], fire: () => r.sandbox.dropConnections(f.dcId) });
+        checkDownloaded(res.out, f, res.sha256);
+        // the cut may come with the last part: the next call there meets the −404 then
+        check((await getSelf(s, f.dcId)).length === 1, `users.getUsers on DC${f.dcId} after −404`);
+        check(r.sandbox.status().faults.transportErrors.length === 0, 'the −404 was never sent (no new connection)');
+        r.lab.clearAll();
+        check(!s.events.some((e) => e.name === 'auth key dropped'), 'a single −404 dropped the key');
+        check((await keyOf(s, f.dcId)) === key, `the DC${f.dcId} auth key changed after one −404`);
+        await r.checkUsable(s);
+        return SUCCESS;
+      }
+      const inFlight = during === 'call';
       const target = r.rng.bool('onHome', 0.7) ? s.home : r.rng.pick('dc', others(s.home));
-      const inFlight = r.rng.bool('callInFlight');
       const latency = inFlight ? r.rng.int('latencyMs', 50, 300) : 0;
       const dropAt = inFlight ? r.rng.int('dropAtMs', 0, latency) : 0;
       if (target !== s.home) await getSelf(s, target);
@@ -244,7 +348,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'salt-storm',
-    summary: 'server salts rotated 3–15 times at random intervals while calls run: every call answered, sends once',
+    summary: 'server salts rotated 3–15 times at random intervals while calls (and maybe a download) run: every call answered, sends once, the file byte-identical',
     async run(r) {
       const s = await r.login();
       const everyDc = r.rng.bool('everyDc');
@@ -252,6 +356,8 @@ export const SCENARIOS: Scenario[] = [
       const n = r.rng.int('sends', 1, 3);
       const parallel = r.rng.int('parallelReads', 1, 3);
       const latency = r.rng.int('latencyMs', 0, 60);
+      const file = r.rng.bool('withDownload') ? seeded(r.sandbox, r.rng.pick('file', DOWNLOAD_FILES)) : undefined;
+      const partSize = file ? partSizeFor(r, file) : 0;
       r.sandbox.setLatency(s.home, latency);
       const sends = Array.from({ length: n }, () => r.send(s));
       let storming = true;
@@ -259,6 +365,8 @@ export const SCENARIOS: Scenario[] = [
       const storm = r.settleBackground().finally(() => {
         storming = false;
       });
+      const dl = file ? downloadWith(r, s, file, { partSize, parallel: 2, at: [], fire: () => undefined }) : undefined;
+      dl?.catch(() => undefined);
       const readers = Array.from({ length: parallel }, async () => {
         let calls = 0;
         while (storming || calls === 0) {
@@ -271,6 +379,10 @@ export const SCENARIOS: Scenario[] = [
       await storm;
       const calls = await Promise.all(readers);
       r.note(`${calls.reduce((a, b) => a + b, 0)} reads during the storm`);
+      if (file && dl) {
+        const res = await dl;
+        checkDownloaded(res.out, file, res.sha256);
+      }
       r.lab.clearAll();
       for (const h of sends) await r.checkSentOnce(s, h);
       await r.checkUsable(s);
@@ -395,9 +507,9 @@ export const SCENARIOS: Scenario[] = [
     summary: 'the user moves to another DC (USER_MIGRATE) while a seeded file downloads: byte-identical; the next call follows the move',
     async run(r) {
       const s = await r.login();
-      const f = seeded(r.sandbox, r.rng.pick('file', DOC_FILES));
+      const f = seeded(r.sandbox, r.rng.pick('file', DOWNLOAD_FILES));
       const to = r.rng.pick('moveTo', others(s.home));
-      const partSize = r.rng.pick('partSize', PART_SIZES);
+      const partSize = partSizeFor(r, f);
       // a moment with parts still to fetch after it (0 = before the first part)
       const moveAt = r.rng.int('moveAtByte', 0, Math.max(0, f.size - 2 * partSize));
       const parallel = r.rng.int('parallel', 1, 4);
@@ -465,7 +577,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'drop-during-upload',
-    summary: 'the home connection cut at random progress points and times during an upload: the uploaded file, sent and downloaded back, is byte-identical',
+    summary: 'the home connection cut at random progress points, times and answer bytes during an upload: the uploaded file, sent and downloaded back, is byte-identical',
     async run(r) {
       const s = await r.login();
       const size = r.rng.int('size', 50_000, 3_000_000);
@@ -475,7 +587,11 @@ export const SCENARIOS: Scenario[] = [
       const latency = r.rng.int('latencyMs', 0, 40);
       const progressDrops = moments(r, 'dropAtByte', r.rng.int('progressDrops', 1, 3), 0, size - 1);
       const timerDrops = moments(r, 'dropAtMs', r.rng.int('timerDrops', 0, 2), 0, 400);
+      // the answers (and acks) the DC sends while parts arrive: a cut after N of their bytes
+      const byteDrops = r.rng.int('byteDrops', 0, 2);
+      const dropAfter = r.rng.int('dropAfterBytes', 100, 3000);
       r.sandbox.setLatency(s.home, latency);
+      if (byteDrops) r.sandbox.dropConnectionsAfterBytes(s.home, dropAfter, byteDrops);
       let next = 0;
       schedule(r, 'timer drops', timerDrops, () => r.sandbox.dropConnections(s.home));
       const up = uploadFile(s.client, {
