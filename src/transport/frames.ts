@@ -73,17 +73,28 @@ export const EXCLUSIVE_PAYLOAD_MIN = 64 * 1024;
  */
 export const exclusivePayloadBuffers = new WeakSet<ArrayBufferLike>();
 
-/** Room for one more socket read (libuv reads up to 64 KiB) behind a reserved frame, so it needs no regrowth. */
+/** Room for one more socket read (libuv reads up to 64 KiB) behind an awaited frame, so its last read needs no regrowth. */
 const READ_SLACK = 64 * 1024 + 64;
+/** While a frame of known size arrives, the buffer may be this many times the bytes held (never the whole claim). */
+const GROWTH_AHEAD = 4;
 
-// A growable byte queue: append at the end, read from the front, without re-concatenating on every chunk.
+// A growable byte queue: append at the end, read from the front, without re-concatenating on every chunk. It
+// grows with the bytes that arrive (at most GROWTH_AHEAD times them), never with what a length header claims: a
+// peer announcing a 16 MiB frame and sending 8 bytes costs a 4 KiB buffer, not 16 MiB.
 export class ByteQueue {
   private buf = new Uint8Array(4096);
   private start = 0;
   private end = 0;
+  /** Size of the frame being awaited (header included), 0 when unknown: growth stops just past it. */
+  private awaited = 0;
 
   get length(): number {
     return this.end - this.start;
+  }
+
+  /** Bytes allocated for the queue (for tests and bounds). */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   append(chunk: Uint8Array): void {
@@ -96,6 +107,13 @@ export class ByteQueue {
       } else {
         let cap = this.buf.length;
         while (cap < used + n) cap *= 2;
+        if (this.awaited > 0) {
+          // a big frame on its way: up to 4× what arrived (fewer copies), but no more than the frame and one
+          // more read, since its buffer may be handed out whole
+          const fit = this.awaited + READ_SLACK;
+          cap = Math.max(cap, Math.min(GROWTH_AHEAD * (used + n), fit));
+          if (used + n <= fit && cap > fit) cap = fit;
+        }
         const next = new Uint8Array(cap);
         next.set(this.buf.subarray(this.start, this.end));
         this.buf = next;
@@ -122,17 +140,11 @@ export class ByteQueue {
   }
 
   /**
-   * A frame of `total` bytes (from the front) is on its way: make room for all of it at once, so a 1 MiB frame
-   * arriving in 64 KiB reads is copied once, not regrown and recopied.
+   * A frame of `total` bytes (from the front) is on its way. Nothing is allocated for it now; the buffer grows as
+   * its bytes arrive and stops growing just past it.
    */
-  reserve(total: number): void {
-    if (total < EXCLUSIVE_PAYLOAD_MIN || this.start + total + READ_SLACK <= this.buf.length) return;
-    const used = this.end - this.start;
-    const next = new Uint8Array(total + READ_SLACK);
-    next.set(this.buf.subarray(this.start, this.end));
-    this.buf = next;
-    this.start = 0;
-    this.end = used;
+  expect(total: number): void {
+    this.awaited = total;
   }
 
   /**
@@ -142,10 +154,12 @@ export class ByteQueue {
   take(n: number): Uint8Array {
     if (n < EXCLUSIVE_PAYLOAD_MIN) {
       const out = this.buf.slice(this.start, this.start + n);
+      this.awaited = 0;
       this.skip(n);
       return out;
     }
     const out = this.buf.subarray(this.start, this.start + n);
+    this.awaited = 0;
     const rest = this.end - (this.start + n);
     const next = new Uint8Array(Math.max(4096, rest));
     next.set(this.buf.subarray(this.start + n, this.end));
@@ -298,7 +312,7 @@ class AbridgedCodec extends BaseCodec {
     }
     if (length > MAX_PAYLOAD_LENGTH) throw tooLong(this.name, length);
     if (q.length < header + length) {
-      q.reserve(header + length);
+      q.expect(header + length);
       return null;
     }
     q.skip(header);
@@ -343,7 +357,7 @@ class IntermediateCodec extends BaseCodec {
     const length = word & 0x7fffffff;
     if (length > MAX_PAYLOAD_LENGTH + (this.padded ? 15 : 0)) throw tooLong(this.name, length);
     if (q.length < 4 + length) {
-      q.reserve(4 + length);
+      q.expect(4 + length);
       return null;
     }
     q.skip(4);
@@ -378,7 +392,10 @@ class FullCodec extends BaseCodec {
     const total = q.uint32le(0);
     if (total < 12) throw new TransportFramingError(`full: frame length ${total} is below the 12-byte minimum`);
     if (total > MAX_PAYLOAD_LENGTH + 12) throw tooLong(this.name, total);
-    if (q.length < total) return null;
+    if (q.length < total) {
+      q.expect(total);
+      return null;
+    }
     const frame = q.peek(total);
     const seq = readUint32le(frame, 4);
     const expectedCrc = readUint32le(frame, total - 4);
@@ -393,6 +410,7 @@ class FullCodec extends BaseCodec {
     }
     this.recvSeq = (this.recvSeq + 1) >>> 0;
     const payload = frame.slice(8, total - 4);
+    q.expect(0);
     q.skip(total);
     return { kind: 'payload', payload, quickAck: false };
   }

@@ -13,6 +13,7 @@ import {
   type TransportName,
 } from '../../src/transport/codec';
 import { crc32 } from '../../src/tl/crc32';
+import { getHeapStatistics } from 'node:v8';
 
 const ALL: TransportName[] = ['abridged', 'intermediate', 'padded', 'full'];
 
@@ -292,4 +293,50 @@ test('forbidden obfuscated starts (spec list)', () => {
   const zeroSeq = Uint8Array.from(base);
   zeroSeq.set([0, 0, 0, 0], 4);
   assert.ok(isForbiddenObfuscatedStart(zeroSeq));
+});
+
+test('a length header alone allocates nothing: the buffer grows with the bytes that arrive, not with what the header claims', () => {
+  const heap = (): number => getHeapStatistics().external_memory;
+  const headers: [TransportName, Uint8Array][] = [
+    ['abridged', Uint8Array.of(0x7f, 0xff, 0xff, 0x3f)], // 0x3fffff words: just under 16 MiB
+    ['intermediate', Uint8Array.of(0xf0, 0xff, 0xff, 0x00)],
+    ['padded', Uint8Array.of(0xf0, 0xff, 0xff, 0x00)],
+    ['full', Uint8Array.of(0xf0, 0xff, 0xff, 0x00, 0, 0, 0, 0)],
+  ];
+  const codecs: FrameCodec[] = [];
+  const before = heap();
+  for (let i = 0; i < 10; i++) {
+    for (const [name, header] of headers) {
+      const c = createFrameCodec(name, 'server');
+      assert.deepEqual(c.push(header), []);
+      assert.deepEqual(c.push(new Uint8Array(100)), []);
+      codecs.push(c);
+    }
+  }
+  const grown = heap() - before;
+  assert.ok(grown < 8 << 20, `${codecs.length} codecs waiting for 16 MiB frames hold ${grown} bytes`);
+});
+
+test('a frame over the limit is a framing error naming its length', () => {
+  for (const [name, header, length] of [
+    ['abridged', Uint8Array.of(0x7f, 0x01, 0x00, 0x40), 0x400001 * 4],
+    ['intermediate', Uint8Array.of(0x01, 0x00, 0x00, 0x01), 0x1000001],
+    ['full', Uint8Array.of(0x0d, 0x00, 0x00, 0x01), 0x100000d],
+  ] as const) {
+    assert.throws(
+      () => createFrameCodec(name, 'server').push(header),
+      (e: unknown) => e instanceof TransportFramingError && e.message.includes(`frame length ${length} exceeds`),
+      name,
+    );
+  }
+});
+
+test('a big frame arriving in socket-sized reads ends in a buffer barely larger than itself (it may be transferred whole)', () => {
+  for (const name of ['abridged', 'intermediate'] as const) {
+    const big = bytes(1024 * 1024, 3);
+    const wire = createFrameCodec(name, 'client').encode(big);
+    const [got] = pushInPieces(createFrameCodec(name, 'server'), wire, () => 65536);
+    assert.deepEqual(got, big);
+    assert.ok(got!.buffer.byteLength <= big.length + 128 * 1024, `${name}: ${got!.buffer.byteLength}-byte buffer for ${big.length} bytes`);
+  }
 });
