@@ -6,11 +6,29 @@
 // to the callback; connections that speak none of them are dropped without disturbing the others.
 //
 // Events: 'frame' (payload: Uint8Array, info: { quickAck: boolean }), 'quick-ack' (token: number, client side),
-// 'close' (reason: string) exactly once: 'peer closed', 'framing error: …', 'timeout', 'socket error: …',
-// 'server closed', or the reason given to close() ('local close' by default). After close, send() is a no-op.
+// 'close' (reason: string) exactly once: 'peer closed', 'framing error: …', 'timeout', 'timeout: …', 'socket
+// error: …', 'server closed', 'output backlog: …', 'input budget: …', 'buffered: …', or the reason given to close()
+// ('local close' by default). After close, send() is a no-op.
+//
+// Memory is bounded on both sides. Reading pauses while the consumer says it is busy() (until ready()) and, on the
+// server, while the peer leaves more than outputHighWaterBytes of our output unread: a client that does not read
+// its answers gets no more requests served. Unread output over maxOutputBytes closes the link (server and client:
+// send() never buffers without limit). Server side, the bytes of an incomplete frame count against a budget shared
+// by the listener's links (over it, the link whose frame has waited longest is closed), a frame must complete
+// within frameTimeoutMs (a slow drip is closed), and input held plus output queued stays under maxBufferedBytes.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, createServer, isIPv6, type AddressInfo, type Socket } from 'node:net';
-import { clientPreamble, createFrameCodec, detectServerTransport, type EncodeOptions, type FrameCodec, type TransportName } from './codec';
+import {
+  clientPreamble,
+  createFrameCodec,
+  detectServerTransport,
+  MAX_FRAME_OVERHEAD,
+  MAX_PAYLOAD_LENGTH,
+  type DecodedFrame,
+  type EncodeOptions,
+  type FrameCodec,
+  type TransportName,
+} from './codec';
 import { createObfuscatedClient } from './obfuscated';
 
 export interface FrameInfo {
@@ -33,6 +51,12 @@ export interface FrameLink extends EventEmitter {
   readonly remote: string;
   /** Server side: answers a quick-ack request with `token` (top bit set by the codec). No-op when closed. */
   sendQuickAck?(token: number): void;
+  /**
+   * Flow control from the consumer: stop reading from the peer (frames already decoded may still arrive) until
+   * ready(). Links that cannot pause leave these out.
+   */
+  busy?(): void;
+  ready?(): void;
 }
 
 export interface TcpLink extends FrameLink {
@@ -41,6 +65,14 @@ export interface TcpLink extends FrameLink {
   sendQuickAck(token: number): void;
   /** Cuts the connection now, as a broken network would: frames still waiting (injected latency) are lost. */
   cut(reason: string): void;
+  busy(): void;
+  ready(): void;
+  /** Bytes received that are not part of a whole frame yet. */
+  readonly bufferedInput: number;
+  /** Bytes we sent that the peer has not taken yet (socket buffer and frames held back by injected latency). */
+  readonly bufferedOutput: number;
+  /** Reading is paused (busy consumer, or the peer not reading our output). */
+  readonly inputPaused: boolean;
 }
 
 export type ServerFrameLink = TcpLink;
@@ -53,12 +85,79 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Default cap of unread output per link (server and client). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+/** Server: reading pauses while the peer has this much of our output unread. */
+export const DEFAULT_OUTPUT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Server: a frame that has begun must be whole within this time. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 60_000;
+/** Server: input held (an incomplete frame) plus output queued, per link. */
+export const DEFAULT_MAX_BUFFERED_BYTES = MAX_PAYLOAD_LENGTH + MAX_FRAME_OVERHEAD + DEFAULT_MAX_OUTPUT_BYTES;
+/** Server: incomplete frames of all the links of one listener together (when no budget is shared). */
+export const DEFAULT_INPUT_BUDGET_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Bytes of incomplete frames that a set of server links may hold together (one listener's, or several listeners'
+ * when they share it). Over the limit, the link whose incomplete frame began first is closed, then the next, until
+ * the total fits: a peer that opens many connections and never finishes its frames loses them oldest first, while
+ * frames that are arriving right now (young) keep going.
+ */
+export class InputBudget {
+  private total = 0;
+  private readonly holders = new Map<TcpFrameLink, number>();
+  constructor(readonly limit: number) {
+    if (!(limit > 0)) throw new RangeError(`input budget must be > 0 bytes, got ${limit}`);
+  }
+
+  get held(): number {
+    return this.total;
+  }
+
+  /** @internal A link now holds `bytes` of incomplete frames (0: none). */
+  set(link: TcpFrameLink, bytes: number): void {
+    const before = this.holders.get(link) ?? 0;
+    if (bytes > 0) this.holders.set(link, bytes);
+    else this.holders.delete(link);
+    this.total += bytes - before;
+    if (bytes <= before) return;
+    while (this.total > this.limit) {
+      let oldest: TcpFrameLink | undefined;
+      for (const l of this.holders.keys()) if (!oldest || l.partialSince < oldest.partialSince) oldest = l;
+      if (!oldest) break;
+      const mine = this.holders.get(oldest) ?? 0;
+      const waited = ((performance.now() - oldest.partialSince) / 1000).toFixed(1);
+      // finish() comes back here with 0, so the loop sees the new total
+      oldest.finish(`input budget: ${mine} bytes of an incomplete frame for ${waited} s while all connections held ${this.total} (limit ${this.limit})`);
+    }
+  }
+}
+
 interface LinkOptions {
   transport: TransportName;
   obfuscated: boolean;
   remote: string;
   latencyMs?: () => number;
   idleTimeoutMs?: number;
+  maxOutputBytes: number;
+  /** Server side only (a client reading less because the server reads less could deadlock both). */
+  outputHighWaterBytes?: number;
+  frameTimeoutMs?: number;
+  maxBufferedBytes?: number;
+  budget?: InputBudget;
+}
+
+/** Bytes a decoded unit took on the wire (header + payload), by the transport's own rules. */
+function wireSize(transport: TransportName, f: DecodedFrame): number {
+  if (f.kind === 'quick-ack') return 4;
+  const n = f.payload.length;
+  switch (transport) {
+    case 'abridged':
+      return n / 4 < 0x7f ? 1 + n : 4 + n;
+    case 'full':
+      return 12 + n;
+    default:
+      return 4 + n; // intermediate; padded: the payload includes its padding
+  }
 }
 
 class TcpFrameLink extends EventEmitter implements TcpLink {
@@ -68,9 +167,18 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
   private isClosed = false;
   private readonly latencyMs: (() => number) | undefined;
   private readonly pending: { due: number; data: Uint8Array }[] = [];
+  private pendingBytes = 0;
   private lastDue = 0;
   private timer: NodeJS.Timeout | undefined;
   private ending = false;
+  private readonly opts: LinkOptions;
+  private inHeld = 0;
+  /** When the incomplete frame held now began (performance.now()); read by InputBudget. */
+  partialSince = 0;
+  private frameTimer: NodeJS.Timeout | undefined;
+  private consumerBusy = false;
+  private outputBlocked = false;
+  private paused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -78,6 +186,7 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     opts: LinkOptions,
   ) {
     super();
+    this.opts = opts;
     this.transport = opts.transport;
     this.obfuscated = opts.obfuscated;
     this.remote = opts.remote;
@@ -86,6 +195,7 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     socket.on('end', () => this.finish('peer closed'));
     socket.on('close', () => this.finish('peer closed'));
     socket.on('error', (e) => this.finish(`socket error: ${e.message}`));
+    socket.on('drain', () => this.checkOutput());
     if (opts.idleTimeoutMs && opts.idleTimeoutMs > 0) {
       socket.setTimeout(opts.idleTimeoutMs, () => this.finish('timeout'));
     }
@@ -95,21 +205,106 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     return this.isClosed;
   }
 
+  get bufferedInput(): number {
+    return this.inHeld;
+  }
+
+  get bufferedOutput(): number {
+    return (this.socket.destroyed ? 0 : this.socket.writableLength) + this.pendingBytes;
+  }
+
+  get inputPaused(): boolean {
+    return this.paused;
+  }
+
+  busy(): void {
+    if (this.consumerBusy) return;
+    this.consumerBusy = true;
+    this.updatePause();
+  }
+
+  ready(): void {
+    if (!this.consumerBusy) return;
+    this.consumerBusy = false;
+    this.updatePause();
+  }
+
+  private updatePause(): void {
+    if (this.isClosed) return;
+    const pause = this.consumerBusy || this.outputBlocked;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) {
+      this.socket.pause();
+      this.clearFrameTimer();
+    } else {
+      // the wait was ours: an incomplete frame gets a fresh window
+      if (this.inHeld > 0) this.partialSince = performance.now();
+      this.armFrameTimer();
+      this.socket.resume();
+    }
+  }
+
   /** @internal Feeds received bytes (also used for the bytes that followed the preamble during detection). */
   feed(chunk: Uint8Array): void {
     if (this.isClosed || chunk.length === 0) return;
-    let frames;
+    let frames: DecodedFrame[];
+    const heldBefore = this.inHeld;
     try {
       frames = this.codec.pushFrames(chunk);
     } catch (e) {
       this.finish(`framing error: ${errorText(e)}`);
       return;
     }
+    let held = heldBefore + chunk.length;
+    for (const f of frames) held -= wireSize(this.transport, f);
+    this.setHeld(Math.max(0, held), frames.length > 0 || heldBefore === 0);
+    if (this.isClosed) return;
     for (const f of frames) {
       if (this.isClosed) return;
       if (f.kind === 'quick-ack') this.emit('quick-ack', f.token);
       else this.emit('frame', f.payload, { quickAck: f.quickAck } satisfies FrameInfo);
     }
+  }
+
+  /** Bookkeeping of the incomplete frame: its start (a new one when `fresh`), the budget, the caps, the timer. */
+  private setHeld(held: number, fresh: boolean): void {
+    this.inHeld = held;
+    if (held === 0) {
+      this.clearFrameTimer();
+      this.opts.budget?.set(this, 0);
+      return;
+    }
+    if (fresh) {
+      this.partialSince = performance.now();
+      this.clearFrameTimer();
+    }
+    this.armFrameTimer();
+    const cap = this.opts.maxBufferedBytes;
+    if (cap !== undefined && held + this.bufferedOutput > cap) {
+      this.finish(`buffered: ${held} bytes of input and ${this.bufferedOutput} of output exceed the ${cap}-byte limit`);
+      return;
+    }
+    this.opts.budget?.set(this, held);
+  }
+
+  private armFrameTimer(): void {
+    const ms = this.opts.frameTimeoutMs ?? 0;
+    if (!(ms > 0) || this.frameTimer || this.inHeld === 0 || this.paused || this.isClosed) return;
+    const left = Math.max(1, Math.ceil(this.partialSince + ms - performance.now()));
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = undefined;
+      if (this.inHeld === 0 || this.paused) return;
+      const waited = performance.now() - this.partialSince;
+      if (waited + 1 < ms) return this.armFrameTimer();
+      this.finish(`timeout: a frame not completed within ${ms} ms (${this.inHeld} bytes of it received)`);
+    }, left);
+    this.frameTimer.unref?.();
+  }
+
+  private clearFrameTimer(): void {
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
   }
 
   send(payload: Uint8Array, opts?: EncodeOptions): void {
@@ -132,12 +327,37 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     const lat = this.latencyMs ? Math.max(0, this.latencyMs()) : 0;
     if (lat === 0 && this.pending.length === 0) {
       this.socket.write(data);
+    } else {
+      const due = Math.max(performance.now() + lat, this.lastDue);
+      this.lastDue = due;
+      this.pending.push({ due, data });
+      this.pendingBytes += data.length;
+      this.schedule();
+    }
+    this.checkOutput();
+  }
+
+  /** Unread output: over the cap the link fails; over the high-water mark (server) reading pauses until it drains. */
+  private checkOutput(): void {
+    if (this.isClosed) return;
+    const out = this.bufferedOutput;
+    if (out > this.opts.maxOutputBytes) {
+      this.finish(`output backlog: ${out} bytes the peer has not read (limit ${this.opts.maxOutputBytes})`);
       return;
     }
-    const due = Math.max(performance.now() + lat, this.lastDue);
-    this.lastDue = due;
-    this.pending.push({ due, data });
-    this.schedule();
+    const cap = this.opts.maxBufferedBytes;
+    if (cap !== undefined && out + this.inHeld > cap) {
+      this.finish(`buffered: ${this.inHeld} bytes of input and ${out} of output exceed the ${cap}-byte limit`);
+      return;
+    }
+    const high = this.opts.outputHighWaterBytes;
+    if (high === undefined) return;
+    // resume only once the backlog is well down (half the mark): no pause/resume flapping around the mark
+    const blocked = this.outputBlocked ? out > high / 2 : out > high;
+    if (blocked !== this.outputBlocked) {
+      this.outputBlocked = blocked;
+      this.updatePause();
+    }
   }
 
   private schedule(): void {
@@ -150,11 +370,13 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     this.timer = undefined;
     const now = performance.now();
     while (this.pending.length && this.pending[0]!.due <= now + 0.5) {
-      if (!this.socket.destroyed) this.socket.write(this.pending.shift()!.data);
-      else this.pending.shift();
+      const { data } = this.pending.shift()!;
+      this.pendingBytes -= data.length;
+      if (!this.socket.destroyed) this.socket.write(data);
     }
     if (this.pending.length) this.schedule();
     else if (this.ending) this.endSocket();
+    this.checkOutput();
   }
 
   private endSocket(): void {
@@ -167,6 +389,8 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     if (this.isClosed) return;
     this.isClosed = true;
     this.socket.setTimeout(0);
+    this.release();
+    if (this.paused) this.socket.resume(); // let 'end' / 'close' arrive
     if (this.pending.length) this.ending = true;
     else this.endSocket();
     this.emit('close', reason);
@@ -176,11 +400,19 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     this.finish(reason);
   }
 
-  /** Closed from below (peer, error, timeout) or torn down: drop whatever is pending, destroy the socket. */
+  private release(): void {
+    this.clearFrameTimer();
+    this.inHeld = 0;
+    this.opts.budget?.set(this, 0);
+  }
+
+  /** Closed from below (peer, error, timeout, a limit) or torn down: drop whatever is pending, destroy the socket. */
   finish(reason: string): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.release();
     if (!this.socket.destroyed) this.socket.destroy();
     if (this.isClosed) return;
     this.isClosed = true;
@@ -200,6 +432,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Close the link with reason 'timeout' after this long without traffic either way (default: never). */
   idleTimeoutMs?: number;
+  /** send() fails the link ('output backlog: …') when the server leaves more than this unread (default 32 MiB). */
+  maxOutputBytes?: number;
 }
 
 /** Opens a client connection and sends the preamble / obfuscation header. */
@@ -242,7 +476,7 @@ export function connectTcp(opts: ConnectOptions): Promise<TcpLink> {
       settled = true;
       clearTimeout(timer);
       socket.setNoDelay(true);
-      const linkOpts: LinkOptions = { transport: opts.transport, obfuscated: !!opts.obfuscated, remote };
+      const linkOpts: LinkOptions = { transport: opts.transport, obfuscated: !!opts.obfuscated, remote, maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES };
       if (opts.idleTimeoutMs) linkOpts.idleTimeoutMs = opts.idleTimeoutMs;
       const link = new TcpFrameLink(socket, codec, linkOpts);
       link.writeRaw(first);
@@ -264,6 +498,16 @@ export interface ListenOptions {
   detectTimeoutMs?: number;
   /** Passed to every link: close with 'timeout' after this long without traffic. */
   idleTimeoutMs?: number;
+  /** A frame that has begun must be whole within this time, else 'timeout: …' (default 60 s; 0 = no limit). */
+  frameTimeoutMs?: number;
+  /** Unread output that closes a link ('output backlog: …'; default 32 MiB). */
+  maxOutputBytes?: number;
+  /** Reading pauses while a peer has this much output unread, and resumes at half (default 4 MiB). */
+  outputHighWaterBytes?: number;
+  /** Input held (an incomplete frame) plus output queued per link (default 16 MiB + 32 B + maxOutputBytes's default). */
+  maxBufferedBytes?: number;
+  /** Incomplete frames of all links together; share one between listeners (default: one of 256 MiB per listener). */
+  inputBudget?: InputBudget;
 }
 
 export interface FrameListener {
@@ -278,6 +522,15 @@ export function listenFrames(opts: ListenOptions, onLink: (link: ServerFrameLink
   const links = new Set<TcpFrameLink>();
   const undetected = new Set<Socket>();
   const detectTimeoutMs = opts.detectTimeoutMs ?? 10_000;
+  const budget = opts.inputBudget ?? new InputBudget(DEFAULT_INPUT_BUDGET_BYTES);
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const limits = {
+    maxOutputBytes,
+    outputHighWaterBytes: Math.min(opts.outputHighWaterBytes ?? DEFAULT_OUTPUT_HIGH_WATER_BYTES, maxOutputBytes),
+    frameTimeoutMs: opts.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+    maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    budget,
+  };
 
   const server = createServer((socket) => {
     socket.setNoDelay(true);
@@ -313,6 +566,7 @@ export function listenFrames(opts: ListenOptions, onLink: (link: ServerFrameLink
         transport: d.name,
         obfuscated: d.obfuscated,
         remote: formatHostPort(host, socket.remotePort ?? 0),
+        ...limits,
       };
       if (opts.latencyMs) linkOpts.latencyMs = opts.latencyMs;
       if (opts.idleTimeoutMs) linkOpts.idleTimeoutMs = opts.idleTimeoutMs;
