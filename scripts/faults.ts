@@ -89,7 +89,15 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const total = args.seeds * args.scenarios.length;
   let done = 0;
+  // Ctrl+C ends the run in progress, then prints what was done (a second one exits at once)
+  const stop = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('faults: stopping after the run in progress (Ctrl+C again to quit now)\n');
+    stop.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
   const summary = await runFaults({
+    signal: stop.signal,
     scenarios: args.scenarios,
     seeds: args.seeds,
     firstSeed: args.firstSeed,
@@ -114,6 +122,7 @@ async function main(): Promise<void> {
   }
   const json = {
     ok: summary.ok,
+    stopped: stop.signal.aborted,
     seeds: summary.seeds,
     firstSeed: summary.firstSeed,
     ms: summary.ms,

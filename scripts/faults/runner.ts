@@ -1,4 +1,4 @@
-// The seeded fault runner: seeds × scenarios, each run against the batch's sandbox with a fresh client, its choices
+// The seeded fault runner: for each seed every scenario, each run against its scenario's sandbox with a fresh client, its choices
 // from Prng(seed, scenario name), ended by its documented outcome or a failure that names the seed to replay.
 // Unhandled rejections and uncaught exceptions while a run is in progress fail that run.
 import { rmSync } from 'node:fs';
@@ -13,10 +13,12 @@ export interface RunnerOptions {
   firstSeed: number;
   /** A run still going after this long fails as a hang (default 120 s). */
   runTimeoutMs?: number;
-  /** A new sandbox after this many runs of a scenario (default 100): memory stays bounded. */
+  /** A scenario's sandbox is replaced after this many of its runs (default 100): memory stays bounded. */
   recycleEvery?: number;
   /** Called after every run. */
   onRun?: (r: RunRecord) => void;
+  /** Stops after the run in progress (the summary covers the runs done). */
+  signal?: AbortSignal;
 }
 
 export interface RunRecord {
@@ -47,6 +49,7 @@ export interface ScenarioRow {
 
 export interface Summary {
   ok: boolean;
+  /** Seeds asked for (an abort may have stopped earlier: see the rows' runs). */
   seeds: number;
   firstSeed: number;
   rows: ScenarioRow[];
@@ -154,46 +157,48 @@ export async function runFaults(opts: RunnerOptions): Promise<Summary> {
   const dataDir = tempDataDir();
   const watch = new ProcessWatch();
   watch.install();
-  const rows: ScenarioRow[] = [];
   const failures: RunRecord[] = [];
+  const rows: ScenarioRow[] = opts.scenarios.map((sc) => ({ scenario: sc.name, runs: 0, passed: 0, failed: 0, p50: 0, p99: 0, outcomes: {}, failedSeeds: [] }));
+  const durations: number[][] = opts.scenarios.map(() => []);
+  // one sandbox per scenario: a run sees the same sandbox history (earlier seeds of its scenario) whichever other
+  // scenarios run beside it
+  const labs: (Lab | undefined)[] = opts.scenarios.map(() => undefined);
   try {
-    for (const scenario of opts.scenarios) {
-      const durations: number[] = [];
-      const row: ScenarioRow = { scenario: scenario.name, runs: 0, passed: 0, failed: 0, p50: 0, p99: 0, outcomes: {}, failedSeeds: [] };
-      let lab: Lab | undefined;
-      try {
-        for (let i = 0; i < opts.seeds; i++) {
-          if (lab && i % recycle === 0) {
-            await lab.stop();
-            lab = undefined;
-          }
-          lab ??= await Lab.start(dataDir);
-          const seed = opts.firstSeed + i;
-          const rec = await runOne(lab, scenario, seed, watch, timeoutMs);
-          row.runs += 1;
-          durations.push(rec.ms);
-          if (rec.ok) {
-            row.passed += 1;
-            const o = rec.outcome ?? 'success';
-            row.outcomes[o] = (row.outcomes[o] ?? 0) + 1;
-          } else {
-            row.failed += 1;
-            row.failedSeeds.push(seed);
-            failures.push(rec);
-          }
-          opts.onRun?.(rec);
+    // seed by seed, every scenario: a run cut short still covers every scenario
+    for (let i = 0; i < opts.seeds && !opts.signal?.aborted; i++) {
+      const seed = opts.firstSeed + i;
+      for (const [k, scenario] of opts.scenarios.entries()) {
+        if (opts.signal?.aborted) break;
+        if (labs[k] && i % recycle === 0) {
+          await labs[k]!.stop();
+          labs[k] = undefined;
         }
-      } finally {
-        await lab?.stop();
+        const lab = (labs[k] ??= await Lab.start(dataDir));
+        const rec = await runOne(lab, scenario, seed, watch, timeoutMs);
+        const row = rows[k]!;
+        row.runs += 1;
+        durations[k]!.push(rec.ms);
+        if (rec.ok) {
+          row.passed += 1;
+          const o = rec.outcome ?? 'success';
+          row.outcomes[o] = (row.outcomes[o] ?? 0) + 1;
+        } else {
+          row.failed += 1;
+          row.failedSeeds.push(seed);
+          failures.push(rec);
+        }
+        opts.onRun?.(rec);
       }
-      row.p50 = percentile(durations, 50);
-      row.p99 = percentile(durations, 99);
-      rows.push(row);
     }
   } finally {
+    for (const lab of labs) await lab?.stop().catch(() => undefined);
     watch.remove();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  rows.forEach((row, k) => {
+    row.p50 = percentile(durations[k]!, 50);
+    row.p99 = percentile(durations[k]!, 99);
+  });
   return { ok: failures.length === 0, seeds: opts.seeds, firstSeed: opts.firstSeed, rows, failures, ms: Math.round(performance.now() - started) };
 }
 
