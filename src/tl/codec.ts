@@ -9,8 +9,21 @@ export const VECTOR_ID = 0x1cb5c415;
 export const GZIP_PACKED_ID = 0x3072cfa1;
 export const BOOL_TRUE_ID = 0x997275b5;
 export const BOOL_FALSE_ID = 0xbc799737;
-/** Upper bound for an inflated gzip_packed payload (a hostile peer cannot make us allocate more). */
-const MAX_INFLATED = 64 << 20;
+/** Most bytes one gzip_packed may inflate to. */
+export const GZIP_MAX_INFLATED = 16 << 20;
+/** Inflated size always allowed, whatever the ratio (a zero-filled 512 KiB file part compresses 1000:1). */
+export const GZIP_RATIO_FLOOR = 1 << 20;
+/** Above the floor, at most this many inflated bytes per packed byte (real TL data compresses far less). */
+export const GZIP_MAX_RATIO = 64;
+/** All gzip_packed of one decode (one packet) together inflate to at most this: many of them do not multiply it. */
+export const GZIP_PACKET_BUDGET = 32 << 20;
+/** Deepest nesting of objects and vectors a decode follows (far beyond any real answer, far below the stack's limit). */
+export const TL_MAX_DEPTH = 200;
+
+/** The most `packedLength` bytes of gzip_packed data may inflate to. */
+export function gzipInflateLimit(packedLength: number): number {
+  return Math.min(GZIP_MAX_INFLATED, Math.max(GZIP_RATIO_FLOOR, packedLength * GZIP_MAX_RATIO));
+}
 
 /** An encoding failure naming the field path (`users[0].photo.photo_id`) and the expected TL type. */
 export class TlEncodeError extends Error {
@@ -168,6 +181,10 @@ export class TlCodec {
   readonly lenient: boolean;
   private readonly nodes = new Map<string, Node>();
   private readonly compiled = new Map<TlEntry, Compiled>();
+  private readonly minSizes = new Map<Node, number>();
+  /** Nesting of the decode running now (0: none), and what its gzip_packed may still inflate to. */
+  private depth = 0;
+  private inflateBudget = GZIP_PACKET_BUDGET;
 
   constructor(schema: TlSchema, opts: TlCodecOptions = {}) {
     this.schema = schema;
@@ -186,9 +203,11 @@ export class TlCodec {
   /** Decodes one boxed constructor or method call (gzip_packed is inflated transparently). */
   decode(data: Uint8Array | TlReader): TlObject {
     const r = data instanceof TlReader ? data : new TlReader(data);
-    const v = this.readBoxed(r, { k: 'any' }, true);
-    if (!isTlObject(v)) throw new TlDecodeError('expected a constructor, got a non-object value', r.offset, 'Object');
-    return v;
+    return this.entered(() => {
+      const v = this.readBoxed(r, { k: 'any' }, true);
+      if (!isTlObject(v)) throw new TlDecodeError('expected a constructor, got a non-object value', r.offset, 'Object');
+      return v;
+    });
   }
 
   encodeValue(type: string, value: unknown): Uint8Array {
@@ -206,7 +225,8 @@ export class TlCodec {
   }
 
   readValue(r: TlReader, type: string): unknown {
-    return this.read(r, this.node(type));
+    const n = this.node(type);
+    return this.entered(() => this.read(r, n));
   }
 
   /**
@@ -507,6 +527,56 @@ export class TlCodec {
 
   // ---------- reading ----------
 
+  /** Runs a public decode: the outermost one starts a fresh inflate budget; the depth is restored however it ends. */
+  private entered<T>(fn: () => T): T {
+    const depth = this.depth;
+    if (depth === 0) this.inflateBudget = GZIP_PACKET_BUDGET;
+    try {
+      return fn();
+    } finally {
+      this.depth = depth;
+    }
+  }
+
+  private deeper(r: TlReader, type: string): void {
+    if (++this.depth > TL_MAX_DEPTH) throw new TlDecodeError(`nested deeper than ${TL_MAX_DEPTH} levels`, r.offset, type);
+  }
+
+  /** Fewest bytes one value of a node takes (a vector's count is checked against it before anything is allocated). */
+  private minSize(n: Node): number {
+    const known = this.minSizes.get(n);
+    if (known !== undefined) return known;
+    this.minSizes.set(n, 0); // a bare type that contains itself: counted once
+    let size: number;
+    switch (n.k) {
+      case 'long':
+      case 'double':
+        size = 8;
+        break;
+      case 'int128':
+        size = 16;
+        break;
+      case 'int256':
+        size = 32;
+        break;
+      case 'true':
+        size = 0;
+        break;
+      case 'vector':
+        size = n.boxed ? 8 : 4;
+        break;
+      case 'bare':
+        size = 0;
+        for (const p of this.compile(n.entry).params) if (p.flagField === undefined) size += this.minSize(p.node);
+        break;
+      default:
+        // int, flags, string/bytes (a length byte, padded to 4), Bool, boxed objects
+        size = 4;
+    }
+    this.minSizes.set(n, size);
+    return size;
+  }
+
   private read(r: TlReader, n: Node): unknown {
     switch (n.k) {
       case 'int':
@@ -543,7 +613,11 @@ export class TlCodec {
         }
         const at = r.offset;
         const count = r.int();
-        if (count < 0 || count > r.remaining) throw new TlDecodeError(`invalid vector length ${count}`, at, n.text);
+        // each element takes at least minSize bytes (at least 1 counted, so zero-size elements stay bounded too)
+        const min = Math.max(1, this.minSize(n.elem));
+        if (count < 0 || count * min > r.remaining)
+          throw new TlDecodeError(`invalid vector length ${count} (${count < 0 ? 'negative' : `at least ${count * min} bytes, ${r.remaining} left`})`, at, n.text);
+        this.deeper(r, n.text);
         const out = new Array<unknown>(count);
         for (let i = 0; i < count; i++) {
           try {
@@ -553,10 +627,15 @@ export class TlCodec {
             throw e;
           }
         }
+        this.depth--;
         return out;
       }
-      case 'bare':
-        return this.readParams(r, this.compile(n.entry));
+      case 'bare': {
+        this.deeper(r, n.text);
+        const v = this.readParams(r, this.compile(n.entry));
+        this.depth--;
+        return v;
+      }
       case 'object':
       case 'any':
         return this.readBoxed(r, n, false);
@@ -565,18 +644,32 @@ export class TlCodec {
 
   private inflate(r: TlReader, at: number): TlReader {
     const packed = r.bytes('gzip_packed.packed_data');
+    const limit = gzipInflateLimit(packed.length);
+    const allowed = Math.min(limit, this.inflateBudget);
     let out: Uint8Array;
     try {
-      out = unzipSync(packed, { maxOutputLength: MAX_INFLATED });
+      out = unzipSync(packed, { maxOutputLength: Math.max(1, allowed) });
     } catch (e) {
+      const tooBig = e instanceof RangeError || (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+      if (tooBig && allowed < limit)
+        throw new TlDecodeError(`gzip_packed exceeds what is left of the ${GZIP_PACKET_BUDGET}-byte inflate budget of this message (${allowed} bytes)`, at, 'gzip_packed');
+      if (tooBig) throw new TlDecodeError(`gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound (at most ${GZIP_MAX_INFLATED} bytes, ${GZIP_MAX_RATIO}× above ${GZIP_RATIO_FLOOR})`, at, 'gzip_packed');
       throw new TlDecodeError(`gzip_packed does not inflate: ${(e as Error).message}`, at, 'gzip_packed');
     }
+    this.inflateBudget -= out.byteLength;
     return new TlReader(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   }
 
   private readBoxed(r: TlReader, n: Node, top: boolean): unknown {
     const at = r.offset;
     const type = n.k === 'object' ? n.type : 'Object';
+    this.deeper(r, type);
+    const v = this.readBoxedAt(r, n, top, at, type);
+    this.depth--;
+    return v;
+  }
+
+  private readBoxedAt(r: TlReader, n: Node, top: boolean, at: number, type: string): unknown {
     const id = r.uint();
     if (id === GZIP_PACKED_ID) {
       const inner = this.inflate(r, at);
@@ -634,9 +727,11 @@ export class TlCodec {
 
   private readMessageBody(sub: TlReader): unknown {
     const start = sub.offset;
+    const depth = this.depth;
     try {
       return this.readBoxed(sub, { k: 'any' }, false);
     } catch (e) {
+      this.depth = depth;
       // lenient: a body of a layer this schema lacks stays serialized so the rest of the container survives
       if (this.lenient && e instanceof TlDecodeError && e.reason.startsWith('unknown constructor id')) {
         sub.seek(start);

@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTlSchema, scanTlSource, TlMappedText } from '../../src/tl/parser.js';
 import { analyzeTlFile } from '../../src/tl/tl-file.js';
+import { gzipSync } from 'node:zlib';
+import { BOOL_TRUE_ID, TL_MAX_DEPTH, TlCodec, VECTOR_ID } from '../../src/tl/codec.js';
+import { TlDecodeError, TlWriter } from '../../src/tl/binary.js';
+import { fullSchema } from '../../src/tl/bundled.js';
 
 /** Milliseconds `fn` takes. */
 function timed(fn: () => void): number {
@@ -69,3 +73,96 @@ test('scanTlSource: declarations cut at every `;` of a line keep exact source of
     ],
   );
 });
+
+// ---- binary codec ----------------------------------------------------------------------------------------------
+
+const codec = new TlCodec(fullSchema());
+
+function u8(...words: number[]): Uint8Array {
+  const w = new TlWriter();
+  for (const x of words) w.uint(x >>> 0);
+  return w.finish();
+}
+
+test('a vector count is bounded by the bytes left over the smallest element (4 for int/object, 8 for long, 16 for int128)', () => {
+  // Vector<long> claiming 3 items with 20 bytes left: 3 ≤ 20 bytes but 3 × 8 > 20
+  const longs = new TlWriter();
+  longs.uint(VECTOR_ID);
+  longs.int(3);
+  longs.long(1n);
+  longs.long(2n);
+  longs.int(0);
+  assert.throws(
+    () => codec.decodeValue('Vector<long>', longs.finish()),
+    (e: unknown) => e instanceof TlDecodeError && /invalid vector length 3/.test(e.message) && /at least 24 bytes/.test(e.message) && e.offset === 4,
+  );
+  // Vector<User> claiming one user per byte left
+  assert.throws(() => codec.decodeValue('Vector<User>', u8(VECTOR_ID, 13, 0, 0, 0)), (e: unknown) => e instanceof TlDecodeError && /invalid vector length 13/.test(e.message));
+  // bare vector of int128 (resPQ-style fields): 2 × 16 > 20
+  assert.throws(() => codec.decodeValue('vector<int128>', u8(2, 0, 0, 0, 0, 0)), (e: unknown) => e instanceof TlDecodeError && /invalid vector length 2/.test(e.message));
+  // exactly enough is fine
+  assert.deepEqual(codec.decodeValue('Vector<long>', concat(u8(VECTOR_ID, 2), new Uint8Array(16))), [0n, 0n]);
+  // a count that does not fit is refused before anything is allocated for it
+  const claim = concat(u8(VECTOR_ID, 0x3ffff), new Uint8Array(0xffff * 4));
+  const t0 = performance.now();
+  for (let i = 0; i < 2000; i++) assert.throws(() => codec.decodeValue('Vector<int>', claim), TlDecodeError);
+  assert.ok(performance.now() - t0 < 3000);
+});
+
+test('nesting deeper than the codec allows is a TlDecodeError, not a stack overflow', () => {
+  // invokeAfterMsg msg_id:long query:!X, 12 bytes a level; and textBold text:RichText, 4 bytes a level
+  const invokeAfterMsg = codec.schema.methodByName('invokeAfterMsg')!.id;
+  const textBold = codec.schema.constructorByName('textBold')!.id;
+  for (const [unit, levels] of [
+    [concat(u8(invokeAfterMsg), new Uint8Array(8)), 100_000],
+    [u8(textBold), 300_000],
+  ] as const) {
+    const data = new Uint8Array(unit.length * levels + 4);
+    for (let i = 0; i < levels; i++) data.set(unit, i * unit.length);
+    data.set(u8(codec.schema.constructorByName('textEmpty')!.id), unit.length * levels);
+    assert.throws(
+      () => codec.decode(data),
+      (e: unknown) => e instanceof TlDecodeError && new RegExp(`nested deeper than ${TL_MAX_DEPTH}`).test(e.message),
+    );
+  }
+  // a real depth decodes
+  let v: unknown = { _: 'textEmpty' };
+  for (let i = 0; i < 50; i++) v = { _: 'textBold', text: v };
+  assert.deepEqual(codec.decodeValue('RichText', codec.encodeValue('RichText', v)), v);
+});
+
+function gzipPacked(data: Uint8Array): Uint8Array {
+  const w = new TlWriter();
+  w.uint(0x3072cfa1);
+  w.bytes(gzipSync(data));
+  return w.finish();
+}
+
+test('gzip_packed inside TL: one inflates to at most 16 MiB (and 64× its size above 1 MiB); the whole decode shares one budget', () => {
+  const ping = codec.encode({ _: 'ping', ping_id: 7n });
+  // 20 MiB of zeros behind a ping: over the per-gzip bound
+  const bomb = concat(ping, new Uint8Array(20 << 20));
+  assert.throws(() => codec.decode(gzipPacked(bomb)), (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message) && /16777216/.test(e.message));
+  // 2 MiB of zeros compress to ~2 KiB: over 64× its size
+  assert.throws(() => codec.decode(gzipPacked(concat(ping, new Uint8Array(2 << 20)))), (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message));
+  // under the floor: fine
+  assert.deepEqual(codec.decode(gzipPacked(concat(ping, new Uint8Array(512 << 10)))), { _: 'ping', ping_id: 7n });
+  // a vector of gzip_packed Bools, each inflating 900 KiB (under every per-gzip bound): 40 of them exceed the budget
+  const boolBomb = gzipPacked(concat(u8(BOOL_TRUE_ID), new Uint8Array(900 << 10)));
+  const many = concat(u8(VECTOR_ID, 40), ...Array.from({ length: 40 }, () => boolBomb));
+  assert.throws(() => codec.decodeValue('Vector<Bool>', many), (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message));
+  const few = concat(u8(VECTOR_ID, 4), ...Array.from({ length: 4 }, () => boolBomb));
+  assert.deepEqual(codec.decodeValue('Vector<Bool>', few), [true, true, true, true]);
+  // the budget is per decode: the next call starts afresh
+  assert.deepEqual(codec.decodeValue('Vector<Bool>', few), [true, true, true, true]);
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
