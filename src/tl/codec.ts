@@ -12,9 +12,12 @@ export const BOOL_FALSE_ID = 0xbc799737;
 /** Most bytes one gzip_packed may inflate to. */
 export const GZIP_MAX_INFLATED = 16 << 20;
 /** Inflated size always allowed, whatever the ratio (a zero-filled 512 KiB file part compresses 1000:1). */
-export const GZIP_RATIO_FLOOR = 1 << 20;
-/** Above the floor, at most this many inflated bytes per packed byte (real TL data compresses far less). */
-export const GZIP_MAX_RATIO = 64;
+export const GZIP_RATIO_FLOOR = 2 << 20;
+/**
+ * Above the floor, at most this many inflated bytes per packed byte: a small packet cannot cost 16 MiB. Real TL
+ * answers compress 3–30×; thousands of identical objects reach ~350×, and deflate's own limit is ~1030×.
+ */
+export const GZIP_MAX_RATIO = 256;
 /** All gzip_packed of one decode (one packet) together inflate to at most this: many of them do not multiply it. */
 export const GZIP_PACKET_BUDGET = 32 << 20;
 /** Deepest nesting of objects and vectors a decode follows (far beyond any real answer, far below the stack's limit). */
