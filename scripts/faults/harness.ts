@@ -75,10 +75,6 @@ export class Lab {
     }
   }
 
-  get phonesUsed(): number {
-    return this.phoneCounter;
-  }
-
   /** Every fault knob back to rest: rpc errors, floods, connection rules, latency. */
   clearAll(): void {
     this.sandbox.clearFaults();
