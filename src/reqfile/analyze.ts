@@ -1,6 +1,7 @@
 // Diagnostics of a request file against a schema: the parser's syntax problems, JSON syntax, unknown methods and
 // parameters, missing required parameters, wrong JSON types and constructors (ranges point at the offending
 // value), and variables used before anything defines them.
+import { isSecretPath } from '../tl/secret-fields';
 import type { TlSchema } from '../tl/schema';
 import type { TlEntry } from '../tl/types';
 import { parseJsonTree, type JsonNode, type JsonObjectNode } from './json-tree';
@@ -82,7 +83,9 @@ function reportUnknownMethod(schema: TlSchema, r: RequestBlock, add: (range: Tex
   add(r.methodRange, 'unknown-method', `unknown method \`${r.method}\` in layer ${schema.layer}${near.length ? `; did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''}`);
 }
 
-function describeNode(n: JsonNode): string {
+function describeNode(n: JsonNode, where = ''): string {
+  // a value typed for a secret field (a login code, a password) is never quoted back in a diagnostic
+  if (where && isSecretPath(where) && (n.kind === 'string' || n.kind === 'number')) return `a ${n.kind} (value not shown)`;
   switch (n.kind) {
     case 'string':
       return `the string ${JSON.stringify(n.value.length > 40 ? n.value.slice(0, 40) + '…' : n.value)}`;
@@ -161,7 +164,7 @@ class BodyChecker {
         continue;
       }
       if (p.flag && p.type === 'true') {
-        if (v.kind !== 'variable' && v.kind !== 'boolean') this.add(v.range, 'wrong-type', `${where}: expected true (or absent), got ${describeNode(v)}`);
+        if (v.kind !== 'variable' && v.kind !== 'boolean') this.add(v.range, 'wrong-type', `${where}: expected true (or absent), got ${describeNode(v, where)}`);
         continue;
       }
       this.checkValue(v, p.type, where);
@@ -177,7 +180,7 @@ class BodyChecker {
     if (v.kind === 'variable' || v.kind === 'invalid') return;
     if (v.kind === 'string' && (v.hasVariables || !v.closed)) return; // known after substitution / still being typed
     const kind = classifyJsonType(this.schema, type);
-    const wrong = (extra = ''): void => this.add(v.range, 'wrong-type', `${where}: expected ${jsonExpectedText(kind, type, this.schema)}, got ${describeNode(v)}${extra}`);
+    const wrong = (extra = ''): void => this.add(v.range, 'wrong-type', `${where}: expected ${jsonExpectedText(kind, type, this.schema)}, got ${describeNode(v, where)}${extra}`);
     switch (kind.k) {
       case 'int':
       case 'flags':

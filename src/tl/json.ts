@@ -1,5 +1,6 @@
 // JSON mapping of TL values (user-facing): long ↔ decimal string, bytes ↔ base64, int128/int256 ↔ hex.
 // tlFromJson validates against the schema and reports the failing path and the expected type.
+import { isSecretPath } from './secret-fields';
 import { joinTlPath } from './binary.js';
 import { MT_MESSAGE_ENTRY, resolveTlType, type TlTypeRef } from './codec.js';
 import type { TlSchema } from './schema.js';
@@ -97,8 +98,10 @@ function toJsonTyped(v: unknown, schema: TlSchema, kind: Kind): unknown {
 
 // ---------------------------------------------------------------- from JSON
 
-function describe(v: unknown): string {
+function describe(v: unknown, path: string): string {
   if (v === null) return 'null';
+  // a value given for a secret field (a login code, a password) is never quoted back: errors end up in logs
+  if (isSecretPath(path)) return typeof v === 'string' ? `a string of ${v.length} characters (value not shown)` : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v} (value not shown)`;
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
@@ -170,39 +173,39 @@ function fromJson(schema: TlSchema, v: unknown, kind: Kind, type: string, path: 
     case 'int':
     case 'flags':
       if (typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) return v | 0;
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     case 'long': {
       let b: bigint | undefined;
       if (typeof v === 'string' && /^-?\d{1,20}$/.test(v.trim())) b = BigInt(v.trim());
       else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
-      if (b === undefined) return fail(`got ${describe(v)}`);
+      if (b === undefined) return fail(`got ${describe(v, path)}`);
       if (b < LONG_MIN || b > LONG_MAX_UNSIGNED) return fail(`${v} is out of the 64-bit range`);
       return BigInt.asIntN(64, b);
     }
     case 'double':
       if (typeof v === 'number' && Number.isFinite(v)) return v;
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     case 'string':
       if (typeof v === 'string') return v;
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     case 'bytes':
       if (typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v) && v.replace(/=+$/, '').length % 4 !== 1)
         return new Uint8Array(Buffer.from(v, 'base64'));
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     case 'int128':
     case 'int256': {
       const n = kind.k === 'int128' ? 32 : 64;
       if (typeof v === 'string' && v.length === n && /^[0-9a-fA-F]+$/.test(v)) return new Uint8Array(Buffer.from(v, 'hex'));
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     }
     case 'bool':
       if (typeof v === 'boolean') return v;
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     case 'true':
       if (v === true) return true;
-      return fail(`got ${describe(v)}`);
+      return fail(`got ${describe(v, path)}`);
     case 'vector': {
-      if (!Array.isArray(v)) return fail(`got ${describe(v)}`);
+      if (!Array.isArray(v)) return fail(`got ${describe(v, path)}`);
       const ek = classify(schema, kind.elem);
       return v.map((x, i) => fromJson(schema, x, ek, kind.elem, joinTlPath(path, `[${i}]`)));
     }
@@ -228,13 +231,13 @@ function fromObject(
     : type
       ? `${type} (object with "_" naming one of: ${listNames(schema.constructorsOfType(type))})`
       : 'an object with "_" naming a constructor or method';
-  if (!isPlainObject(v)) throw new TlJsonError(path, expected, `got ${describe(v)}`);
+  if (!isPlainObject(v)) throw new TlJsonError(path, expected, `got ${describe(v, path)}`);
   let entry: TlEntry | undefined;
   if (want?.bare) {
     entry = want.bare;
-    if (v._ !== undefined && v._ !== entry.name) throw new TlJsonError(joinTlPath(path, '_'), `"${entry.name}"`, `got ${describe(v._)}`);
+    if (v._ !== undefined && v._ !== entry.name) throw new TlJsonError(joinTlPath(path, '_'), `"${entry.name}"`, `got ${describe(v._, joinTlPath(path, '_'))}`);
   } else {
-    if (typeof v._ !== 'string') throw new TlJsonError(joinTlPath(path, '_'), expected, `missing "_" (got ${describe(v._)})`);
+    if (typeof v._ !== 'string') throw new TlJsonError(joinTlPath(path, '_'), expected, `missing "_" (got ${describe(v._, joinTlPath(path, '_'))})`);
     entry = schema.constructorByName(v._) ?? (allowMethods || (type && !schema.hasType(type)) ? schema.methodByName(v._) : undefined);
     if (!entry && type === 'Bool' && (v._ === 'boolTrue' || v._ === 'boolFalse')) return { _: v._ };
     if (!entry) throw new TlJsonError(joinTlPath(path, '_'), expected, `unknown ${allowMethods ? 'constructor or method' : 'constructor'} "${v._}"`);
@@ -256,7 +259,7 @@ function fromObject(
     const raw = v[p.name];
     if (p.type === '#') {
       if (raw !== undefined && raw !== null && !(typeof raw === 'number' && Number.isInteger(raw)))
-        throw new TlJsonError(fp, 'int (flags are computed; may be omitted)', `got ${describe(raw)}`);
+        throw new TlJsonError(fp, 'int (flags are computed; may be omitted)', `got ${describe(raw, fp)}`);
       continue;
     }
     if (raw === undefined || raw === null) {
@@ -274,7 +277,7 @@ function fromObject(
       throw new TlJsonError(fp, jsonExpectedText(k, p.type), 'missing required field');
     }
     if (p.flag && p.type === 'true') {
-      if (typeof raw !== 'boolean') throw new TlJsonError(fp, 'true (or absent)', `got ${describe(raw)}`);
+      if (typeof raw !== 'boolean') throw new TlJsonError(fp, 'true (or absent)', `got ${describe(raw, fp)}`);
       if (raw) out[p.name] = true;
       continue;
     }

@@ -1,37 +1,12 @@
 // Deep redaction of secrets in trace payloads. Output is JSON-ready (long → decimal string, bytes → base64 via
 // src/tl/json) and never contains a redacted value, not even inside a nested or camelCase field.
 import { tlToJson } from '../tl/json.js';
+import { SECRET_FIELDS } from '../tl/secret-fields.js';
 import type { TlSchema } from '../tl/schema.js';
 import type { JsonValue } from './event.js';
 
-/**
- * Field names whose values are secret wherever they appear (TL snake_case and our own camelCase):
- * - auth keys: `auth_key`, `authKey`, `tmp_auth_key`; handshake `new_nonce` (derives the tmp AES key and the salt);
- * - login codes and passwords: `phone_code`, `phoneCode`, `password` (a string, or inputCheckPasswordSRP — its
- *   A/M1 are also caught by constructor), `new_password_hash`, `current_password_hash`, `tmp_password`,
- *   `secure_secret`, `new_secure_settings`, `srp_B` (with A and M1 it allows an offline guess of the password);
- * - app credentials and login tokens: `api_hash`, `apiHash`, `bot_auth_token`;
- * Kept on purpose: `phone_code_hash` (useless without the code), `srp_id`, `salt1`/`salt2` (public KDF salts),
- * `server_salt`, `tmp_session`, dcOption `secret` (the MTProxy obfuscation secret of a public address), `g_a`/`g_b`.
- */
-export const REDACTED_FIELDS: ReadonlySet<string> = new Set([
-  'auth_key',
-  'authKey',
-  'tmp_auth_key',
-  'new_nonce',
-  'phone_code',
-  'phoneCode',
-  'password',
-  'new_password_hash',
-  'current_password_hash',
-  'tmp_password',
-  'secure_secret',
-  'new_secure_settings',
-  'srp_B',
-  'api_hash',
-  'apiHash',
-  'bot_auth_token',
-]);
+/** The secret field names (one list, src/tl/secret-fields.ts). */
+export const REDACTED_FIELDS: ReadonlySet<string> = SECRET_FIELDS;
 
 /**
  * Fields redacted only inside a given constructor or method (`_`), because the field name alone is too generic:
