@@ -14,6 +14,10 @@
 // the server sends is kept until the client acknowledges it (bounded): re-sent when the session shows up on a new
 // connection, on msg_resend_req / msg_resend_ans_req, and when the client repeats a query that was answered.
 //
+// Sessions a client left (no message for sessionIdleMs, no live connection) are dropped with what they kept, by a
+// sweep on an unref'd timer and whenever a new session is attached. A connection whose frames or calls pile up
+// tells its link it is busy (reading pauses) until they are worked off.
+//
 // Hostile input never crashes the process: every path is guarded; a packet that fails a decryption check closes
 // the link (no answer, no oracle) and the reason is logged. An unknown auth_key_id gets transport error −404.
 import { EventEmitter } from 'node:events';
@@ -70,6 +74,15 @@ const REGISTRY_KEPT_MAX_BYTES = 256 << 20;
 const CALL_STATES_MAX = 4096;
 /** Sessions one connection tracks at once (a client uses one or two; more is hostile). */
 const SESSIONS_PER_CONNECTION = 64;
+/** Default of ServeMtprotoOptions.sessionIdleMs. */
+export const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
+/**
+ * Flow control per connection: reading pauses (link.busy) when this many frames wait to be handled, this many
+ * bytes of them, or this many API calls run; it resumes at half of each.
+ */
+const BUSY_FRAMES = 64;
+const BUSY_BYTES = 8 << 20;
+const BUSY_CALLS = 256;
 
 /** A big packet handed to the decrypt pool on arrival (see ServerSession.decryptEarly). */
 interface EarlyDecrypt {
@@ -136,6 +149,11 @@ export interface ServeMtprotoOptions {
    * mtcute sends every msgs_ack as content-related and Telegram accepts that.
    */
   strictAckSeqno?: boolean;
+  /**
+   * A session with no client message for this long and no live connection is dropped with its kept answers
+   * (default 30 min). The DC's registry uses the value of the connection that last set it.
+   */
+  sessionIdleMs?: number;
 }
 
 const saltManagers = new WeakMap<object, ServerSalts>();
@@ -159,15 +177,83 @@ const SESSION_REGISTRY_LIMIT = 10_000;
 interface SessionRegistry {
   sessions: Map<string, ClientSession>;
   keptBytes: number;
+  idleMs: number;
+  now: () => number;
+  lastSweep: number;
 }
 const sessionRegistries = new WeakMap<object, SessionRegistry>();
-function sessionRegistryFor(keyStore: object): SessionRegistry {
+function sessionRegistryFor(keyStore: object, opts: ServeMtprotoOptions): SessionRegistry {
   let m = sessionRegistries.get(keyStore);
+  const idleMs = opts.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
   if (!m) {
-    m = { sessions: new Map(), keptBytes: 0 };
+    const now = opts.now ?? Date.now;
+    m = { sessions: new Map(), keptBytes: 0, idleMs, now, lastSweep: now() };
     sessionRegistries.set(keyStore, m);
+    startSweeper(m);
   }
+  m.idleMs = idleMs;
   return m;
+}
+
+/** How often idle sessions are looked for: often enough that one lingers at most ~1/4 longer than its idle time. */
+function sweepEvery(r: SessionRegistry): number {
+  return Math.max(1000, Math.min(60_000, Math.floor(r.idleMs / 4)));
+}
+
+/** An unref'd timer that holds the registry weakly: a key store nobody uses any more takes it along. */
+function startSweeper(r: SessionRegistry): void {
+  const ref = new WeakRef(r);
+  const timer: NodeJS.Timeout = setInterval(() => {
+    const reg = ref.deref();
+    if (!reg) clearInterval(timer);
+    else sweepRegistry(reg);
+  }, sweepEvery(r));
+  timer.unref?.();
+}
+
+/** Drops the sessions idle for longer than the registry's idle time (never one a live connection carries). */
+function sweepRegistry(r: SessionRegistry): number {
+  const now = r.now();
+  r.lastSweep = now;
+  let dropped = 0;
+  for (const s of [...r.sessions.values()]) {
+    if (s.owner && !s.owner.closed) continue;
+    if (now - s.lastSeen <= r.idleMs) continue;
+    forgetSession(s);
+    dropped++;
+  }
+  return dropped;
+}
+
+/** Sweeps the session registry of a key store (a DC) now; returns how many idle sessions were dropped. */
+export function sweepIdleSessions(keyStore: object): number {
+  const r = sessionRegistries.get(keyStore);
+  return r ? sweepRegistry(r) : 0;
+}
+
+/** Sessions a key store's registry holds (tests, diagnostics). */
+export function sessionCount(keyStore: object): number {
+  return sessionRegistries.get(keyStore)?.sessions.size ?? 0;
+}
+
+function dropKeptMessage(s: ClientSession, id: bigint): void {
+  const it = s.kept.get(id);
+  if (!it) return;
+  s.kept.delete(id);
+  s.keptBytes -= it.body.length;
+  s.registry.keptBytes -= it.body.length;
+  if (it.answerTo !== undefined && s.answers.get(it.answerTo) === id) s.answers.delete(it.answerTo);
+}
+
+/** Drops a session for good: its kept messages, its queue, its registry entry. */
+function forgetSession(s: ClientSession): void {
+  s.destroyed = true;
+  for (const id of [...s.kept.keys()]) dropKeptMessage(s, id);
+  s.queue = [];
+  s.acks = [];
+  s.answers.clear();
+  s.calls.clear();
+  if (s.registry.sessions.get(s.registryKey) === s) s.registry.sessions.delete(s.registryKey);
 }
 
 function hex(id: number): string {
@@ -277,6 +363,8 @@ interface ClientSession {
   retireAfterFlush: boolean;
   /** The connection that last received a message of this session: answers and updates go there. */
   owner: ServerSession | undefined;
+  /** When the client last sent a message of this session (the options' clock). */
+  lastSeen: number;
 }
 
 interface OutItem {
@@ -327,6 +415,11 @@ export class ServerSession extends EventEmitter {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly callDone = new Map<bigint, Promise<void>>();
   private closedReason: string | undefined;
+  /** Frames received and not handled yet, their bytes, and API calls running: the flow-control counts. */
+  private waitingFrames = 0;
+  private waitingBytes = 0;
+  private runningCalls = 0;
+  private holding = false;
 
   constructor(link: FrameLink, opts: ServeMtprotoOptions) {
     super();
@@ -340,11 +433,20 @@ export class ServerSession extends EventEmitter {
     link.on('frame', (payload: Uint8Array, info?: { quickAck?: boolean }) => {
       this.armIdle();
       const quickAck = info?.quickAck === true;
+      const size = payload.length; // an early-decrypted payload is detached once posted
+      this.waitingFrames++;
+      this.waitingBytes += size;
+      this.flow();
       // a quick ack needs the ciphertext after decryption: such frames are decrypted inline
       const early = quickAck ? undefined : this.decryptEarly(payload);
       this.chain = this.chain
         .then(() => (early ? this.onEncrypted(early.keyId, payload, early, false) : this.onFrame(payload, quickAck)))
-        .catch((e: unknown) => this.fail(`internal error: ${errText(e)}`));
+        .catch((e: unknown) => this.fail(`internal error: ${errText(e)}`))
+        .finally(() => {
+          this.waitingFrames--;
+          this.waitingBytes -= size;
+          this.flow();
+        });
     });
     link.on('close', (reason: string) => this.finish(`connection closed: ${reason}`));
     this.armIdle();
@@ -365,6 +467,10 @@ export class ServerSession extends EventEmitter {
   }
   get closed(): boolean {
     return this.closedReason !== undefined;
+  }
+  /** Reading from the client is paused: too many frames wait or too many calls run (see BUSY_*). */
+  get holdingInput(): boolean {
+    return this.holding;
   }
 
   /** Sends a server-initiated message (an update) to the connection's current session; false when there is none. */
@@ -399,6 +505,20 @@ export class ServerSession extends EventEmitter {
 
   private wire(e: Omit<WireEvent, 'time' | 'dcId' | 'connId'>): void {
     emitWire(this.opts.onWire, { time: Date.now(), dcId: this.dcId, connId: this.connId, ...e });
+  }
+
+  /** Tells the link to stop reading while work piles up, and to read again at half of every mark. */
+  private flow(): void {
+    if (this.closedReason !== undefined) return;
+    if (!this.holding) {
+      if (this.waitingFrames <= BUSY_FRAMES && this.waitingBytes <= BUSY_BYTES && this.runningCalls <= BUSY_CALLS) return;
+      this.holding = true;
+      this.link.busy?.();
+    } else {
+      if (this.waitingFrames > BUSY_FRAMES / 2 || this.waitingBytes > BUSY_BYTES / 2 || this.runningCalls > BUSY_CALLS / 2) return;
+      this.holding = false;
+      this.link.ready?.();
+    }
   }
 
   private fail(reason: string): void {
@@ -606,7 +726,8 @@ export class ServerSession extends EventEmitter {
       s = undefined;
     }
     if (!s) {
-      const registry = sessionRegistryFor(this.opts.keyStore);
+      const registry = sessionRegistryFor(this.opts.keyStore, this.opts);
+      if (registry.now() - registry.lastSweep >= sweepEvery(registry)) sweepRegistry(registry);
       const registryKey = `${keyId}:${sessionId}`;
       const found = registry.sessions.get(registryKey);
       const resumed = !!found && !found.destroyed;
@@ -634,6 +755,7 @@ export class ServerSession extends EventEmitter {
           destroyed: false,
           retireAfterFlush: false,
           owner: undefined,
+          lastSeen: registry.now(),
         };
         registry.sessions.set(registryKey, s);
         if (registry.sessions.size > SESSION_REGISTRY_LIMIT) {
@@ -648,18 +770,13 @@ export class ServerSession extends EventEmitter {
       if (resumed && moved && s.kept.size) this.resendKept(s, 'session resumed on a new connection');
     }
     s.owner = this;
+    s.lastSeen = s.registry.now();
     this.lastSession = s;
     return s;
   }
 
-  /** Drops a session for good: its kept messages, its queue, its registry entry. */
   private forget(s: ClientSession): void {
-    s.destroyed = true;
-    for (const id of [...s.kept.keys()]) this.dropKept(s, id);
-    s.queue = [];
-    s.acks = [];
-    s.answers.clear();
-    if (s.registry.sessions.get(s.registryKey) === s) s.registry.sessions.delete(s.registryKey);
+    forgetSession(s);
   }
 
   /** Every kept message goes out again (same msg_id and seqno) inside a fresh container. */
@@ -1130,10 +1247,17 @@ export class ServerSession extends EventEmitter {
     if (this.initConn) call.initConnection = this.initConn;
     this.setCall(s, msgId, 'running');
     const waitFor = after.map((a) => this.callDone.get(a)).filter((p): p is Promise<void> => !!p);
+    this.runningCalls++;
+    this.flow();
     const done = (async () => {
       if (waitFor.length) await Promise.all(waitFor);
       await this.runCall(s, call, codec);
-    })().catch((e: unknown) => this.fail(`internal error answering ${method._}: ${errText(e)}`));
+    })()
+      .catch((e: unknown) => this.fail(`internal error answering ${method._}: ${errText(e)}`))
+      .finally(() => {
+        this.runningCalls--;
+        this.flow();
+      });
     this.callDone.set(msgId, done);
     if (this.callDone.size > 512) this.callDone.delete(this.callDone.keys().next().value as bigint);
   }
@@ -1245,12 +1369,7 @@ export class ServerSession extends EventEmitter {
   }
 
   private dropKept(s: ClientSession, id: bigint): void {
-    const it = s.kept.get(id);
-    if (!it) return;
-    s.kept.delete(id);
-    s.keptBytes -= it.body.length;
-    s.registry.keptBytes -= it.body.length;
-    if (it.answerTo !== undefined && s.answers.get(it.answerTo) === id) s.answers.delete(it.answerTo);
+    dropKeptMessage(s, id);
   }
 
   private scheduleFlush(): void {
