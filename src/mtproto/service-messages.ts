@@ -7,6 +7,7 @@
 // inside rpc_result) explicit and independent of the API layer.
 import { inflateRawSync, unzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
+import { GZIP_PACKET_BUDGET, gzipInflateLimit } from '../tl/codec';
 import { randomBytes } from '../crypto/random';
 import type { WireEvent, WireKind } from './wire-event';
 
@@ -123,6 +124,8 @@ export function decodeContainer(body: Uint8Array): ContainerItem[] {
   if (r.uint() !== MT.msg_container) throw new Error('not a msg_container');
   const n = r.int();
   if (n < 0 || n > CONTAINER_MAX_MESSAGES * 8) throw new Error(`msg_container with ${n} messages`);
+  // each message takes at least 16 bytes (msg_id, seqno, length)
+  if (n * 16 > r.remaining) throw new Error(`msg_container of ${n} messages does not fit in ${r.remaining} bytes`);
   const out: ContainerItem[] = [];
   for (let i = 0; i < n; i++) {
     const msgId = r.long();
@@ -153,21 +156,78 @@ export function readLongVector(r: TlReader): bigint[] {
   return out;
 }
 
-/** Unwraps a gzip_packed body (with its constructor id). gzip and zlib streams are detected; raw deflate too. */
-export function gunzipPacked(body: Uint8Array): Uint8Array {
+export { GZIP_MAX_INFLATED, GZIP_RATIO_FLOOR, GZIP_MAX_RATIO, GZIP_PACKET_BUDGET } from '../tl/codec';
+
+/** The most `packedLength` bytes of gzip_packed data may inflate to (16 MiB, 256× above a 2 MiB floor). */
+export function gzipPackedLimit(packedLength: number): number {
+  return gzipInflateLimit(packedLength);
+}
+
+/** gzip_packed that does not inflate, or would inflate beyond its bound or the packet's budget. */
+export class GzipPackedError extends Error {
+  override readonly name = 'GzipPackedError';
+}
+
+/** What the gzip_packed of one packet may still inflate to, together. */
+export interface GzipBudget {
+  remaining: number;
+}
+
+/** A fresh budget for one packet (GZIP_PACKET_BUDGET bytes). */
+export function gzipBudget(): GzipBudget {
+  return { remaining: GZIP_PACKET_BUDGET };
+}
+
+// Budgets by the buffer the bodies are views of: a decrypted packet has a buffer of its own, so the messages of
+// one container (and what their gzip_packed inflate to) share one budget without the callers passing it along.
+const packetBudgets = new WeakMap<ArrayBufferLike, GzipBudget>();
+
+function budgetOf(body: Uint8Array): GzipBudget {
+  let b = packetBudgets.get(body.buffer);
+  if (!b) packetBudgets.set(body.buffer, (b = gzipBudget()));
+  return b;
+}
+
+function tooBig(e: unknown): boolean {
+  return e instanceof RangeError || (e as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE';
+}
+
+/**
+ * Unwraps a gzip_packed body (with its constructor id). gzip and zlib streams are detected; raw deflate too. One
+ * inflates to at most gzipPackedLimit(packed size); all of one packet together to `budget` (default: the budget
+ * of the packet `body` is a view of, shared with the other messages of its container). Throws GzipPackedError
+ * (TlDecodeError when the TL framing is broken).
+ */
+export function gunzipPacked(body: Uint8Array, budget?: GzipBudget): Uint8Array {
   const r = new TlReader(body);
-  r.uint();
+  const id = r.uint();
+  if (id !== MT.gzip_packed) throw new GzipPackedError(`not a gzip_packed (id 0x${id.toString(16).padStart(8, '0')})`);
   const packed = r.bytes('gzip_packed.packed_data');
-  const opts = { maxOutputLength: 64 << 20 };
+  const b = budget ?? budgetOf(body);
+  const limit = gzipInflateLimit(packed.length);
+  const allowed = Math.min(limit, b.remaining);
+  const opts = { maxOutputLength: Math.max(1, allowed) };
+  const refuse = (): GzipPackedError =>
+    allowed < limit
+      ? new GzipPackedError(`gzip_packed exceeds what is left of its packet's ${GZIP_PACKET_BUDGET}-byte inflate budget (${allowed} bytes)`)
+      : new GzipPackedError(`gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound`);
+  let out: Uint8Array;
   try {
-    return new Uint8Array(unzipSync(packed, opts));
+    out = unzipSync(packed, opts);
   } catch (e) {
+    if (tooBig(e)) throw refuse();
     try {
-      return new Uint8Array(inflateRawSync(packed, opts));
-    } catch {
-      throw e;
+      out = inflateRawSync(packed, opts);
+    } catch (raw) {
+      if (tooBig(raw)) throw refuse();
+      throw new GzipPackedError((e as Error).message);
     }
   }
+  b.remaining -= out.byteLength;
+  // a copy in a buffer of its own, which inherits the budget (a container or gzip_packed inside it shares it)
+  const inner = new Uint8Array(out);
+  packetBudgets.set(inner.buffer, b);
+  return inner;
 }
 
 export function encodeRpcError(code: number, message: string): Uint8Array {
