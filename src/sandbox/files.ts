@@ -3,6 +3,8 @@
 // sends there: media and text), upload.getFile with the documented part rules, file hashes, and the master-DC side
 // of the CDN (redirects, tokens, reupload).
 // The methods are plain functions over a FileStore, handed to SandboxApi as extra methods (see index.ts).
+// An upload nobody finishes is deleted after uploadTtlMs without a new part (a sweep on an unref'd timer), and the
+// parts in progress are capped per user and in all (the least recently written upload goes first).
 import { createHash } from 'node:crypto';
 import type { TlObject } from '../tl/types';
 import { tlToJson } from '../tl/json';
@@ -21,7 +23,7 @@ import {
   type FileContent,
   type SeedEntry,
 } from './seed';
-import { randomBytes, randomLong, type SandboxUser } from './world';
+import { randomBytes, randomLong, weakSweepTimer, type SandboxUser } from './world';
 
 export const CDN_DC_ID = 203;
 /** FileHash ranges are 128 KiB. */
@@ -86,10 +88,33 @@ export interface SavedMessage {
 /** random_ids remembered per user for deduplication (oldest forgotten first). */
 const SENT_RANDOM_IDS_PER_USER = 10_000;
 
+/** Defaults of FileStoreOptions. */
+export const DEFAULT_UPLOAD_TTL_MS = 10 * 60_000;
+export const DEFAULT_MAX_UPLOADS_PER_USER = 64;
+export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * MIB;
+
+export interface FileStoreOptions {
+  log?: (line: string) => void;
+  seed?: boolean;
+  /** Clock in ms (tests move it to expire uploads). */
+  now?: () => number;
+  /** An upload with no new part for this long is deleted (default 10 min). */
+  uploadTtlMs?: number;
+  /** How often expired uploads are looked for (default a quarter of the TTL, at most 60 s; 0 = only on new parts). */
+  sweepMs?: number;
+  /** Uploads in progress per user (default 64) and their bytes in all (default 1 GiB); the least recently written go first. */
+  maxUploadsPerUser?: number;
+  maxUploadBytes?: number;
+}
+
 interface UploadParts {
   big: boolean;
   total?: number;
   parts: Map<number, Uint8Array>;
+  userId: bigint;
+  bytes: number;
+  /** When the last part came (the store's clock). */
+  touched: number;
 }
 
 export interface CdnToken {
@@ -139,7 +164,17 @@ export class FileStore {
   private readonly nextMessageId = new Map<bigint, number>();
   /** Per user: random_id of a send → the answer it got (a resend gets the same answer, no new message). */
   private readonly sentByRandomId = new Map<bigint, Map<bigint, TlObject>>();
+  /** Uploads in progress, least recently written first. */
   private readonly uploads = new Map<string, UploadParts>();
+  private uploadBytes = 0;
+  private readonly perUser = new Map<bigint, number>();
+  private lastSweep: number;
+  private readonly sweepEveryMs: number;
+  private readonly now: () => number;
+  private readonly uploadTtlMs: number;
+  private readonly maxUploadsPerUser: number;
+  private readonly maxUploadBytes: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly tokens = new Map<string, CdnToken>();
   private readonly tokenByDoc = new Map<bigint, CdnToken>();
   /** Documents the CDN DC currently holds (after upload.reuploadCdnFile). */
@@ -149,9 +184,77 @@ export class FileStore {
   private pts = 1;
   private readonly log: (line: string) => void;
 
-  constructor(opts: { log?: (line: string) => void; seed?: boolean } = {}) {
+  constructor(opts: FileStoreOptions = {}) {
     this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? Date.now;
+    this.uploadTtlMs = opts.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
+    this.maxUploadsPerUser = opts.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER;
+    this.maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+    this.sweepEveryMs = Math.max(1000, Math.min(60_000, Math.floor(this.uploadTtlMs / 4)));
+    this.lastSweep = this.now();
+    const sweepMs = opts.sweepMs ?? this.sweepEveryMs;
+    if (sweepMs > 0) this.sweepTimer = weakSweepTimer(this, sweepMs, (f) => f.sweepUploads());
     if (opts.seed !== false) for (const e of SEED) this.addSeed(e);
+  }
+
+  /** Deletes uploads with no new part for uploadTtlMs; returns how many. */
+  sweepUploads(): number {
+    const now = this.now();
+    this.lastSweep = now;
+    let n = 0;
+    for (const [k, u] of this.uploads) {
+      if (now - u.touched < this.uploadTtlMs) break; // least recently written first: the rest are newer
+      this.dropUpload(k, u);
+      n++;
+    }
+    if (n) this.log(`uploads: ${n} unfinished upload(s) expired`);
+    return n;
+  }
+
+  /** Uploads in progress and their bytes (tests, diagnostics). */
+  uploadsInProgress(): { count: number; bytes: number } {
+    return { count: this.uploads.size, bytes: this.uploadBytes };
+  }
+
+  /** Stops the sweep timer (the sandbox's stop). */
+  close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  private dropUpload(k: string, u: UploadParts): void {
+    if (this.uploads.get(k) !== u) return;
+    this.uploads.delete(k);
+    this.uploadBytes -= u.bytes;
+    const left = (this.perUser.get(u.userId) ?? 1) - 1;
+    if (left > 0) this.perUser.set(u.userId, left);
+    else this.perUser.delete(u.userId);
+  }
+
+  /** A new upload (replacing one of the same key, e.g. small ↔ big). */
+  private newUpload(k: string, u: UploadParts): void {
+    const old = this.uploads.get(k);
+    if (old) this.dropUpload(k, old);
+    this.uploads.set(k, u);
+    this.perUser.set(u.userId, (this.perUser.get(u.userId) ?? 0) + 1);
+  }
+
+  /** Stores one part: the upload becomes the most recently written; then the caps (never on the upload just written). */
+  private putPart(k: string, u: UploadParts, part: number, bytes: Uint8Array): void {
+    const old = u.parts.get(part);
+    u.parts.set(part, bytes.slice());
+    const delta = bytes.length - (old?.length ?? 0);
+    u.bytes += delta;
+    this.uploadBytes += delta;
+    u.touched = this.now();
+    this.uploads.delete(k);
+    this.uploads.set(k, u);
+    for (const [ok, ou] of this.uploads) {
+      const mine = this.perUser.get(u.userId) ?? 0;
+      if (ou === u || (mine <= this.maxUploadsPerUser && this.uploadBytes <= this.maxUploadBytes)) break;
+      if ((ou.userId === u.userId && mine > this.maxUploadsPerUser) || this.uploadBytes > this.maxUploadBytes) this.dropUpload(ok, ou);
+    }
+    if (u.touched - this.lastSweep >= this.sweepEveryMs) this.sweepUploads();
   }
 
   private addSeed(e: SeedEntry): void {
@@ -305,10 +408,10 @@ export class FileStore {
     const k = uploadKey(userId, fileId, dcId);
     let u = this.uploads.get(k);
     if (!u || u.big) {
-      u = { big: false, parts: new Map() };
-      this.uploads.set(k, u);
+      u = { big: false, parts: new Map(), userId, bytes: 0, touched: this.now() };
+      this.newUpload(k, u);
     }
-    u.parts.set(part, bytes.slice());
+    this.putPart(k, u, part, bytes);
   }
 
   saveBigPart(userId: bigint, dcId: number, fileId: bigint, part: number, total: number, bytes: Uint8Array): void {
@@ -320,10 +423,10 @@ export class FileStore {
     let u = this.uploads.get(k);
     if (u && u.big && u.total !== total) throw badRequest('FILE_PARTS_INVALID');
     if (!u || !u.big) {
-      u = { big: true, total, parts: new Map() };
-      this.uploads.set(k, u);
+      u = { big: true, total, parts: new Map(), userId, bytes: 0, touched: this.now() };
+      this.newUpload(k, u);
     }
-    u.parts.set(part, bytes.slice());
+    this.putPart(k, u, part, bytes);
   }
 
   /** Turns an InputFile into content: checks the parts (FILE_PART_X_MISSING, ...) and consumes the upload. */
@@ -366,7 +469,7 @@ export class FileStore {
       for (const p of list) h.update(p);
       if (h.digest('hex') !== f.md5_checksum.toLowerCase()) throw badRequest('MD5_CHECKSUM_INVALID');
     }
-    this.uploads.delete(found.k);
+    this.dropUpload(found.k, found.u);
     return { content, dcId: found.dcId, name: typeof f.name === 'string' ? f.name : '' };
   }
 

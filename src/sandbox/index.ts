@@ -10,10 +10,10 @@ import { dirname } from 'node:path';
 import type { RsaPublicKey } from '../crypto/rsa';
 import { TELEGRAM_DH_PRIME } from '../crypto/dh';
 import { API_LAYER } from '../tl/bundled';
-import { listenFrames, type FrameListener, type ServerFrameLink } from '../transport/tcp';
+import { InputBudget, listenFrames, DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, type FrameListener, type ServerFrameLink } from '../transport/tcp';
 import { ServerHandshake } from '../mtproto/handshake-server';
 import { ServerSalts } from '../mtproto/server-salts';
-import { serveMtprotoLink } from '../mtproto/session-server';
+import { DEFAULT_SESSION_IDLE_MS, serveMtprotoLink } from '../mtproto/session-server';
 import type { WireEvent } from '../mtproto/wire-event';
 import { SandboxApi } from './api';
 import { CONFIG_TTL_S, ConfigExpiry, type DcEndpoint } from './config';
@@ -24,7 +24,7 @@ import { LayerCodecs, type ExtraSchema } from './layers';
 import { SANDBOX_DC_IDS, isSandboxDc } from './phones';
 import { defaultDataDir, loadOrCreateRsaKey } from './rsa-key';
 import { World, type InboxEntry, type SandboxUser } from './world';
-import { CDN_DC_ID, FileStore, fileMethods, filePartGzipPolicy, type SandboxFileInfo } from './files';
+import { CDN_DC_ID, DEFAULT_UPLOAD_TTL_MS, FileStore, fileMethods, filePartGzipPolicy, type SandboxFileInfo } from './files';
 import { CDN_RSA_KEY_FILE, cdnHandler, cdnLinkServer } from './cdn';
 import { ConnectionFaults, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from './net-faults';
 
@@ -43,6 +43,8 @@ export const DEFAULT_BASE_PORT = 20440;
 /** Defaults of the options below. */
 export const DEFAULT_SALT_PERIOD_S = 3600;
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
+/** Incomplete frames all the sandbox's connections may hold together (every DC and listener share it). */
+export const DEFAULT_INPUT_BUDGET_BYTES = 64 * 1024 * 1024;
 export { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from './net-faults';
 
 export interface SandboxOptions {
@@ -78,6 +80,21 @@ export interface SandboxOptions {
   floodLimits?: Partial<FloodLimitConfig> | false;
   /** Run the control channel on 127.0.0.1 (default true). */
   control?: boolean;
+  // ---- memory over time ----
+  /** A frame that has begun must be whole within this time, seconds (default 60; 0 = no limit): slow drips are closed. */
+  frameTimeoutSeconds?: number;
+  /** Bytes of incomplete frames all connections together may hold; over it the oldest incomplete frame's connection is closed (default 64 MiB). */
+  inputBudgetBytes?: number;
+  /** Output a client leaves unread before its connection is closed, bytes (default 32 MiB). */
+  maxOutputBytes?: number;
+  /** A server session with no message for this long and no connection is dropped, seconds (default 1800). */
+  sessionIdleSeconds?: number;
+  /** An upload with no new part for this long is deleted, seconds (default 600). */
+  uploadTtlSeconds?: number;
+  /** Lifetime of login codes, exported authorizations and SRP challenges, seconds (default 300 each). */
+  loginCodeTtlSeconds?: number;
+  exportTtlSeconds?: number;
+  srpTtlSeconds?: number;
 }
 
 export interface SandboxInfo {
@@ -232,7 +249,20 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   log(`RSA public key:\n${pair.publicPem.trim()}`);
 
   const codecs = new LayerCodecs(opts.extraSchemas ?? []);
-  const world = new World({ nearestDc: opts.nearestDc ?? 2, log, ...(opts.floodLimits !== undefined ? { floodLimits: opts.floodLimits } : {}) });
+  const secondsOpt = (name: string, v: number | undefined): number | undefined => (v === undefined ? undefined : nonNegativeInt(name, v) * 1000);
+  const frameTimeoutMs = secondsOpt('frame timeout (seconds)', opts.frameTimeoutSeconds) ?? DEFAULT_FRAME_TIMEOUT_MS;
+  const sessionIdleMs = secondsOpt('session idle time (seconds)', opts.sessionIdleSeconds) ?? DEFAULT_SESSION_IDLE_MS;
+  const uploadTtlMs = secondsOpt('upload TTL (seconds)', opts.uploadTtlSeconds) ?? DEFAULT_UPLOAD_TTL_MS;
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  if (!Number.isInteger(maxOutputBytes) || maxOutputBytes < 1) throw new RangeError(`max output bytes must be a positive integer, got ${maxOutputBytes}`);
+  // one budget for every listener: a flood spread over DCs and address families counts once
+  const inputBudget = new InputBudget(opts.inputBudgetBytes ?? DEFAULT_INPUT_BUDGET_BYTES);
+  const worldTtls = {
+    ...(opts.loginCodeTtlSeconds !== undefined ? { codeTtlMs: secondsOpt('login code TTL (seconds)', opts.loginCodeTtlSeconds)! } : {}),
+    ...(opts.exportTtlSeconds !== undefined ? { exportTtlMs: secondsOpt('export TTL (seconds)', opts.exportTtlSeconds)! } : {}),
+    ...(opts.srpTtlSeconds !== undefined ? { srpTtlMs: secondsOpt('SRP TTL (seconds)', opts.srpTtlSeconds)! } : {}),
+  };
+  const world = new World({ nearestDc: opts.nearestDc ?? 2, log, ...worldTtls, ...(opts.floodLimits !== undefined ? { floodLimits: opts.floodLimits } : {}) });
   const configExpiry = new ConfigExpiry(opts.configExpiresSeconds ?? CONFIG_TTL_S, world.now);
   const latency = new Map<number, number>();
   for (const [dc, ms] of Object.entries(opts.latencyMs ?? {})) latency.set(Number(dc), Math.max(0, Number(ms) || 0));
@@ -242,7 +272,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const cdnKey = cdnOn ? loadOrCreateRsaKey(dataDir, CDN_RSA_KEY_FILE) : undefined;
   if (cdnKey) log(`CDN DC${CDN_DC_ID}: RSA key ${cdnKey.created ? 'generated and saved to' : 'loaded from'} ${cdnKey.path}`);
   let cdnEndpoint: { host: string; port: number } | undefined;
-  const fileStore = new FileStore({ log });
+  const fileStore = new FileStore({ log, now: world.now, uploadTtlMs });
   const connFaults = new ConnectionFaults({ log, maxPerAddress });
   const methods = fileMethods(fileStore, { cdnEndpoint: () => cdnEndpoint, cdnPublicPem: () => cdnKey?.pair.publicPem });
   const api = new SandboxApi(world, { topology: () => endpoints, configExpires: () => configExpiry.current(), log, methods });
@@ -261,6 +291,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         host: l.host,
         port: l.port,
         latencyMs: () => latency.get(l.dcId) ?? 0,
+        frameTimeoutMs,
+        maxOutputBytes,
+        inputBudget,
       },
       l.onLink,
     );
@@ -292,6 +325,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         salts: saltsOf(dcId),
         // the session's idle timer (not the socket's): it counts client packets and yields to ping_delay_disconnect
         idleTimeoutMs: idleTimeoutSeconds * 1000,
+        sessionIdleMs,
         createHandshake: () => new ServerHandshake({ dcId, rsa: [pair], dhPrime: TELEGRAM_DH_PRIME, g: 3 }),
         codecForLayer: (layer: number) => codecs.codecFor(layer),
         defaultLayer: API_LAYER,
@@ -370,6 +404,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   for (const d of info.dcs) log(`DC${d.id}: listening on ${d.host}:${d.port}${d.ipv6 ? ` and [${d.ipv6.host}]:${d.ipv6.port}` : ''}`);
   log(`API layers served: ${codecs.layers().join(', ')} (default ${API_LAYER}); nearest DC ${world.nearestDc}`);
   log(`salt period ${saltPeriodSeconds} s; idle timeout ${idleTimeoutSeconds ? `${idleTimeoutSeconds} s` : 'off'}; at most ${maxPerAddress || 'unlimited'} connections per address and DC; config expires after ${configExpiry.ttlSeconds} s`);
+  log(`limits: frames complete within ${frameTimeoutMs ? `${frameTimeoutMs / 1000} s` : 'any time'}; incomplete frames ≤ ${inputBudget.limit} bytes in all; unread output ≤ ${maxOutputBytes} bytes per connection; idle sessions dropped after ${sessionIdleMs / 1000} s, unfinished uploads after ${uploadTtlMs / 1000} s`);
 
   /** DC ids a knob accepts: 1..5, and the CDN DC where `cdn` says so and it runs. */
   const requireDc = (dcId: number, cdn: boolean): void => {
@@ -509,6 +544,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       stopped = true;
       await control?.close();
       await stopAll();
+      world.close();
+      fileStore.close();
       log('sandbox stopped');
     },
   };

@@ -1,6 +1,8 @@
 // The sandbox's one world, shared by all five DCs: users and their home DC, pending login codes, the per-DC
 // authorization table, exported authorizations, SRP challenges, the inbox of delivered codes, and one auth-key
 // store PER DC (keys are never shared between DCs: a key made on DC 4 is unknown to DC 3).
+// Login codes, exported authorizations and SRP challenges expire, and expired ones are deleted (a sweep on an
+// unref'd timer, besides the checks on use), with a cap on each so a flood of them cannot grow the world.
 import { randomBytes as nodeRandomBytes, randomInt } from 'node:crypto';
 import { srpVerifier } from '../crypto/srp';
 import { bigIntToBytes } from '../crypto/bigint';
@@ -101,9 +103,14 @@ export interface WorldOptions {
   nearestDc?: number;
   /** Clock in ms (tests move it to expire codes and exported authorizations). */
   now?: () => number;
+  /** Lifetime of a login code (default 5 min), an exported authorization (5 min), an SRP challenge (5 min). */
   codeTtlMs?: number;
   exportTtlMs?: number;
   srpTtlMs?: number;
+  /** How often expired codes, exports and challenges are deleted (default 60 s; 0 = only when used or added). */
+  sweepMs?: number;
+  /** At most this many pending login codes, exported authorizations and SRP challenges each (oldest go first; default 10,000). */
+  maxPending?: number;
   /** Register the seed users 99966X1234 and 99966X9234 (default true). */
   seed?: boolean;
   /** Login flood limits (see flood-limits.ts); false turns them off. */
@@ -144,6 +151,26 @@ export function makePasswordRecord(password: string, version = 1): PasswordRecor
   };
 }
 
+export const DEFAULT_WORLD_SWEEP_MS = 60_000;
+export const DEFAULT_MAX_PENDING = 10_000;
+
+/** Runs `sweep` on `target` every `ms` on an unref'd timer that holds it weakly; returns the timer. */
+export function weakSweepTimer<T extends object>(target: T, ms: number, sweep: (t: T) => void): NodeJS.Timeout {
+  const ref = new WeakRef(target);
+  const timer: NodeJS.Timeout = setInterval(() => {
+    const t = ref.deref();
+    if (t) sweep(t);
+    else clearInterval(timer);
+  }, ms);
+  timer.unref?.();
+  return timer;
+}
+
+/** Deletes the oldest entries (insertion order) of a map over `max`. */
+function capMap<K, V>(m: Map<K, V>, max: number): void {
+  while (m.size > max) m.delete(m.keys().next().value as K);
+}
+
 export class World {
   readonly nearestDc: number;
   readonly now: () => number;
@@ -164,6 +191,8 @@ export class World {
   private readonly inboxListeners = new Set<(e: InboxEntry) => void>();
   private readonly keyStores = new Map<number, KeyStore & { size(): number; clear(): bigint[] }>();
   private nextUserId = 8_000_000_001n;
+  private readonly maxPending: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: WorldOptions = {}) {
     const nearest = opts.nearestDc ?? 2;
@@ -174,10 +203,36 @@ export class World {
     this.exportTtlMs = opts.exportTtlMs ?? 5 * 60_000;
     this.srpTtlMs = opts.srpTtlMs ?? 5 * 60_000;
     this.log = opts.log ?? (() => {});
+    this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
+    const sweepMs = opts.sweepMs ?? DEFAULT_WORLD_SWEEP_MS;
+    if (sweepMs > 0) this.sweepTimer = weakSweepTimer(this, sweepMs, (w) => w.sweep());
     this.limits = new FloodLimits(this.now, opts.floodLimits ?? {});
     if (opts.seed !== false) {
       for (const phone of seedPhones()) this.registerUser(phone, `Sandbox User ${phone.slice(5)}`);
     }
+  }
+
+  // ---- expiry ----
+
+  /** Deletes expired login codes, exported authorizations and SRP challenges; returns how many of each. */
+  sweep(): { codes: number; exported: number; challenges: number } {
+    const now = this.now();
+    const out = { codes: 0, exported: 0, challenges: 0 };
+    for (const [h, c] of this.codes) if (c.expires <= now && this.codes.delete(h)) out.codes++;
+    for (const [id, e] of this.exported) if (e.expires <= now && this.exported.delete(id)) out.exported++;
+    for (const [id, c] of this.challenges) if (c.expires <= now && this.challenges.delete(id)) out.challenges++;
+    return out;
+  }
+
+  /** Pending login codes, exported authorizations and SRP challenges held now (expired ones not swept yet included). */
+  pendingCounts(): { codes: number; exported: number; challenges: number } {
+    return { codes: this.codes.size, exported: this.exported.size, challenges: this.challenges.size };
+  }
+
+  /** Stops the sweep timer (the sandbox's stop). */
+  close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 
   // ---- auth keys: one store per DC ----
@@ -333,6 +388,7 @@ export class World {
       verified: false,
     };
     this.codes.set(pending.hash, pending);
+    capMap(this.codes, this.maxPending);
     this.deliver(pending);
     return pending;
   }
@@ -419,6 +475,7 @@ export class World {
     while (this.exported.has(id)) id = randomLong();
     const e: ExportedAuthorization = { id, bytes: randomBytes(128), fromDc, targetDc, userId, expires: now + this.exportTtlMs };
     this.exported.set(id, e);
+    capMap(this.exported, this.maxPending);
     return e;
   }
 
@@ -447,6 +504,7 @@ export class World {
     for (const [id, old] of this.challenges) if (old.expires <= now) this.challenges.delete(id);
     const challenge: SrpChallenge = { ...c, srpId: randomLong(), expires: now + this.srpTtlMs };
     this.challenges.set(challenge.srpId, challenge);
+    capMap(this.challenges, this.maxPending);
     return challenge;
   }
 
