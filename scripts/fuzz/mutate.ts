@@ -155,6 +155,24 @@ const repeatRegion: Mutator = (rng, u8, _c, o) => {
   return concat(...parts);
 };
 
+/** A TL-sized unit (often the constructor id at the start) repeated many times: nesting as deep as the size allows. */
+const repeatWord: Mutator = (rng, u8, _c, o) => {
+  if (u8.length < 4) return u8;
+  const unit = rng.pick([4, 4, 8, 12, 16]);
+  const max = Math.floor((u8.length - unit) / 4) * 4;
+  if (max < 0) return u8;
+  const a = rng.chance(0.3) ? 0 : position(rng, max);
+  const region = u8.subarray(a, a + unit);
+  const room = Math.floor((o.maxSize - u8.length) / region.length);
+  const k = Math.min(room, rng.chance(0.5) ? 2 + rng.below(15) : 1000 + rng.below(20000));
+  if (k <= 0) return u8;
+  const out = new Uint8Array(u8.length + k * region.length);
+  out.set(u8.subarray(0, a));
+  for (let i = 0; i < k; i++) out.set(region, a + i * region.length);
+  out.set(u8.subarray(a), a + k * region.length);
+  return out;
+};
+
 // ---- text mutators ----------------------------------------------------------------------------------------------
 
 const insertToken: Mutator = (rng, u8, _c, o) => {
@@ -215,6 +233,7 @@ const BINARY: readonly [Mutator, number][] = [
   [truncate, 8],
   [splice, 8],
   [repeatRegion, 6],
+  [repeatWord, 4],
 ];
 
 const TEXT: readonly [Mutator, number][] = [

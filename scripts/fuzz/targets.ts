@@ -145,6 +145,10 @@ function tlCorpus(rng: Rng): Uint8Array[] {
     }),
   );
   out.push(c.encode({ _: 'invokeWithLayer', layer: 227, query: { _: 'invokeAfterMsg', msg_id: 1n, query: { _: 'help.getConfig' } } }));
+  // gzip_packed that inflates far beyond what it carries: a valid ping, then 20 MiB of zeros
+  const padded = new Uint8Array(20 << 20);
+  padded.set(c.encode({ _: 'ping', ping_id: 3n }));
+  out.push(c.encode({ _: 'rpc_result', req_msg_id: 6n, result: { _: 'gzip_packed', packed_data: gzipSync(padded) } }));
   return out;
 }
 
