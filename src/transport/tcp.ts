@@ -100,26 +100,63 @@ export const DEFAULT_INPUT_BUDGET_BYTES = 256 * 1024 * 1024;
  * Bytes of incomplete frames that a set of server links may hold together (one listener's, or several listeners'
  * when they share it). Over the limit, the link whose incomplete frame began first is closed, then the next, until
  * the total fits: a peer that opens many connections and never finishes its frames loses them oldest first, while
- * frames that are arriving right now (young) keep going.
+ * frames that are arriving right now (young) keep going. Over half the limit, a link whose incomplete frame passes
+ * its share (half the limit over the links holding input, within 64 KiB..bigPartial) is not read further until the
+ * total is down to a quarter: a flood then waits in the kernel's socket buffers instead of in ours, and fewer
+ * closed links leave garbage behind. Such a link's frame timer keeps running: under a flood, a big frame may wait
+ * until the flood's frames time out.
  */
 export class InputBudget {
   private total = 0;
   private readonly holders = new Map<TcpFrameLink, number>();
-  constructor(readonly limit: number) {
+  private readonly parked = new Set<TcpFrameLink>();
+  /** The most a link's share can be under pressure (default limit/32 within 64 KiB..2 MiB). */
+  readonly bigPartial: number;
+  private readonly holdBack: boolean;
+  constructor(
+    readonly limit: number,
+    opts: { bigPartial?: number; /** false: no link is held back, eviction alone keeps the limit */ holdBack?: boolean } = {},
+  ) {
     if (!(limit > 0)) throw new RangeError(`input budget must be > 0 bytes, got ${limit}`);
+    this.bigPartial = opts.bigPartial ?? Math.max(64 * 1024, Math.min(2 * 1024 * 1024, Math.floor(limit / 32)));
+    this.holdBack = opts.holdBack ?? true;
   }
 
   get held(): number {
     return this.total;
   }
 
+  /** Links not read while the budget is under pressure. */
+  get parkedLinks(): number {
+    return this.parked.size;
+  }
+
+  /** Under pressure, what one link may hold before it is not read further: a fair part of half the budget. */
+  private share(): number {
+    return Math.max(64 * 1024, Math.min(this.bigPartial, this.limit / 2 / Math.max(1, this.holders.size)));
+  }
+
   /** @internal A link now holds `bytes` of incomplete frames (0: none). */
   set(link: TcpFrameLink, bytes: number): void {
     const before = this.holders.get(link) ?? 0;
     if (bytes > 0) this.holders.set(link, bytes);
-    else this.holders.delete(link);
+    else {
+      this.holders.delete(link);
+      this.parked.delete(link);
+    }
     this.total += bytes - before;
-    if (bytes <= before) return;
+    if (bytes <= before) {
+      if (this.parked.size && this.total <= this.limit / 4) {
+        const resume = [...this.parked];
+        this.parked.clear();
+        for (const l of resume) l.park(false);
+      }
+      return;
+    }
+    if (this.holdBack && this.total > this.limit / 2 && bytes > this.share() && !this.parked.has(link)) {
+      this.parked.add(link);
+      link.park(true);
+    }
     while (this.total > this.limit) {
       let oldest: TcpFrameLink | undefined;
       for (const l of this.holders.keys()) if (!oldest || l.partialSince < oldest.partialSince) oldest = l;
@@ -178,7 +215,10 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
   private frameTimer: NodeJS.Timeout | undefined;
   private consumerBusy = false;
   private outputBlocked = false;
+  /** Held back by the input budget (not our consumer's wait: the frame timer keeps running). */
+  private parked = false;
   private paused = false;
+  private timerStopped = false;
 
   constructor(
     private readonly socket: Socket,
@@ -229,20 +269,36 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     this.updatePause();
   }
 
+  /** @internal The input budget holds this link back (true) or lets it go on (false). */
+  park(on: boolean): void {
+    if (this.parked === on) return;
+    this.parked = on;
+    // the wait was ours: the frame's time (and its place in the eviction order) starts again
+    if (!on && this.inHeld > 0) {
+      this.partialSince = performance.now();
+      this.clearFrameTimer();
+      this.armFrameTimer();
+    }
+    this.updatePause();
+  }
+
   private updatePause(): void {
     if (this.isClosed) return;
-    const pause = this.consumerBusy || this.outputBlocked;
+    const ours = this.consumerBusy || this.outputBlocked;
+    if (ours !== this.timerStopped) {
+      this.timerStopped = ours;
+      if (ours) this.clearFrameTimer();
+      else {
+        // the wait was ours: an incomplete frame gets a fresh window
+        if (this.inHeld > 0) this.partialSince = performance.now();
+        this.armFrameTimer();
+      }
+    }
+    const pause = ours || this.parked;
     if (pause === this.paused) return;
     this.paused = pause;
-    if (pause) {
-      this.socket.pause();
-      this.clearFrameTimer();
-    } else {
-      // the wait was ours: an incomplete frame gets a fresh window
-      if (this.inHeld > 0) this.partialSince = performance.now();
-      this.armFrameTimer();
-      this.socket.resume();
-    }
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** @internal Feeds received bytes (also used for the bytes that followed the preamble during detection). */
@@ -290,11 +346,11 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
 
   private armFrameTimer(): void {
     const ms = this.opts.frameTimeoutMs ?? 0;
-    if (!(ms > 0) || this.frameTimer || this.inHeld === 0 || this.paused || this.isClosed) return;
+    if (!(ms > 0) || this.frameTimer || this.inHeld === 0 || this.timerStopped || this.isClosed) return;
     const left = Math.max(1, Math.ceil(this.partialSince + ms - performance.now()));
     this.frameTimer = setTimeout(() => {
       this.frameTimer = undefined;
-      if (this.inHeld === 0 || this.paused) return;
+      if (this.inHeld === 0 || this.timerStopped) return;
       const waited = performance.now() - this.partialSince;
       if (waited + 1 < ms) return this.armFrameTimer();
       this.finish(`timeout: a frame not completed within ${ms} ms (${this.inHeld} bytes of it received)`);

@@ -130,7 +130,7 @@ test('a frame not completed within frameTimeoutMs (slow drip) closes the link; w
 });
 
 test('the shared input budget closes the link whose incomplete frame began first, across listeners', { timeout: 20_000 }, async () => {
-  const budget = new InputBudget(1024 * 1024);
+  const budget = new InputBudget(1024 * 1024, { holdBack: false }); // eviction alone
   const frames: Uint8Array[] = [];
   const a = await server({ inputBudget: budget });
   const firstClosed = a.closed;
@@ -281,4 +281,26 @@ test('client: send() to a server that does not read fails the link once maxOutpu
     for (const s of held) s.destroy();
     await new Promise<void>((r) => srv.close(() => r()));
   }
+});
+
+test('over half the budget a big incomplete frame is not read further, until the total is down to a quarter', { timeout: 20_000 }, async () => {
+  assert.equal(new InputBudget(64 * 1024 * 1024).bigPartial, 2 * 1024 * 1024);
+  const budget = new InputBudget(1024 * 1024);
+  assert.equal(budget.bigPartial, 64 * 1024);
+  const { srv, links, frames } = await server({ inputBudget: budget });
+  const a = await raw(srv.port);
+  a.write(Buffer.concat([Buffer.from(clientPreamble('intermediate')), lengthWord(2 * 1024 * 1024), Buffer.alloc(400 * 1024)]));
+  await waitFor(() => links.length === 1 && links[0]!.bufferedInput === 400 * 1024 + 4, 3000, 'a: 400 KiB held');
+  assert.equal(links[0]!.inputPaused, false, 'under half the budget nothing is held back');
+  const b = await raw(srv.port);
+  b.write(Buffer.concat([Buffer.from(clientPreamble('intermediate')), lengthWord(300 * 1024), Buffer.alloc(200 * 1024)]));
+  await waitFor(() => links.length === 2 && links[1]!.inputPaused, 3000, 'b held back');
+  assert.equal(budget.parkedLinks, 1);
+  a.destroy(); // the total falls to b's 200 KiB, under a quarter: b is read again and its frame completes
+  await waitFor(() => links[0]!.closed && !links[1]!.inputPaused, 3000, 'b read again');
+  b.write(Buffer.alloc(100 * 1024));
+  await waitFor(() => frames[1]!.length === 1, 3000, "b's frame");
+  assert.equal(frames[1]![0]!.length, 300 * 1024);
+  assert.equal(budget.held, 0);
+  assert.equal(budget.parkedLinks, 0);
 });
