@@ -7,7 +7,7 @@
 // inside rpc_result) explicit and independent of the API layer.
 import { inflateRawSync, unzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
-import { GZIP_PACKET_BUDGET, gzipInflateLimit } from '../tl/codec';
+import { GZIP_PACKET_BUDGET, gzipInflateLimit, gzipPacketBudget } from '../tl/codec';
 import { randomBytes } from '../crypto/random';
 import type { WireEvent, WireKind } from './wire-event';
 
@@ -163,6 +163,11 @@ export function gzipPackedLimit(packedLength: number): number {
   return gzipInflateLimit(packedLength);
 }
 
+/** The most all gzip_packed of a `packetLength`-byte packet may inflate to together (32 MiB, 256× above 2 MiB). */
+export function gzipPacketLimit(packetLength: number): number {
+  return gzipPacketBudget(packetLength);
+}
+
 /** gzip_packed that does not inflate, or would inflate beyond its bound or the packet's budget. */
 export class GzipPackedError extends Error {
   override readonly name = 'GzipPackedError';
@@ -173,9 +178,9 @@ export interface GzipBudget {
   remaining: number;
 }
 
-/** A fresh budget for one packet (GZIP_PACKET_BUDGET bytes). */
-export function gzipBudget(): GzipBudget {
-  return { remaining: GZIP_PACKET_BUDGET };
+/** A fresh budget for one packet: gzipPacketLimit of its size, GZIP_PACKET_BUDGET when the size is not given. */
+export function gzipBudget(packetLength?: number): GzipBudget {
+  return { remaining: packetLength === undefined ? GZIP_PACKET_BUDGET : gzipPacketBudget(packetLength) };
 }
 
 // Budgets by the buffer the bodies are views of: a decrypted packet has a buffer of its own, so the messages of
@@ -184,7 +189,7 @@ const packetBudgets = new WeakMap<ArrayBufferLike, GzipBudget>();
 
 function budgetOf(body: Uint8Array): GzipBudget {
   let b = packetBudgets.get(body.buffer);
-  if (!b) packetBudgets.set(body.buffer, (b = gzipBudget()));
+  if (!b) packetBudgets.set(body.buffer, (b = gzipBudget(body.buffer.byteLength)));
   return b;
 }
 
@@ -195,8 +200,8 @@ function tooBig(e: unknown): boolean {
 /**
  * Unwraps a gzip_packed body (with its constructor id). gzip and zlib streams are detected; raw deflate too. One
  * inflates to at most gzipPackedLimit(packed size); all of one packet together to `budget` (default: the budget
- * of the packet `body` is a view of, shared with the other messages of its container). Throws GzipPackedError
- * (TlDecodeError when the TL framing is broken).
+ * of the packet `body` is a view of — gzipPacketLimit of its size —, shared with the other messages of its
+ * container). Throws GzipPackedError (TlDecodeError when the TL framing is broken).
  */
 export function gunzipPacked(body: Uint8Array, budget?: GzipBudget): Uint8Array {
   const r = new TlReader(body);
@@ -209,7 +214,7 @@ export function gunzipPacked(body: Uint8Array, budget?: GzipBudget): Uint8Array 
   const opts = { maxOutputLength: Math.max(1, allowed) };
   const refuse = (): GzipPackedError =>
     allowed < limit
-      ? new GzipPackedError(`gzip_packed exceeds what is left of its packet's ${GZIP_PACKET_BUDGET}-byte inflate budget (${allowed} bytes)`)
+      ? new GzipPackedError(`gzip_packed exceeds what is left of its packet's inflate budget (${allowed} bytes; at most ${GZIP_PACKET_BUDGET}, 256× the packet above 2 MiB)`)
       : new GzipPackedError(`gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound`);
   let out: Uint8Array;
   try {

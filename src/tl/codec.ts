@@ -18,7 +18,10 @@ export const GZIP_RATIO_FLOOR = 2 << 20;
  * answers compress 3–30×; thousands of identical objects reach ~350×, and deflate's own limit is ~1030×.
  */
 export const GZIP_MAX_RATIO = 256;
-/** All gzip_packed of one decode (one packet) together inflate to at most this: many of them do not multiply it. */
+/**
+ * All gzip_packed of one decode (one packet) together inflate to at most this, and to the ratio bound of the
+ * packet's own size (gzipPacketBudget): many of them do not multiply the bound of one.
+ */
 export const GZIP_PACKET_BUDGET = 32 << 20;
 /** Deepest nesting of objects and vectors a decode follows (far beyond any real answer, far below the stack's limit). */
 export const TL_MAX_DEPTH = 200;
@@ -26,6 +29,11 @@ export const TL_MAX_DEPTH = 200;
 /** The most `packedLength` bytes of gzip_packed data may inflate to. */
 export function gzipInflateLimit(packedLength: number): number {
   return Math.min(GZIP_MAX_INFLATED, Math.max(GZIP_RATIO_FLOOR, packedLength * GZIP_MAX_RATIO));
+}
+
+/** The most all gzip_packed of a `packetLength`-byte packet may inflate to together. */
+export function gzipPacketBudget(packetLength: number): number {
+  return Math.min(GZIP_PACKET_BUDGET, Math.max(GZIP_RATIO_FLOOR, packetLength * GZIP_MAX_RATIO));
 }
 
 /** An encoding failure naming the field path (`users[0].photo.photo_id`) and the expected TL type. */
@@ -187,7 +195,7 @@ export class TlCodec {
   private readonly minSizes = new Map<Node, number>();
   /** Nesting of the decode running now (0: none), and what its gzip_packed may still inflate to. */
   private depth = 0;
-  private inflateBudget = GZIP_PACKET_BUDGET;
+  private inflateBudget = 0;
 
   constructor(schema: TlSchema, opts: TlCodecOptions = {}) {
     this.schema = schema;
@@ -206,7 +214,7 @@ export class TlCodec {
   /** Decodes one boxed constructor or method call (gzip_packed is inflated transparently). */
   decode(data: Uint8Array | TlReader): TlObject {
     const r = data instanceof TlReader ? data : new TlReader(data);
-    return this.entered(() => {
+    return this.entered(r, () => {
       const v = this.readBoxed(r, { k: 'any' }, true);
       if (!isTlObject(v)) throw new TlDecodeError('expected a constructor, got a non-object value', r.offset, 'Object');
       return v;
@@ -229,7 +237,7 @@ export class TlCodec {
 
   readValue(r: TlReader, type: string): unknown {
     const n = this.node(type);
-    return this.entered(() => this.read(r, n));
+    return this.entered(r, () => this.read(r, n));
   }
 
   /**
@@ -531,9 +539,9 @@ export class TlCodec {
   // ---------- reading ----------
 
   /** Runs a public decode: the outermost one starts a fresh inflate budget; the depth is restored however it ends. */
-  private entered<T>(fn: () => T): T {
+  private entered<T>(r: TlReader, fn: () => T): T {
     const depth = this.depth;
-    if (depth === 0) this.inflateBudget = GZIP_PACKET_BUDGET;
+    if (depth === 0) this.inflateBudget = gzipPacketBudget(r.remaining);
     try {
       return fn();
     } finally {
@@ -655,7 +663,7 @@ export class TlCodec {
     } catch (e) {
       const tooBig = e instanceof RangeError || (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
       if (tooBig && allowed < limit)
-        throw new TlDecodeError(`gzip_packed exceeds what is left of the ${GZIP_PACKET_BUDGET}-byte inflate budget of this message (${allowed} bytes)`, at, 'gzip_packed');
+        throw new TlDecodeError(`gzip_packed exceeds what is left of this message's inflate budget (${allowed} bytes; at most ${GZIP_PACKET_BUDGET}, ${GZIP_MAX_RATIO}× the message above ${GZIP_RATIO_FLOOR})`, at, 'gzip_packed');
       if (tooBig) throw new TlDecodeError(`gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound (at most ${GZIP_MAX_INFLATED} bytes, ${GZIP_MAX_RATIO}× above ${GZIP_RATIO_FLOOR})`, at, 'gzip_packed');
       throw new TlDecodeError(`gzip_packed does not inflate: ${(e as Error).message}`, at, 'gzip_packed');
     }

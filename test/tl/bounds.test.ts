@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { parseTlSchema, scanTlSource, TlMappedText } from '../../src/tl/parser.js';
 import { analyzeTlFile } from '../../src/tl/tl-file.js';
 import { gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
 import { BOOL_TRUE_ID, TL_MAX_DEPTH, TlCodec, VECTOR_ID } from '../../src/tl/codec.js';
 import { TlDecodeError, TlWriter } from '../../src/tl/binary.js';
 import { fullSchema } from '../../src/tl/bundled.js';
@@ -138,7 +139,7 @@ function gzipPacked(data: Uint8Array): Uint8Array {
   return w.finish();
 }
 
-test('gzip_packed inside TL: one inflates to at most 16 MiB (and 256× its size above 2 MiB); the whole decode shares one budget', () => {
+test('gzip_packed inside TL: one inflates to at most 16 MiB (and 256× its size above 2 MiB); one decode shares one budget (32 MiB, 256× the input above 2 MiB)', () => {
   const ping = codec.encode({ _: 'ping', ping_id: 7n });
   // 20 MiB of zeros behind a ping: over the per-gzip bound
   const bomb = concat(ping, new Uint8Array(20 << 20));
@@ -147,12 +148,16 @@ test('gzip_packed inside TL: one inflates to at most 16 MiB (and 256× its size 
   assert.throws(() => codec.decode(gzipPacked(concat(ping, new Uint8Array(4 << 20)))), (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message));
   // under the floor: fine
   assert.deepEqual(codec.decode(gzipPacked(concat(ping, new Uint8Array(1900 << 10)))), { _: 'ping', ping_id: 7n });
-  // a vector of gzip_packed Bools, each inflating 1.9 MiB (under every per-gzip bound): 20 of them exceed the budget
+  // Bools inflating 1.9 MiB each from ~2 KiB: two of them in a 4 KiB message already exceed its 2 MiB budget
   const boolBomb = gzipPacked(concat(u8(BOOL_TRUE_ID), new Uint8Array(1900 << 10)));
-  const many = concat(u8(VECTOR_ID, 20), ...Array.from({ length: 20 }, () => boolBomb));
-  assert.throws(() => codec.decodeValue('Vector<Bool>', many), (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message));
-  const few = concat(u8(VECTOR_ID, 4), ...Array.from({ length: 4 }, () => boolBomb));
+  assert.throws(() => codec.decodeValue('Vector<Bool>', concat(u8(VECTOR_ID, 2), boolBomb, boolBomb)), (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message));
+  // with 8 KiB of noise each they pass the ratio, and 4 of them fit; 20 exceed the 32 MiB cap however big the message
+  const noise = new Uint8Array(randomBytes(8192));
+  const noisyBomb = gzipPacked(concat(u8(BOOL_TRUE_ID), new Uint8Array(1900 << 10), noise));
+  const few = concat(u8(VECTOR_ID, 4), ...Array.from({ length: 4 }, () => noisyBomb));
   assert.deepEqual(codec.decodeValue('Vector<Bool>', few), [true, true, true, true]);
+  const many = concat(u8(VECTOR_ID, 20), ...Array.from({ length: 20 }, () => noisyBomb));
+  assert.throws(() => codec.decodeValue('Vector<Bool>', many), (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message));
   // the budget is per decode: the next call starts afresh
   assert.deepEqual(codec.decodeValue('Vector<Bool>', few), [true, true, true, true]);
 });
