@@ -3,6 +3,7 @@
 // authorization, follow CDN redirects (AES-256-CTR, SHA-256 ranges, reupload, fallback to the master DC), retry a part
 // after a lost connection (the pool reconnects), stop promptly on an AbortSignal, and write each part at its offset
 // as it arrives (bounded memory: at most `parallel` parts in flight).
+import { lifecycleHandles } from '../lifecycle/error-policy';
 import { Stopper } from './stopper';
 import { createHash, type Hash } from 'node:crypto';
 import { DcError } from '../dc/errors';
@@ -370,7 +371,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
       }
       return await client.pool.invoke<T>(dcId, method, { parentId });
     } catch (e) {
-      if (e instanceof RpcError && (e.kind === 'FLOOD_WAIT' || e.errorMessage === 'AUTH_KEY_UNREGISTERED')) return rt.call<T>(method, { dcId, parentId });
+      if (e instanceof RpcError && lifecycleHandles(e.code, e.errorMessage)) return rt.call<T>(method, { dcId, parentId });
       throw e;
     }
   };

@@ -1,6 +1,7 @@
 // Uploads (api/files): parts of 512 KiB (a multiple of 1 KiB dividing 512 KiB), `parallel` in flight, read from disk
 // only when sent (bounded memory); files up to 10 MiB with upload.saveFilePart (+ md5_checksum), bigger ones with
 // upload.saveBigFilePart and file_total_parts. Parts go to the home DC (the media's dc_id becomes that DC).
+import { lifecycleHandles } from '../lifecycle/error-policy';
 import { Stopper } from './stopper';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -118,7 +119,7 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
       try {
         return await client.pool.invoke(dcId, method, { parentId });
       } catch (e) {
-        if (e instanceof RpcError && (e.kind === 'FLOOD_WAIT' || e.errorMessage === 'AUTH_KEY_UNREGISTERED')) return rt.call(method, { dcId, parentId });
+        if (e instanceof RpcError && lifecycleHandles(e.code, e.errorMessage)) return rt.call(method, { dcId, parentId });
         throw e;
       }
     };

@@ -122,6 +122,17 @@ export function classifyRpcError(code: number, message: string): ErrorClass {
   return { reaction: 'fail', rule: ERROR_TABLE[ERROR_TABLE.length - 1]! };
 }
 
+/**
+ * Whether ClientRuntime.call() has a reaction for this error: what a file transfer hands over to it rather than
+ * failing (waits, USER_MIGRATE, re-authorization, re-init, server errors). FILE_MIGRATE is the transfer's own to
+ * follow; a plain failure is the caller's.
+ */
+export function lifecycleHandles(code: number, message: string): boolean {
+  const c = classifyRpcError(code, message);
+  if (c.reaction === 'fail') return false;
+  return !(c.reaction === 'redirect' && parseRpcErrorMessage(message).kind === 'FILE_MIGRATE');
+}
+
 // ------------------------------------------------------------------ safe to repeat
 
 /**

@@ -12,13 +12,7 @@ import { SCENARIOS, scenarioByName } from '../../scripts/faults/scenarios';
  * Open bugs the runner found outside the client (their owners fix them): a run failing this way shows as a todo
  * subtest, not a failure. Any other failed run fails the short pass.
  */
-const KNOWN_OPEN: { scenario: string; error: RegExp; issue: string }[] = [
-  {
-    scenario: 'user-migrate-download',
-    error: /^RpcError 303: rpc_error 303 USER_MIGRATE_\d+ from upload\.getFile on DC \d+$/,
-    issue: "src/files passes a file part's USER_MIGRATE_X through instead of routing it through the lifecycle (runtime.call with the part's dcId)",
-  },
-];
+const KNOWN_OPEN: { scenario: string; error: RegExp; issue: string }[] = [];
 
 test('short pass: every scenario, 2 seeds each, ends in success or its documented error', async (t) => {
   const summary = await runFaults({ scenarios: SCENARIOS, seeds: 2, firstSeed: 1, runTimeoutMs: 45_000 });
