@@ -95,7 +95,7 @@ export function apiSchema(): TlSchema {
 /** Descriptions of the API's boxed types (`User` → "…"), from the same JSON. */
 export function apiTypeComment(type: string): string | undefined {
   apiSchema();
-  return typeDocs?.[type];
+  return typeDocs && Object.hasOwn(typeDocs, type) ? typeDocs[type] : undefined;
 }
 
 /** The MTProto service schema (auth key creation and service messages), cached. */

@@ -152,7 +152,7 @@ const PRIMITIVES: Record<string, TlScalarKind> = {
  */
 export function resolveTlType(schema: TlSchema, type: string): TlTypeRef {
   const t = type.trim();
-  const prim = PRIMITIVES[t];
+  const prim = Object.hasOwn(PRIMITIVES, t) ? PRIMITIVES[t] : undefined; // not `constructor`, `toString`, …
   if (prim) return { k: prim };
   if (t.startsWith('!')) return { k: 'any' };
   const vm = /^([Vv])ector\s*<\s*(.+)\s*>$/.exec(t) ?? /^([Vv])ector\s+(.+)$/.exec(t);

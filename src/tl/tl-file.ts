@@ -93,7 +93,7 @@ export interface TlFileAnalysisOptions {
   knownTypes?: Iterable<string>;
 }
 
-/** Builtin types: never unknown even when the file does not declare them. */
+/** Builtin types: never unknown even when the file does not declare them. Read through builtinDoc (own keys only). */
 const BUILTIN_TYPES: Record<string, string> = {
   int: '32-bit signed integer (little-endian)',
   long: '64-bit signed integer (little-endian)',
@@ -117,6 +117,11 @@ const BUILTIN_TYPES: Record<string, string> = {
   True: 'the type of the `true` constructor',
   Type: 'any type (in a `{X:Type}` type parameter)',
 };
+
+/** The description of a builtin type; undefined for anything else (`constructor` and `toString` included). */
+function builtinDoc(name: string): string | undefined {
+  return Object.hasOwn(BUILTIN_TYPES, name) ? BUILTIN_TYPES[name] : undefined;
+}
 
 export function formatTlId(id: number): string {
   return `#${(id >>> 0).toString(16).padStart(8, '0')}`;
@@ -274,7 +279,7 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
 
   // pass 2: id checks and references
   const references: TlFileReference[] = [];
-  const isTypeDefined = (type: string) => constructorsByType.has(type) || type in BUILTIN_TYPES || builtinTypesDeclared.has(type) || knownTypes.has(type);
+  const isTypeDefined = (type: string) => constructorsByType.has(type) || builtinDoc(type) !== undefined || builtinTypesDeclared.has(type) || knownTypes.has(type);
   for (const [entryIndex, { entry, source, params, resultStart, resultEnd }] of declarations.entries()) {
     if (entry.writtenId !== undefined && entry.writtenId !== entry.computedId && !entry.equivalentNormalized)
       diagnostics.push({
@@ -285,18 +290,19 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
       });
 
     const typeParamNames = new Set(entry.typeParams.map((t) => t.name));
+    const makeRef = (raw: RawReference, kind: TlFileReference['kind'], defined: boolean): TlFileReference => ({ range: raw.range, entry: entryIndex, kind, target: raw.name, defined });
     const resolve = (raw: RawReference): TlFileReference => {
-      const base = { range: raw.range, entry: entryIndex, target: raw.name };
-      if (typeParamNames.has(raw.name) && raw.prefix !== '%') return { ...base, kind: 'type-param', defined: true };
-      if (raw.prefix === '%') return { ...base, kind: 'bare-type', defined: isTypeDefined(raw.name) };
-      if (isConstructorName(raw.name)) {
-        if (constructorsByName.has(raw.name)) return { ...base, kind: 'constructor', defined: true };
-        if (raw.name in BUILTIN_TYPES) return { ...base, kind: 'builtin', defined: true };
-        return { ...base, kind: 'constructor', defined: knownTypes.has(raw.name) };
+      const name = raw.name;
+      if (typeParamNames.has(name) && raw.prefix !== '%') return makeRef(raw, 'type-param', true);
+      if (raw.prefix === '%') return makeRef(raw, 'bare-type', isTypeDefined(name));
+      if (isConstructorName(name)) {
+        if (constructorsByName.has(name)) return makeRef(raw, 'constructor', true);
+        if (builtinDoc(name) !== undefined) return makeRef(raw, 'builtin', true);
+        return makeRef(raw, 'constructor', knownTypes.has(name));
       }
-      if (constructorsByType.has(raw.name)) return { ...base, kind: 'type', defined: true };
-      if (raw.name in BUILTIN_TYPES || builtinTypesDeclared.has(raw.name)) return { ...base, kind: 'builtin', defined: true };
-      return { ...base, kind: 'type', defined: knownTypes.has(raw.name) };
+      if (constructorsByType.has(name)) return makeRef(raw, 'type', true);
+      if (builtinDoc(name) !== undefined || builtinTypesDeclared.has(name)) return makeRef(raw, 'builtin', true);
+      return makeRef(raw, 'type', knownTypes.has(name));
     };
     const addTypeReferences = (start: number, end: number, checked: boolean) => {
       for (const raw of referencesInType(source, start, end)) {
@@ -423,7 +429,7 @@ function referenceHover(analysis: TlFileAnalysis, ref: TlFileReference): string 
   const entry = analysis.entries[ref.entry];
   switch (ref.kind) {
     case 'builtin':
-      return `**builtin type** \`${ref.target}\`: ${BUILTIN_TYPES[ref.target] ?? 'declared by a builtin line of this file'}`;
+      return `**builtin type** \`${ref.target}\`: ${builtinDoc(ref.target) ?? 'declared by a builtin line of this file'}`;
     case 'type-param':
       return `**type parameter** \`${ref.target}\` of \`${entry?.name}\` (\`{${ref.target}:Type}\`): any boxed type; \`!${ref.target}\` is a whole serialized object of that type`;
     case 'flag-field': {
@@ -442,7 +448,8 @@ function referenceHover(analysis: TlFileAnalysis, ref: TlFileReference): string 
       const constructors = constructorsByType.get(ref.target) ?? [];
       const label = ref.kind === 'bare-type' ? `**bare type** \`%${ref.target}\` (no id on the wire)` : `**type** \`${ref.target}\``;
       if (!constructors.length) {
-        if (ref.target in BUILTIN_TYPES) return `${label}: ${BUILTIN_TYPES[ref.target]}`;
+        const doc = builtinDoc(ref.target);
+        if (doc !== undefined) return `${label}: ${doc}`;
         return ref.defined ? `${label}: not defined in this file (a known type)` : `**unknown type** \`${ref.target}\``;
       }
       const count = constructors.length === 1 ? '1 constructor' : `${constructors.length} constructors`;

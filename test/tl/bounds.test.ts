@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTlSchema, scanTlSource, TlMappedText } from '../../src/tl/parser.js';
-import { analyzeTlFile } from '../../src/tl/tl-file.js';
+import { analyzeTlFile, tlHoverAt } from '../../src/tl/tl-file.js';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { BOOL_TRUE_ID, TL_MAX_DEPTH, TlCodec, VECTOR_ID } from '../../src/tl/codec.js';
+import { BOOL_TRUE_ID, TL_MAX_DEPTH, TlCodec, TlEncodeError, VECTOR_ID } from '../../src/tl/codec.js';
 import { TlDecodeError, TlWriter } from '../../src/tl/binary.js';
-import { fullSchema } from '../../src/tl/bundled.js';
+import { apiTypeComment, fullSchema, schemaFromTlText } from '../../src/tl/bundled.js';
 
 /** Milliseconds `fn` takes. */
 function timed(fn: () => void): number {
@@ -171,3 +171,23 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+test('names of Object.prototype are no builtin TL types (constructor, toString, __proto__, hasOwnProperty)', () => {
+  const text = 'foo x:constructor y:toString z:hasOwnProperty = Foo;\nbar w:__proto__ = Bar;\n';
+  const a = analyzeTlFile(text);
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+    const ref = a.references.find((r) => r.target === name)!;
+    assert.equal(ref.defined, false, name);
+    assert.notEqual(ref.kind, 'builtin', name);
+    assert.ok(a.diagnostics.some((d) => d.code === 'unknown-type' && d.message.includes(`"${name}"`)), name);
+    const hover = tlHoverAt(a, text, text.indexOf(name) + 1)!;
+    assert.ok(!/native code|\[object Object\]/.test(hover.markdown), hover.markdown);
+  }
+  // the codec resolves them as (unknown) boxed types, not as primitives
+  const schema = schemaFromTlText(text);
+  const codec = new TlCodec(schema);
+  assert.throws(() => codec.encode({ _: 'foo', x: { _: 'nothing' }, y: { _: 'nothing' }, z: { _: 'nothing' } }), TlEncodeError);
+  assert.throws(() => codec.decodeValue('constructor', u8(0x12345678)), (e: unknown) => e instanceof TlDecodeError && /unknown constructor id/.test(e.message));
+  assert.equal(apiTypeComment('constructor'), undefined);
+  assert.equal(typeof apiTypeComment('User'), 'string');
+});
