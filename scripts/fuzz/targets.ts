@@ -497,7 +497,7 @@ const handshakeTarget: FuzzTarget = {
 
 // ---- request files ---------------------------------------------------------------------------------------------
 
-const REQ_TOKENS = ['###', '\n###\n', '@', '@dc ', '@dc 99999', '@profile ', '@x = ', '{{', '}}', '{{response', '{{response[0].id}}', '{{x}}', '.', '[0]', '"_"', '": ', '//', '#', '{', '}', '[', ']', '"', ',', 'null', 'true', '"\\u0000"', '\\', 'users.getUsers\n', 'help.getConfig\n'];
+const REQ_TOKENS = ['"__proto__"', '"constructor"', 'constructor', 'toString', '{{__proto__}}', '@constructor = 1', '###', '\n###\n', '@', '@dc ', '@dc 99999', '@profile ', '@x = ', '{{', '}}', '{{response', '{{response[0].id}}', '{{x}}', '.', '[0]', '"_"', '": ', '//', '#', '{', '}', '[', ']', '"', ',', 'null', 'true', '"\\u0000"', '\\', 'users.getUsers\n', 'help.getConfig\n'];
 
 function reqCorpus(rng: Rng): Uint8Array[] {
   const out: Uint8Array[] = [];
