@@ -176,6 +176,8 @@ function defaultSalts(keyStore: object): ServerSalts {
 const SESSION_REGISTRY_LIMIT = 10_000;
 interface SessionRegistry {
   sessions: Map<string, ClientSession>;
+  /** The layer each auth key last asked for with invokeWithLayer (least recently set first). */
+  keyLayers: Map<bigint, number>;
   keptBytes: number;
   idleMs: number;
   now: () => number;
@@ -187,7 +189,7 @@ function sessionRegistryFor(keyStore: object, opts: ServeMtprotoOptions): Sessio
   const idleMs = opts.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
   if (!m) {
     const now = opts.now ?? Date.now;
-    m = { sessions: new Map(), keptBytes: 0, idleMs, now, lastSweep: now() };
+    m = { sessions: new Map(), keyLayers: new Map(), keptBytes: 0, idleMs, now, lastSweep: now() };
     sessionRegistries.set(keyStore, m);
     startSweeper(m);
   }
@@ -402,6 +404,8 @@ export class ServerSession extends EventEmitter {
   private readonly clock: MsgIdClock;
   private readonly codecs = new Map<number, TlCodec>();
   private layerValue: number;
+  /** This connection's own invokeWithLayer came (else the key's remembered layer applies). */
+  private layerFromClient = false;
   private initConn: TlObject | undefined;
   private handshake: ServerHandshakeLike | undefined;
   private key: { authKey: Uint8Array; authKeyId: bigint } | undefined;
@@ -568,6 +572,28 @@ export class ServerSession extends EventEmitter {
     this.idleTimer.unref?.();
   }
 
+  /**
+   * The layer is the auth key's, as on Telegram: a client that reconnects (GramJS does) need not wrap its first call
+   * in invokeWithLayer again, and its answers keep the layer it asked for.
+   */
+  private rememberLayer(keyId: bigint, layer: number): void {
+    const layers = sessionRegistryFor(this.opts.keyStore, this.opts).keyLayers;
+    layers.delete(keyId);
+    layers.set(keyId, layer);
+    if (layers.size > SESSION_REGISTRY_LIMIT) layers.delete(layers.keys().next().value as bigint);
+  }
+
+  private adoptKeyLayer(keyId: bigint): void {
+    const layer = sessionRegistryFor(this.opts.keyStore, this.opts).keyLayers.get(keyId);
+    if (layer === undefined || layer === this.layerValue) return;
+    try {
+      this.codecFor(layer);
+      this.layerValue = layer;
+    } catch (e) {
+      this.log(`no codec for the key's layer ${layer}: ${errText(e)}`);
+    }
+  }
+
   private codec(): TlCodec {
     return this.codecFor(this.layerValue);
   }
@@ -676,6 +702,7 @@ export class ServerSession extends EventEmitter {
     if (quickAck) this.sendQuickAck(authKey, payload, m.msgId);
     if (this.key && this.key.authKeyId !== keyId) this.keyGone = false;
     this.key = { authKey, authKeyId: keyId };
+    if (!this.layerFromClient) this.adoptKeyLayer(keyId);
     const s = this.attach(keyId, m.sessionId);
     const base = { msgId: m.msgId.toString(), seqno: m.seqno, size: m.body.length };
 
@@ -1202,6 +1229,8 @@ export class ServerSession extends EventEmitter {
             return this.answerError(s, msgId, 400, 'CONNECTION_LAYER_INVALID', 'invokeWithLayer');
           }
           this.layerValue = fields.layer;
+          this.layerFromClient = true;
+          this.rememberLayer(authKeyId, fields.layer);
         } else if (entry.name === 'initConnection') {
           this.initConn = { _: 'initConnection', ...fields };
         } else if (entry.name === 'invokeWithoutUpdates') {
