@@ -165,9 +165,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         const [mem, connections] = await Promise.all([proc.mem(), proc.connections()]);
         const t = (performance.now() - t0) / 1000;
         samples.push({ t, mem, connections });
+        if (process.env.SOAK_SNAPSHOTS && samples.length % Number(process.env.SOAK_SNAPSHOTS) === 0) log(`soak: heap snapshot ${await proc.heapSnapshot()}`);
         for (const c of clients) c.trimLogs();
         const hs = swarm ? `, hostile live ${swarm.stats.live} closed ${Object.values(swarm.stats.closedByServer).reduce((a, b) => a + b, 0)}` : '';
-        log(`soak: t=${t.toFixed(0)}s ops=${ops} failed=${failures.length} rss=${mb(mem.rss)}MB heap=${mb(mem.heapUsed)}MB connections=${connections}${hs}`);
+        log(`soak: t=${t.toFixed(0)}s ops=${ops} failed=${failures.length} rss=${mb(mem.rss)}MB heap=${mb(mem.heapUsed)}/${mb(mem.heapTotal)}MB external=${mb(mem.external)}MB connections=${connections}${hs}`);
       } catch (e) {
         log(`soak: sample failed: ${errText(e)}`);
       }

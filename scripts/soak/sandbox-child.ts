@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import gramjsApiTl from 'telegram/tl/apiTl.js';
 import { LAYER as GRAMJS_LAYER } from 'telegram/tl/AllTLObjects';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     const m = raw as Request;
     if (m.type === 'mem') {
       const u = process.memoryUsage();
-      send({ type: 'mem', id: m.id, rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers });
+      send({ type: 'mem', id: m.id, rss: u.rss, heapTotal: u.heapTotal, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers });
     } else if (m.type === 'gc') {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
@@ -64,6 +65,10 @@ async function main(): Promise<void> {
       // the soak's numbers are users already (mtcute cannot sign up; GramJS and ours need no names then)
       for (const [i, phone] of (m.phones ?? []).entries()) sandbox.registerUser(phone, 'Soak', `User ${i}`);
       send({ type: 'register', id: m.id, count: m.phones?.length ?? 0 });
+    } else if (m.type === 'snapshot') {
+      // diagnostics: a heap snapshot file of the sandbox process
+      const file = writeHeapSnapshot(join(tmpdir(), `dclab-soak-${process.pid}-${Date.now()}.heapsnapshot`));
+      send({ type: 'snapshot', id: m.id, file });
     } else if (m.type === 'log') {
       send({ type: 'log', id: m.id, lines: lines.slice(-LOG_KEEP) });
     } else if (m.type === 'stop') {

@@ -7,6 +7,7 @@ import type { SandboxFileInfo } from '../../src/sandbox/files';
 
 export interface MemSample {
   rss: number;
+  heapTotal: number;
   heapUsed: number;
   external: number;
   arrayBuffers: number;
@@ -23,6 +24,8 @@ export interface SandboxProc {
   connections(): Promise<number>;
   logTail(): Promise<string[]>;
   registerUsers(phones: string[]): Promise<void>;
+  /** Writes a heap snapshot of the sandbox process; returns its file name. */
+  heapSnapshot(): Promise<string>;
   /** The child ended on its own (crash): its exit code / signal. */
   exited(): string | undefined;
   stop(): Promise<void>;
@@ -71,13 +74,16 @@ export async function startSandboxProc(opts: ChildSandboxOptions = {}, childArgs
     view: { info, rsaKey: parseRsaPublicKeyPem(info.rsa.pem) },
     async mem() {
       const m = await ask('mem');
-      return { rss: m.rss as number, heapUsed: m.heapUsed as number, external: m.external as number, arrayBuffers: m.arrayBuffers as number };
+      return { rss: m.rss as number, heapTotal: m.heapTotal as number, heapUsed: m.heapUsed as number, external: m.external as number, arrayBuffers: m.arrayBuffers as number };
     },
     async gc() {
       return (await ask('gc')).done === true;
     },
     async connections() {
       return (await ask('status')).connections as number;
+    },
+    async heapSnapshot() {
+      return (await ask('snapshot')).file as string;
     },
     async registerUsers(phones) {
       await ask('register', { phones });
