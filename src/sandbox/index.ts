@@ -44,7 +44,7 @@ export const DEFAULT_BASE_PORT = 20440;
 export const DEFAULT_SALT_PERIOD_S = 3600;
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
 /** Incomplete frames all the sandbox's connections may hold together (every DC and listener share it). */
-export const DEFAULT_INPUT_BUDGET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_SANDBOX_INPUT_BUDGET_BYTES = 64 * 1024 * 1024;
 export { DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from './net-faults';
 
 export interface SandboxOptions {
@@ -256,7 +256,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   if (!Number.isInteger(maxOutputBytes) || maxOutputBytes < 1) throw new RangeError(`max output bytes must be a positive integer, got ${maxOutputBytes}`);
   // one budget for every listener: a flood spread over DCs and address families counts once
-  const inputBudget = new InputBudget(opts.inputBudgetBytes ?? DEFAULT_INPUT_BUDGET_BYTES);
+  const inputBudget = new InputBudget(opts.inputBudgetBytes ?? DEFAULT_SANDBOX_INPUT_BUDGET_BYTES);
   const worldTtls = {
     ...(opts.loginCodeTtlSeconds !== undefined ? { codeTtlMs: secondsOpt('login code TTL (seconds)', opts.loginCodeTtlSeconds)! } : {}),
     ...(opts.exportTtlSeconds !== undefined ? { exportTtlMs: secondsOpt('export TTL (seconds)', opts.exportTtlSeconds)! } : {}),
