@@ -3,19 +3,17 @@
 //   npm run fuzz -- --target tl --seed 1 --show 123          (print input 123 of that run as hex)
 //   npm run fuzz -- --target tl --replay test/fuzz/vectors/tl/x.hex
 // One JSON line per target on stdout; findings on stderr; exit 1 when any input crashed, hung or over-allocated.
-// Each target runs in a worker thread watched by this one: an input that blocks is a hang, the worker is
-// terminated and the run resumes after that input (input i depends only on seed, target and i).
-import { Worker } from 'node:worker_threads';
+// Each target runs in a worker thread watched by this one (supervise.ts): an input that blocks is a hang, the
+// worker is terminated and the run resumes after that input (input i depends only on seed, target and i).
+// More in scripts/fuzz/README.md.
 import { availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TARGETS, targetByName } from './fuzz/targets.ts';
 import { buildCorpus, check, HANG_MS, inputAt } from './fuzz/engine.ts';
+import { superviseTargets } from './fuzz/supervise.ts';
 import { readVector, formatVector } from './fuzz/vectors.ts';
-
-const WORKER = fileURLToPath(new URL('./fuzz/worker.ts', import.meta.url));
 
 function parseArgs(argv) {
   const o = { target: 'all', seed: 1, runs: 10000, jobs: Math.min(2, availableParallelism()), save: false, minimize: true, show: undefined, replay: undefined, killMs: 5000 };
@@ -51,75 +49,6 @@ function saveVector(target, kind, message, hex, meta) {
   return file;
 }
 
-/** Runs one target to the end in worker threads, restarting after a blocked input. */
-async function fuzzTarget(name, o) {
-  const t0 = performance.now();
-  const shared = new SharedArrayBuffer(6 * 4);
-  const slots = new Int32Array(shared);
-  const findings = [];
-  let from = 0;
-  let runs = 0;
-  let loopMs = 0;
-  while (from < o.runs) {
-    Atomics.store(slots, 0, from);
-    Atomics.store(slots, 1, 0);
-    const job = { target: name, seed: o.seed, runs: o.runs, from, minimize: o.minimize, shared };
-    // a worker does not inherit the TypeScript loader: register it first
-    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(WORKER)});`, { eval: true, workerData: job });
-    const outcome = await new Promise((resolve) => {
-      let last = -1;
-      let since = Date.now();
-      const timer = setInterval(() => {
-        if (Atomics.load(slots, 1) !== 1) return;
-        const i = Atomics.load(slots, 0);
-        if (i !== last) {
-          last = i;
-          since = Date.now();
-        } else if (Date.now() - since > o.killMs) {
-          clearInterval(timer);
-          void worker.terminate().then(() => resolve({ blocked: i }));
-        }
-      }, 100);
-      worker.on('message', (m) => {
-        clearInterval(timer);
-        resolve(m);
-      });
-      worker.on('error', (e) => {
-        clearInterval(timer);
-        resolve({ error: e?.stack ?? String(e) });
-      });
-    });
-    if (outcome.error) throw new Error(`fuzz worker for ${name} failed: ${outcome.error}`);
-    if (outcome.blocked !== undefined) {
-      const i = outcome.blocked;
-      runs += i + 1 - from;
-      Atomics.add(slots, 3, 1);
-      const corpus = await buildCorpus(targetByName(name), o.seed);
-      findings.push({ kind: 'hang', index: i, message: `blocked for more than ${o.killMs} ms (worker terminated)`, hex: Buffer.from(inputAt(corpus, i)).toString('hex') });
-      from = i + 1;
-      continue;
-    }
-    runs += outcome.runs;
-    if (outcome.inputsPerSec > 0) loopMs += (outcome.runs * 1000) / outcome.inputsPerSec;
-    findings.push(...outcome.findings);
-    from = o.runs;
-  }
-  const ms = Math.round(performance.now() - t0);
-  const stats = {
-    target: name,
-    seed: o.seed,
-    runs,
-    crashes: Atomics.load(slots, 2),
-    hangs: Atomics.load(slots, 3),
-    overAlloc: Atomics.load(slots, 4),
-    ms,
-    // the loop alone when the worker finished (corpus and warm-up left out), else the wall time
-    inputsPerSec: loopMs > 0 && findings.every((f) => f.message.indexOf('worker terminated') < 0) ? Math.round((runs * 1000) / loopMs) : ms > 0 ? Math.round((runs * 1000) / ms) : runs,
-    known: Atomics.load(slots, 5),
-  };
-  return { stats, findings };
-}
-
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const names = o.target === 'all' ? TARGETS.map((t) => t.name) : o.target.split(',');
@@ -142,7 +71,7 @@ async function main() {
   const queue = [...names];
   const runOne = async () => {
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-      const { stats, findings } = await fuzzTarget(n, o);
+      const [{ stats, findings }] = await superviseTargets([{ name: n, runs: o.runs }], { seed: o.seed, minimize: o.minimize, killMs: o.killMs });
       console.log(JSON.stringify(stats));
       if (stats.crashes || stats.hangs || stats.overAlloc) failed = true;
       const target = targetByName(n);

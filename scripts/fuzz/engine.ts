@@ -153,6 +153,9 @@ export interface RunOptions {
   from?: number;
   /** Called before each input (the worker publishes the index for its watchdog). */
   onInput?: (index: number) => void;
+  /** Called before corpus entry k runs in the warm-up; no warm-up when `warm` is false. */
+  onWarm?: (k: number) => void;
+  warm?: boolean;
   /** Called for every failing input (counted at once: a worker killed later keeps its counts). */
   onFinding?: (kind: FindingKind | 'known') => void;
   /** Findings kept per kind (all are counted). */
@@ -171,9 +174,13 @@ export function knownIssue(target: FuzzTarget, f: Failure): string | undefined {
   return target.known?.find((k) => k.kind === f.kind && k.pattern.test(f.message))?.note;
 }
 
-/** Runs every corpus entry once, unmeasured: one-time allocations (caches, WebAssembly memory) are not the inputs' doing. */
-export async function warmUp(c: Corpus): Promise<void> {
-  for (const input of c.inputs) {
+/**
+ * Runs every corpus entry once, unmeasured: one-time allocations (caches, WebAssembly memory) are not the inputs'
+ * doing. `onEntry(k)` before entry k lets a watchdog see a corpus entry that blocks.
+ */
+export async function warmUp(c: Corpus, onEntry?: (k: number) => void): Promise<void> {
+  for (const [k, input] of c.inputs.entries()) {
+    onEntry?.(k);
     try {
       const r = c.target.run(input);
       if (r) await r;
@@ -189,7 +196,7 @@ export async function runTarget(c: Corpus, runs: number, opts: RunOptions = {}):
   const findings: Finding[] = [];
   const keep = opts.keep ?? 5;
   const seen = new Set<string>();
-  await warmUp(c);
+  if (opts.warm !== false) await warmUp(c, opts.onWarm);
   const loop = performance.now();
   const batch = Math.max(1, c.target.concurrency ?? 1);
   for (let first = opts.from ?? 0; first < runs; first += batch) {

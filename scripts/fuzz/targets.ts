@@ -2,7 +2,7 @@
 // decoder's own documented error types (anything else it throws is a crash) and the memory one input may cost.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { TlDecodeError, TlReader, TlWriter } from '../../src/tl/binary';
 import { TlCodec } from '../../src/tl/codec';
@@ -501,7 +501,7 @@ const REQ_TOKENS = ['"__proto__"', '"constructor"', 'constructor', 'toString', '
 
 function reqCorpus(rng: Rng): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const examples = join(process.cwd(), 'examples', 'requests'); // run from the repository root, as npm does
+  const examples = join(dirname(require.resolve('./targets.ts')), '..', '..', 'examples', 'requests');
   if (existsSync(examples)) for (const f of readdirSync(examples)) if (f.endsWith('.mtproto')) out.push(readFileSync(join(examples, f)));
   const gen = new TlValueGen(schema(), rng);
   const methods = schema().entries.filter((e) => e.kind === 'method');

@@ -1,57 +1,53 @@
-// One fuzz target in a worker thread: the main thread watches the published input index and terminates the
-// worker when one input blocks (an endless loop never returns to a time check), then resumes after it.
+// Fuzz targets run one after the other in a worker thread. The supervisor (supervise.ts) watches the published
+// input index and terminates the worker when one input blocks (an endless loop never returns to a time check).
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildCorpus, minimize, runTarget, type Finding } from './engine';
+import { buildCorpus, minimize, runTarget } from './engine';
+import { SLOT, type WorkerFinding, type WorkerJob, type WorkerMessage } from './supervise';
 import { targetByName } from './targets';
-
-export interface WorkerJob {
-  target: string;
-  seed: number;
-  runs: number;
-  from: number;
-  minimize: boolean;
-  /** Int32 slots: [0] index of the input running, [1] 1 once the loop runs, [2..5] crashes, hangs, overAlloc, known. */
-  shared: SharedArrayBuffer;
-}
-
-export interface WorkerFinding extends Omit<Finding, 'input'> {
-  hex: string;
-  minimizedHex?: string;
-}
-
-export interface WorkerDone {
-  runs: number;
-  /** Inputs per second of the loop alone. */
-  inputsPerSec: number;
-  findings: WorkerFinding[];
-}
 
 async function main(): Promise<void> {
   const job = workerData as WorkerJob;
   const slots = new Int32Array(job.shared);
-  const target = targetByName(job.target);
-  const corpus = await buildCorpus(target, job.seed);
-  const { stats, findings } = await runTarget(corpus, job.runs, {
-    from: job.from,
-    onInput: (i) => {
-      Atomics.store(slots, 0, i);
-      Atomics.store(slots, 1, 1);
-    },
-    onFinding: (kind) => Atomics.add(slots, kind === 'crash' ? 2 : kind === 'hang' ? 3 : kind === 'overAlloc' ? 4 : 5, 1),
-  });
-  Atomics.store(slots, 1, 2); // minimizing: no watchdog on the index any more
-  const out: WorkerFinding[] = [];
-  for (const f of findings) {
-    const w: WorkerFinding = { kind: f.kind, index: f.index, message: f.message, hex: Buffer.from(f.input).toString('hex') };
-    if (f.known) w.known = true;
-    if (job.minimize && !f.known) w.minimizedHex = Buffer.from(await minimize(target, f.input, f)).toString('hex');
-    out.push(w);
+  const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
+  for (const [k, { name, runs }] of job.targets.entries()) {
+    const from = k === 0 ? job.from : 0;
+    Atomics.store(slots, SLOT.target, k);
+    Atomics.store(slots, SLOT.phase, 0);
+    for (const s of [SLOT.crash, SLOT.hang, SLOT.overAlloc, SLOT.known]) Atomics.store(slots, s, 0);
+    post({ type: 'start', target: name });
+    const target = targetByName(name);
+    try {
+      const corpus = await buildCorpus(target, job.seed);
+      const { stats, findings } = await runTarget(corpus, runs, {
+        from,
+        warm: !(k === 0 && job.noWarm),
+        // warm-up entries are watched too, as negative indices
+        onWarm: (e) => {
+          Atomics.store(slots, SLOT.index, -1 - e);
+          Atomics.store(slots, SLOT.phase, 1);
+        },
+        onInput: (i) => {
+          Atomics.store(slots, SLOT.index, i);
+          Atomics.store(slots, SLOT.phase, 1);
+        },
+        onFinding: (kind) => Atomics.add(slots, SLOT[kind], 1),
+      });
+      Atomics.store(slots, SLOT.phase, 2);
+      const out: WorkerFinding[] = [];
+      for (const f of findings) {
+        const w: WorkerFinding = { kind: f.kind, index: f.index, message: f.message, hex: Buffer.from(f.input).toString('hex') };
+        if (f.known) w.known = true;
+        if (job.minimize && !f.known) w.minimizedHex = Buffer.from(await minimize(target, f.input, f)).toString('hex');
+        out.push(w);
+      }
+      post({ type: 'result', stats, findings: out });
+    } finally {
+      target.dispose?.();
+    }
   }
-  target.dispose?.();
-  const done: WorkerDone = { runs: stats.runs, inputsPerSec: stats.inputsPerSec, findings: out };
-  parentPort!.postMessage(done);
+  post({ type: 'done' });
 }
 
 main().catch((e: unknown) => {
-  parentPort!.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  parentPort!.postMessage({ type: 'error', error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies WorkerMessage);
 });
