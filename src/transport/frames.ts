@@ -92,11 +92,6 @@ export class ByteQueue {
     return this.end - this.start;
   }
 
-  /** Bytes allocated for the queue (for tests and bounds). */
-  get capacity(): number {
-    return this.buf.length;
-  }
-
   append(chunk: Uint8Array): void {
     const n = chunk.length;
     if (n === 0) return;
