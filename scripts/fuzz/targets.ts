@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { TlDecodeError, TlReader, TlWriter } from '../../src/tl/binary';
 import { TlCodec } from '../../src/tl/codec';
-import { fullSchema, mtprotoSchema } from '../../src/tl/bundled';
+import { fullSchema } from '../../src/tl/bundled';
 import { MTPROTO_SCHEMA_TL } from '../../src/tl/mtproto-schema';
 import { parseTlSchema, TlParseError } from '../../src/tl/parser';
 import { TlSchema } from '../../src/tl/schema';
@@ -40,7 +40,7 @@ import {
   type ContainerItem,
 } from '../../src/mtproto/service-messages';
 import { decodePlainMessage, encodePlainMessage, PlainMessageError } from '../../src/mtproto/plain';
-import { openHashed } from '../../src/mtproto/handshake-client';
+import { mtprotoCodec, openHashed } from '../../src/mtproto/handshake-client';
 import { analyzeRequestFile, parseRequestFile, completeAt, hoverAt } from '../../src/reqfile/index';
 import { validateWebviewMessage } from '../../src/ipc/validate';
 import { IPC_FAULT_SPECS } from '../../src/ipc/models';
@@ -431,8 +431,8 @@ const gzipTarget: FuzzTarget = {
 
 // ---- handshake answers -----------------------------------------------------------------------------------------
 
-let mtCodecCache: TlCodec | undefined;
-const mtCodec = (): TlCodec => (mtCodecCache ??= new TlCodec(mtprotoSchema()));
+/** The client's own codec of the handshake (the service schema). */
+const mtCodec = (): TlCodec => mtprotoCodec();
 
 const handshakeTarget: FuzzTarget = {
   name: 'handshake',
