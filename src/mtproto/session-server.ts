@@ -70,8 +70,6 @@ const KEPT_MAX_MESSAGES = 1024;
 const KEPT_MAX_BYTES = 16 << 20;
 /** All sessions of one DC together keep at most this many bytes (least recently used sessions lose theirs first). */
 const REGISTRY_KEPT_MAX_BYTES = 256 << 20;
-/** Call states (running / answered / dropped) remembered per session. */
-const CALL_STATES_MAX = 4096;
 /** Sessions one connection tracks at once (a client uses one or two; more is hostile). */
 const SESSIONS_PER_CONNECTION = 64;
 /** Default of ServeMtprotoOptions.sessionIdleMs. */
@@ -254,7 +252,6 @@ function forgetSession(s: ClientSession): void {
   s.queue = [];
   s.acks = [];
   s.answers.clear();
-  s.calls.clear();
   if (s.registry.sessions.get(s.registryKey) === s) s.registry.sessions.delete(s.registryKey);
 }
 
@@ -262,41 +259,70 @@ function hex(id: number): string {
   return `0x${(id >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+type CallState = 'running' | 'answered' | 'dropped';
+const CALL_STATE_CODE: Record<CallState, number> = { running: 1, answered: 2, dropped: 3 };
+const CALL_STATE_OF: (CallState | undefined)[] = [undefined, 'running', 'answered', 'dropped'];
+
 /**
  * The msg_ids (with seqnos) a session received, sorted by msg_id, at most `capacity` (the lowest ids go first):
- * duplicate detection, "older than everything kept" (20), the seqno order checks (32/33) and msgs_state_req.
- * A seqno of −1 marks an id that takes no part in the seqno checks (containers).
+ * duplicate detection, "older than everything kept" (20), the seqno order checks (32/33), msgs_state_req, and the
+ * state of the API call each id carried. A seqno of −1 marks an id that takes no part in the seqno checks
+ * (containers). Typed arrays of the full capacity from the start: a session's footprint (~13 bytes an id) does not
+ * grow as it lives, and 10,000 sessions of a DC stay near 260 MB, not gigabytes of bigint objects and map entries.
  */
 class InboundWindow {
-  private readonly ids: bigint[] = [];
-  private readonly seqs: number[] = [];
-  private readonly seqOf = new Map<bigint, number>();
-  constructor(private readonly capacity: number) {}
-
-  has(id: bigint): boolean {
-    return this.seqOf.has(id);
-  }
-
-  /** The seqno a received message carried (−1 for containers), undefined when not received. */
-  seqno(id: bigint): number | undefined {
-    return this.seqOf.get(id);
-  }
-
-  /** The window is full and `id` is below every id kept: whether it was received cannot be told. */
-  tooOld(id: bigint): boolean {
-    return this.ids.length >= this.capacity && id < this.ids[0]!;
+  private readonly ids: BigInt64Array;
+  private readonly seqs: Int32Array;
+  private readonly states: Uint8Array;
+  private n = 0;
+  constructor(private readonly capacity: number) {
+    this.ids = new BigInt64Array(capacity);
+    this.seqs = new Int32Array(capacity);
+    this.states = new Uint8Array(capacity);
   }
 
   /** Index of the first kept id above `id`. */
   private upper(id: bigint): number {
     let lo = 0;
-    let hi = this.ids.length;
+    let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.ids[mid]! <= id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
+  }
+
+  private indexOf(id: bigint): number {
+    const i = this.upper(id) - 1;
+    return i >= 0 && this.ids[i] === id ? i : -1;
+  }
+
+  has(id: bigint): boolean {
+    return this.indexOf(id) >= 0;
+  }
+
+  /** The seqno a received message carried (−1 for containers), undefined when not received. */
+  seqno(id: bigint): number | undefined {
+    const i = this.indexOf(id);
+    return i < 0 ? undefined : this.seqs[i];
+  }
+
+  /** The state of the API call that came with `id` (undefined: none, or the id left the window). */
+  callState(id: bigint): CallState | undefined {
+    const i = this.indexOf(id);
+    return i < 0 ? undefined : CALL_STATE_OF[this.states[i]!];
+  }
+
+  /** Records a call's state; ignored for an id no longer in the window. */
+  setCallState(id: bigint, state: CallState): void {
+    const i = this.indexOf(id);
+    if (i >= 0) this.states[i] = CALL_STATE_CODE[state];
+  }
+
+  /** The window is full and `id` is below every id kept: whether it was received cannot be told. */
+  tooOld(id: bigint): boolean {
+    return this.n >= this.capacity && id < this.ids[0]!;
   }
 
   /**
@@ -310,7 +336,7 @@ class InboundWindow {
       const q = this.seqs[i]!;
       if (q >= 0 && (q > seqno || (q === seqno && odd))) return 32;
     }
-    for (let i = pos; i < this.ids.length; i++) {
+    for (let i = pos; i < this.n; i++) {
       const q = this.seqs[i]!;
       if (q >= 0 && (q < seqno || (q === seqno && odd))) return 33;
     }
@@ -318,26 +344,34 @@ class InboundWindow {
   }
 
   add(id: bigint, seqno: number): void {
-    if (this.seqOf.has(id)) return;
-    const pos = this.upper(id);
-    this.ids.splice(pos, 0, id);
-    this.seqs.splice(pos, 0, seqno);
-    this.seqOf.set(id, seqno);
-    if (this.ids.length > this.capacity) {
-      this.seqOf.delete(this.ids.shift()!);
-      this.seqs.shift();
+    if (this.has(id)) return;
+    let pos = this.upper(id);
+    if (this.n === this.capacity) {
+      // full: the lowest id goes (the new one itself when it would be the lowest)
+      if (pos === 0) return;
+      this.ids.copyWithin(0, 1, pos);
+      this.seqs.copyWithin(0, 1, pos);
+      this.states.copyWithin(0, 1, pos);
+      pos -= 1;
+    } else {
+      this.ids.copyWithin(pos + 1, pos, this.n);
+      this.seqs.copyWithin(pos + 1, pos, this.n);
+      this.states.copyWithin(pos + 1, pos, this.n);
+      this.n += 1;
     }
+    this.ids[pos] = id;
+    this.seqs[pos] = seqno;
+    this.states[pos] = 0;
   }
 
   /** msgs_state_info for an id not received: 1 below the ids kept, 3 above them, 2 in between. */
   unknownState(id: bigint): 1 | 2 | 3 {
-    if (this.ids.length === 0 || id < this.ids[0]!) return 1;
-    if (id > this.ids[this.ids.length - 1]!) return 3;
+    if (this.n === 0 || id < this.ids[0]!) return 1;
+    if (id > this.ids[this.n - 1]!) return 3;
     return 2;
   }
 }
 
-type CallState = 'running' | 'answered' | 'dropped';
 
 interface ClientSession {
   id: bigint;
@@ -354,7 +388,6 @@ interface ClientSession {
   uniqueId: bigint;
   queue: OutItem[];
   acks: bigint[];
-  calls: Map<bigint, CallState>;
   /** Sent (or stamped) content-related messages not acknowledged yet, by msg_id, oldest first. */
   kept: Map<bigint, OutItem>;
   keptBytes: number;
@@ -775,7 +808,6 @@ export class ServerSession extends EventEmitter {
           uniqueId: randomLong(),
           queue: [],
           acks: [],
-          calls: new Map(),
           kept: new Map(),
           keptBytes: 0,
           answers: new Map(),
@@ -885,7 +917,7 @@ export class ServerSession extends EventEmitter {
     // a resumed session queues its kept messages first: a query re-sent in the same packet needs no second copy
     const queued = answerId !== undefined && s.queue.some((q) => q.msgId === answerId);
     const kept = !queued && answerId !== undefined && s.kept.has(answerId);
-    const state = s.calls.get(msgId);
+    const state = s.inbound.callState(msgId);
     const what = queued ? 'its kept answer is already on its way' : kept ? 'its kept answer re-sent' : state === 'running' ? 'still running: answered when done' : 'ignored';
     const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'in', kind: 'encrypted', msgId: msgId.toString(), seqno, size: body.length, ctor: this.nameOf(body), note: `duplicate msg_id: ${what}` };
     if (containerId !== undefined) e.containerId = containerId.toString();
@@ -1077,7 +1109,7 @@ export class ServerSession extends EventEmitter {
         if (seqno & 1) {
           // An API call is acknowledged by its answer; only a slow one gets an explicit msgs_ack first (as Telegram does).
           const t = setTimeout(() => {
-            if (this.closedReason !== undefined || s.calls.get(msgId) !== 'running') return;
+            if (this.closedReason !== undefined || s.inbound.callState(msgId) !== 'running') return;
             s.acks.push(msgId);
             this.scheduleFlush();
           }, this.opts.ackDelayMs ?? 300);
@@ -1110,7 +1142,7 @@ export class ServerSession extends EventEmitter {
   /** 4 received (+16 no ack needed, +32 a query being or already processed, +64 its answer generated); 1/2/3 not. */
   private stateOf(s: ClientSession, id: bigint): number {
     const seqno = s.inbound.seqno(id);
-    const call = s.calls.get(id);
+    const call = s.inbound.callState(id);
     if (seqno === undefined && call === undefined) return s.inbound.unknownState(id);
     let b = 4;
     if (seqno !== undefined && (seqno & 1) === 0) b |= 16;
@@ -1161,7 +1193,7 @@ export class ServerSession extends EventEmitter {
    * msg_id, seq_no and size when it was generated and is kept (it is then never re-sent), rpc_answer_unknown else.
    */
   private dropAnswer(s: ClientSession, msgId: bigint, req: bigint): void {
-    const state = s.calls.get(req);
+    const state = s.inbound.callState(req);
     let result: Uint8Array;
     let note: string;
     if (state === 'running') {
@@ -1196,8 +1228,7 @@ export class ServerSession extends EventEmitter {
   }
 
   private setCall(s: ClientSession, msgId: bigint, state: CallState): void {
-    s.calls.set(msgId, state);
-    if (s.calls.size > CALL_STATES_MAX) s.calls.delete(s.calls.keys().next().value as bigint);
+    s.inbound.setCallState(msgId, state);
   }
 
   // ---------------- API calls ----------------
@@ -1285,6 +1316,8 @@ export class ServerSession extends EventEmitter {
       .catch((e: unknown) => this.fail(`internal error answering ${method._}: ${errText(e)}`))
       .finally(() => {
         this.runningCalls--;
+        // only calls still running are waited for (invokeAfterMsg): a finished one leaves the map
+        if (this.callDone.get(msgId) === done) this.callDone.delete(msgId);
         this.flow();
       });
     this.callDone.set(msgId, done);
@@ -1336,7 +1369,7 @@ export class ServerSession extends EventEmitter {
 
   /** A call whose answer the client dropped while it ran: its answer is rpc_answer_dropped_running (spec). */
   private answeredDropped(s: ClientSession, msgId: bigint, method: string): boolean {
-    if (s.calls.get(msgId) !== 'dropped') return false;
+    if (s.inbound.callState(msgId) !== 'dropped') return false;
     const body = encodeRpcResult(msgId, encodeBareConstructor(MT.rpc_answer_dropped_running));
     this.enqueue(s, { body, contentRelated: true, ctor: 'rpc_result:rpc_answer_dropped_running', kind: 'service', idKind: 'response', reqMsgId: msgId, answerTo: msgId, note: `${method}: answer dropped by the client` });
     return true;
