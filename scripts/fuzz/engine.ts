@@ -15,8 +15,8 @@ export interface Finding {
   /** Error name and message, or what was measured. */
   message: string;
   input: Uint8Array;
-  /** Matches a reported issue of code outside this harness's owner (see FuzzTarget.known). */
-  known?: boolean;
+  /** The reported issue (in code outside the decoders fixed here) it matches (see FuzzTarget.known). */
+  known?: string;
 }
 
 export interface RunStats {
@@ -169,9 +169,9 @@ export interface RunResult {
 }
 
 /** Runs inputs [from, runs) of a target. */
-/** The reported issue a failure matches, if any. */
-export function knownIssue(target: FuzzTarget, f: Failure): string | undefined {
-  return target.known?.find((k) => k.kind === f.kind && k.pattern.test(f.message))?.note;
+/** The reported issue a failure of `input` matches, if any. */
+export function knownIssue(target: FuzzTarget, f: Failure, input: Uint8Array): string | undefined {
+  return target.known?.find((k) => k.kind === f.kind && (!k.pattern || k.pattern.test(f.message)) && (!k.when || k.when(input)))?.note;
 }
 
 /**
@@ -211,11 +211,12 @@ export async function runTarget(c: Corpus, runs: number, opts: RunOptions = {}):
       const f = results[k];
       stats.runs++;
       if (!f) continue;
-      if (knownIssue(c.target, f) !== undefined) {
+      const known = knownIssue(c.target, f, input);
+      if (known !== undefined) {
         stats.known++;
         opts.onFinding?.('known');
-        if (findings.some((x) => x.kind === f.kind && x.known && x.message === f.message)) continue;
-        findings.push({ ...f, index: i, input, known: true });
+        if (findings.some((x) => x.known === known)) continue;
+        findings.push({ ...f, index: i, input, known });
         continue;
       }
       if (f.kind === 'crash') stats.crashes++;

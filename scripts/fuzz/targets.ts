@@ -74,8 +74,11 @@ export interface FuzzTarget {
   allocBound(input: Uint8Array): number;
   /** Releases what `corpus` set up (temp files). */
   dispose?(): void;
-  /** Failures already reported to the owners of the code (counted as `known`, not failing the run). */
-  known?: readonly { kind: 'crash' | 'hang' | 'overAlloc'; pattern: RegExp; note: string }[];
+  /**
+   * Failures already reported to the owners of the code (counted as `known`, not failing the run): of this kind,
+   * with a message matching `pattern` and an input for which `when` holds (each when given).
+   */
+  known?: readonly { kind: 'crash' | 'hang' | 'overAlloc'; pattern?: RegExp; when?: (input: Uint8Array) => boolean; note: string }[];
 }
 
 const MiB = 1 << 20;
@@ -553,6 +556,11 @@ const reqfileTarget: FuzzTarget = {
       note: 'src/reqfile/json-tree.ts parses a body recursively without a depth limit: ~4000 nested [ or { overflow the stack in analyze/complete/hover',
     },
     {
+      kind: 'hang',
+      when: (input) => analyzeRequestFile(text(input), schema()).filter((d) => d.code === 'unknown-method').length >= 50,
+      note: 'src/reqfile (closestNames in schema-walk.ts): "did you mean" scans the whole schema for every unknown method, 1–2 ms each and not cached, so a few KiB of unknown methods take a second on a loaded machine',
+    },
+    {
       kind: 'crash',
       pattern: /^TypeError: Cannot read properties of null \(reading '1'\)/,
       note: "src/reqfile/parse.ts: a directive line holding U+2028 or U+2029 (`@ n` then U+2028) does not match DIRECTIVE_RE (`.` stops there) and the `!` after exec() dereferences null",
@@ -665,8 +673,10 @@ async function stateCorpus(rng: Rng): Promise<Uint8Array[]> {
       await s.setDcOptions([{ _: 'dcOption', id: 2, ip_address: '127.0.0.1', port: 20442 }]);
       await s.setLastTrace({ events: [{ id: 1, kind: 'call', name: 'help.getConfig' }] });
     }
-    // first byte: which file the rest replaces ('s': secrets.json, else state.json)
-    return [concat(enc.encode('p'), readFileSync(join(dir, 'state.json'))), concat(enc.encode('s'), readFileSync(join(dir, 'secrets.json')))];
+    // first byte: which file the rest replaces ('s': secrets.json, else state.json); the save time made fixed,
+    // so the corpus depends on the seed alone
+    const read = (name: string): Uint8Array => enc.encode(readFileSync(join(dir, name), 'utf8').replace(/"savedAt": \d+/g, '"savedAt": 1700000000000'));
+    return [concat(enc.encode('p'), read('state.json')), concat(enc.encode('s'), read('secrets.json'))];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -737,6 +747,13 @@ const stateTarget: FuzzTarget = {
     (e instanceof TypeError && /^expected a (decimal integer|base64) string$/.test(e.message)) ||
     (e instanceof RangeError && /^invalid DC id/.test(e.message)),
   allocBound: (input) => 64 * input.length + 4 * MiB,
+  known: [
+    {
+      kind: 'crash',
+      pattern: /^TypeError: .* is not iterable/,
+      note: 'src/storage/profile.ts: a stored dcKeys or authorizedDcs that is no array (`{"value": {}}`, `{"value": 5}`) reaches sortNums\' spread: a TypeError instead of an error naming the entry',
+    },
+  ],
   dispose() {
     if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
     stateRoot = undefined;

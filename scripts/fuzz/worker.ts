@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       const out: WorkerFinding[] = [];
       for (const f of findings) {
         const w: WorkerFinding = { kind: f.kind, index: f.index, message: f.message, hex: Buffer.from(f.input).toString('hex') };
-        if (f.known) w.known = true;
+        if (f.known) w.known = f.known;
         if (job.minimize && !f.known) w.minimizedHex = Buffer.from(await minimize(target, f.input, f)).toString('hex');
         out.push(w);
       }
