@@ -2,6 +2,7 @@
 // each looping over seeded operations with seeded pauses for the given time, optionally K hostile connections all
 // along; the sandbox's RSS sampled every few seconds. Returns the summary the CLI prints (scripts/soak.ts) and the
 // npm test pass checks (test/soak).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CLIENT_KINDS, makeSoakClient, type ClientKind, type OpName, type SoakClient } from './clients';
 import { HostileSwarm, type HostileKind } from './hostile';
 import { childRng, intIn, mulberry32, type Rng } from './prng';
@@ -106,7 +107,15 @@ export interface SoakSummary {
   perOp: Record<string, { count: number; failed: number; p50: number | null; p99: number | null }>;
   failures: number;
   failureSamples: { kind: string; op: string; error: string }[];
-  latencyMs: { calls: { p50: number | null; p99: number | null }; all: { p50: number | null; p99: number | null } };
+  latencyMs: {
+    calls: { p50: number | null; p99: number | null };
+    all: { p50: number | null; p99: number | null };
+    callsByKind: Partial<Record<ClientKind, { p50: number | null; p99: number | null }>>;
+  };
+  /** The client process's event-loop delay during the loop (all clients share it), ms. */
+  clientLoopDelayMs: { p50: number; p99: number; max: number };
+  /** The sandbox process's event-loop delay over the run, ms (from its samples: p99 of each sample's window). */
+  sandboxLoopDelayMs: { p50: number | null; p99: number | null };
   rssMb: { start: number; afterLogin: number; warm: number; end: number; max: number; samples: number[] };
   /** (end − warm) / warm: warm = mean of the samples around the end of the first quarter, end = mean of the last ones. */
   growthPercent: number;
@@ -122,6 +131,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
   const swarm = opts.hostile > 0 ? new HostileSwarm({ host: '127.0.0.1', ports: proc.info.dcs.map((d) => d.port), reopen: true, dripMs: 500, pushBytes: 4 << 20, random: mulberry32(opts.seed ^ 0x5eed) }) : undefined;
   const failures: { kind: string; op: string; error: string }[] = [];
   const latencies = new Map<OpName, number[]>();
+  /** Call latencies (getUsers, getNearestDc, sendMessage) per client kind. */
+  const callsByKind = new Map<ClientKind, number[]>();
+  // the clients share this process: its event-loop delay is part of every latency measured here
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const failedBy = new Map<OpName, number>();
   const samples: Sample[] = [];
   let sampler: NodeJS.Timeout | undefined;
@@ -175,6 +188,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
     };
     await sample();
     sampler = setInterval(() => void sample(), opts.sampleMs);
+    loopDelay.enable();
     if (swarm) {
       const k = opts.hostile;
       const push = Math.floor(k / 10);
@@ -193,9 +207,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
           const started = performance.now();
           try {
             await withTimeout(c.run(op, rng), opts.opTimeoutMs, `${c.kind} ${op}`);
+            const ms = performance.now() - started;
             let l = latencies.get(op);
             if (!l) latencies.set(op, (l = []));
-            l.push(performance.now() - started);
+            l.push(ms);
+            if (CALL_OPS.includes(op)) {
+              let k = callsByKind.get(c.kind);
+              if (!k) callsByKind.set(c.kind, (k = []));
+              k.push(ms);
+            }
           } catch (e) {
             failedBy.set(op, (failedBy.get(op) ?? 0) + 1);
             failures.push({ kind: c.kind, op, error: `${c.phone} (${c.transport}): ${errText(e)}` });
@@ -206,6 +226,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
       }),
     );
     const loopSeconds = (performance.now() - t0) / 1000;
+    loopDelay.disable();
     clearInterval(sampler);
     sampler = undefined;
     await sample();
@@ -253,7 +274,25 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
       perOp,
       failures: failures.length,
       failureSamples: failures.slice(0, 10),
-      latencyMs: { calls: { p50: percentile(calls, 50), p99: percentile(calls, 99) }, all: { p50: percentile(all, 50), p99: percentile(all, 99) } },
+      latencyMs: {
+        calls: { p50: percentile(calls, 50), p99: percentile(calls, 99) },
+        all: { p50: percentile(all, 50), p99: percentile(all, 99) },
+        callsByKind: Object.fromEntries(
+          [...callsByKind].map(([k, v]) => {
+            const sorted = [...v].sort((a, b) => a - b);
+            return [k, { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }];
+          }),
+        ),
+      },
+      clientLoopDelayMs: {
+        p50: Math.round(loopDelay.percentile(50) / 1e5) / 10,
+        p99: Math.round(loopDelay.percentile(99) / 1e5) / 10,
+        max: Math.round(loopDelay.max / 1e5) / 10,
+      },
+      sandboxLoopDelayMs: (() => {
+        const d = samples.map((x) => x.mem.loopDelayP99).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+        return { p50: percentile(d, 50), p99: percentile(d, 99) };
+      })(),
       rssMb: {
         start: mb(rssStart),
         afterLogin: mb(rssAfterLogin),

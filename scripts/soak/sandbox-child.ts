@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import gramjsApiTl from 'telegram/tl/apiTl.js';
 import { LAYER as GRAMJS_LAYER } from 'telegram/tl/AllTLObjects';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   const sandbox = sb!;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const send = (m: unknown): void => {
     if (process.connected) process.send?.(m);
   };
@@ -53,7 +56,9 @@ async function main(): Promise<void> {
     const m = raw as Request;
     if (m.type === 'mem') {
       const u = process.memoryUsage();
-      send({ type: 'mem', id: m.id, rss: u.rss, heapTotal: u.heapTotal, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers });
+      const loopDelayP99 = Math.round(loop.percentile(99) / 1e5) / 10;
+      loop.reset();
+      send({ type: 'mem', id: m.id, rss: u.rss, heapTotal: u.heapTotal, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, loopDelayP99 });
     } else if (m.type === 'gc') {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();

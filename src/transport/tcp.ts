@@ -269,16 +269,13 @@ class TcpFrameLink extends EventEmitter implements TcpLink {
     this.updatePause();
   }
 
-  /** @internal The input budget holds this link back (true) or lets it go on (false). */
+  /**
+   * @internal The input budget holds this link back (true) or lets it go on (false). The frame keeps its start:
+   * a flood that is held back and let go again still dies at its frame timeout.
+   */
   park(on: boolean): void {
     if (this.parked === on) return;
     this.parked = on;
-    // the wait was ours: the frame's time (and its place in the eviction order) starts again
-    if (!on && this.inHeld > 0) {
-      this.partialSince = performance.now();
-      this.clearFrameTimer();
-      this.armFrameTimer();
-    }
     this.updatePause();
   }
 
