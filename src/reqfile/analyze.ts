@@ -73,13 +73,21 @@ export function analyzeParsed(file: ParsedRequestFile, schema: TlSchema, opts: A
   return out.sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
 }
 
+const methodNamesBySchema = new WeakMap<TlSchema, readonly string[]>();
+
+/** One list per schema, so that closestNames' cache (keyed by the list) serves every unknown method. */
+function methodNames(schema: TlSchema): readonly string[] {
+  let names = methodNamesBySchema.get(schema);
+  if (!names) methodNamesBySchema.set(schema, (names = schema.entries.filter((e) => e.kind === 'method').map((e) => e.name)));
+  return names;
+}
+
 function reportUnknownMethod(schema: TlSchema, r: RequestBlock, add: (range: TextRange, code: string, message: string) => void): void {
   if (schema.constructorByName(r.method)) {
     add(r.methodRange, 'unknown-method', `${r.method} is a constructor (of type ${schema.constructorByName(r.method)!.type}), not a method`);
     return;
   }
-  const methods = schema.entries.filter((e) => e.kind === 'method').map((e) => e.name);
-  const near = closestNames(r.method, methods);
+  const near = closestNames(r.method, methodNames(schema));
   add(r.methodRange, 'unknown-method', `unknown method \`${r.method}\` in layer ${schema.layer}${near.length ? `; did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''}`);
 }
 

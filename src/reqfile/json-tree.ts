@@ -82,6 +82,9 @@ interface Token {
   closed?: boolean;
 }
 
+/** Deeper bodies are refused (one error, the rest skipped): every walk of the tree recurses, so depth is stack. */
+export const MAX_JSON_DEPTH = 128;
+
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WORD_RE = /[A-Za-z_$][\w$.]*/y;
 
@@ -181,13 +184,21 @@ export function parseJsonTree(text: string, base = 0): JsonTree {
   };
   const describe = (t: Token): string => (t.kind === 'eof' ? 'the end of the body' : `\`${t.text.length > 30 ? t.text.slice(0, 30) + '…' : t.text}\``);
 
+  let depth = 0;
+
   function parseValue(): JsonNode | undefined {
     const t = peek();
     switch (t.kind) {
       case '{':
-        return parseObject();
-      case '[':
-        return parseArray();
+      case '[': {
+        if (depth >= MAX_JSON_DEPTH) return skipTooDeep(t);
+        depth++;
+        try {
+          return t.kind === '{' ? parseObject() : parseArray();
+        } finally {
+          depth--;
+        }
+      }
       case 'string':
         next();
         return { kind: 'string', range: { start: t.start, end: t.end }, value: t.value ?? '', closed: t.closed ?? true, hasVariables: /\{\{[^{}]*\}\}/.test(t.value ?? '') };
@@ -284,6 +295,23 @@ export function parseJsonTree(text: string, base = 0): JsonTree {
       }
       if (!afterMember(node, member)) return node;
     }
+  }
+
+  /** Skips a value nested past MAX_JSON_DEPTH to its matching bracket (or the end), as one invalid node. */
+  function skipTooDeep(open: Token): JsonInvalidNode {
+    err(open, `nested deeper than ${MAX_JSON_DEPTH} levels of \`{\` and \`[\``);
+    let level = 0;
+    let end = open.end;
+    for (;;) {
+      const t = peek();
+      if (t.kind === 'eof') break;
+      next();
+      end = t.end;
+      if (t.kind === '{' || t.kind === '[') level++;
+      else if (t.kind === '}' || t.kind === ']') level--;
+      if (level <= 0) break;
+    }
+    return { kind: 'invalid', range: { start: open.start, end }, text: '' };
   }
 
   /** After a member: `,` (a trailing one before `}` is an error), `}` or recovery. False when the object ended badly. */

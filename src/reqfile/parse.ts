@@ -66,8 +66,9 @@ export interface ParsedRequestFile extends RequestFile {
 }
 
 const SEPARATOR_RE = /^\s*###/;
-const VARIABLE_LINE_RE = /^(\s*)@([A-Za-z_][A-Za-z0-9_]*)(\s*)=(.*)$/;
-const DIRECTIVE_RE = /^\s*@(\S*)(\s*)(.*)$/;
+// `s`: a line is split on \n only, so U+2028/U+2029 inside it are ordinary characters of the value
+const VARIABLE_LINE_RE = /^(\s*)@([A-Za-z_][A-Za-z0-9_]*)(\s*)=(.*)$/s;
+const DIRECTIVE_RE = /^\s*@(\S*)(\s*)(.*)$/s;
 
 export function isCommentLine(trimmed: string): boolean {
   return (trimmed.startsWith('#') && !trimmed.startsWith('###')) || trimmed.startsWith('//');

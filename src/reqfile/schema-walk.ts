@@ -127,37 +127,61 @@ export function framesAt(schema: TlSchema, method: TlEntry | undefined, root: Js
   }
 }
 
+/** Suggestions already computed, per candidate list (the lists are cached per schema): an editor re-analyzes the
+ * same text on every keystroke, and a file of many typos would otherwise pay a scan of the schema for each. */
+const closestCache = new WeakMap<readonly string[], Map<string, string[]>>();
+const CLOSEST_CACHE_ENTRIES = 512;
+
 /** Closest names for a misspelling: same tail after the namespace first, then small edit distances. */
 export function closestNames(name: string, candidates: readonly string[], max = 3): string[] {
+  let cache = closestCache.get(candidates);
+  if (!cache) closestCache.set(candidates, (cache = new Map()));
+  const key = `${max} ${name}`;
+  const hit = cache.get(key);
+  if (hit) return hit.slice();
   const want = name.toLowerCase();
   const tail = want.slice(want.lastIndexOf('.') + 1);
+  const limit = Math.max(2, Math.floor(want.length / 4));
   const scored: { n: string; d: number }[] = [];
   for (const c of candidates) {
     const lc = c.toLowerCase();
-    let d = editDistance(want, lc, 4);
     const ctail = lc.slice(lc.lastIndexOf('.') + 1);
-    if (tail.length >= 3 && ctail === tail) d = Math.min(d, 1);
-    else if (tail.length >= 4 && ctail.includes(tail)) d = Math.min(d, 2);
-    if (d <= Math.max(2, Math.floor(want.length / 4))) scored.push({ n: c, d });
+    let d: number;
+    if (tail.length >= 3 && ctail === tail) d = Math.min(editDistance(want, lc, 1), 1);
+    else if (tail.length >= 4 && ctail.includes(tail)) d = Math.min(editDistance(want, lc, 2), 2);
+    else d = editDistance(want, lc, Math.min(4, limit));
+    if (d <= limit) scored.push({ n: c, d });
   }
   scored.sort((a, b) => a.d - b.d || a.n.localeCompare(b.n));
-  return scored.slice(0, max).map((s) => s.n);
+  const out = scored.slice(0, max).map((s) => s.n);
+  if (cache.size >= CLOSEST_CACHE_ENTRIES) cache.clear();
+  cache.set(key, out);
+  return out.slice();
 }
+
+let distanceRows = new Int32Array(2 * 64);
 
 /** Levenshtein distance, giving up (returning limit + 1) once it exceeds `limit`. */
 function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const width = b.length + 1;
+  if (distanceRows.length < 2 * width) distanceRows = new Int32Array(2 * width);
+  let prev = distanceRows.subarray(0, width);
+  let cur = distanceRows.subarray(width, 2 * width);
+  for (let j = 0; j < width; j++) prev[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
+    cur[0] = i;
     let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      cur.push(v);
+    const ai = a.charCodeAt(i - 1);
+    for (let j = 1; j < width; j++) {
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ai === b.charCodeAt(j - 1) ? 0 : 1));
+      cur[j] = v;
       if (v < best) best = v;
     }
     if (best > limit) return limit + 1;
+    const t = prev;
     prev = cur;
+    cur = t;
   }
   return prev[b.length]!;
 }

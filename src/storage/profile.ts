@@ -112,6 +112,17 @@ export class ProfileStore {
     return (await this.backends.plain.get<T>(this.k(field))) ?? undefined;
   }
 
+  /** A stored list of DC ids; anything else (a hand edit, another program's file) is an error naming the entry. */
+  private async getDcList(field: 'dcKeys' | 'authorizedDcs'): Promise<number[]> {
+    const v = await this.getPlain<unknown>(field);
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || !v.every((d) => Number.isSafeInteger(d))) {
+      const got = Array.isArray(v) ? 'an array holding a non-integer' : typeof v;
+      throw new TypeError(`stored ${this.k(field)}: expected an array of DC ids, got ${got}`);
+    }
+    return v as number[];
+  }
+
   private async setPlain(field: string, value: unknown): Promise<void> {
     await this.backends.plain.set(this.k(field), value);
   }
@@ -153,7 +164,7 @@ export class ProfileStore {
     await this.serial(async () => {
       await this.backends.secrets.set(this.k(`dc:${rec.dcId}:authKey`), encodeBytes(rec.authKey));
       await this.setPlain(`dc:${rec.dcId}:session`, plain);
-      const index = (await this.getPlain<number[]>('dcKeys')) ?? [];
+      const index = (await this.getDcList('dcKeys'));
       await this.setPlain('dcKeys', sortNums([...index, rec.dcId]));
     });
   }
@@ -177,16 +188,16 @@ export class ProfileStore {
     await this.serial(async () => {
       await this.backends.secrets.delete(this.k(`dc:${dcId}:authKey`));
       await this.backends.plain.delete(this.k(`dc:${dcId}:session`));
-      const index = (await this.getPlain<number[]>('dcKeys')) ?? [];
+      const index = (await this.getDcList('dcKeys'));
       await this.setPlain('dcKeys', index.filter((d) => d !== dcId));
-      const auth = (await this.getPlain<number[]>('authorizedDcs')) ?? [];
+      const auth = (await this.getDcList('authorizedDcs'));
       if (auth.includes(dcId)) await this.setPlain('authorizedDcs', auth.filter((d) => d !== dcId));
     });
   }
 
   async listDcKeys(): Promise<number[]> {
     await this.queue;
-    return sortNums((await this.getPlain<number[]>('dcKeys')) ?? []);
+    return sortNums((await this.getDcList('dcKeys')));
   }
 
   // --- authorized DCs ----------------------------------------------------------------------------------------------
@@ -198,7 +209,7 @@ export class ProfileStore {
 
   private async readAuthorizedDcs(): Promise<number[]> {
     await this.queue;
-    return sortNums((await this.getPlain<number[]>('authorizedDcs')) ?? []);
+    return sortNums((await this.getDcList('authorizedDcs')));
   }
 
   /**
@@ -213,7 +224,7 @@ export class ProfileStore {
     await this.serial(async () => {
       let next = mine;
       if (base) {
-        const cur = (await this.getPlain<number[]>('authorizedDcs')) ?? [];
+        const cur = (await this.getDcList('authorizedDcs'));
         next = sortNums([...cur.filter((d) => mine.includes(d) || !base.includes(d)), ...mine.filter((d) => !base.includes(d))]);
       }
       await this.setPlain('authorizedDcs', next);
@@ -224,14 +235,14 @@ export class ProfileStore {
   async addAuthorizedDc(dcId: number): Promise<void> {
     checkDcId(dcId);
     await this.serial(async () => {
-      const cur = (await this.getPlain<number[]>('authorizedDcs')) ?? [];
+      const cur = (await this.getDcList('authorizedDcs'));
       await this.setPlain('authorizedDcs', sortNums([...cur, dcId]));
     });
   }
 
   async removeAuthorizedDc(dcId: number): Promise<void> {
     await this.serial(async () => {
-      const cur = (await this.getPlain<number[]>('authorizedDcs')) ?? [];
+      const cur = (await this.getDcList('authorizedDcs'));
       await this.setPlain('authorizedDcs', cur.filter((d) => d !== dcId));
     });
   }
@@ -312,7 +323,7 @@ export class ProfileStore {
   /** Removes everything of this profile from both backends; other profiles are untouched. */
   async clear(): Promise<void> {
     await this.serial(async () => {
-      const dcs = (await this.getPlain<number[]>('dcKeys')) ?? [];
+      const dcs = (await this.getDcList('dcKeys'));
       await this.backends.secrets.delete([this.k('apiHash'), ...dcs.map((d) => this.k(`dc:${d}:authKey`))]);
       await this.backends.plain.delete([
         ...['homeDc', 'userId', 'authorizedDcs', 'dcOptions', 'apiId', 'lastTrace'].map((f) => this.k(f)),

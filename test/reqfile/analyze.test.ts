@@ -1,7 +1,7 @@
 // Schema diagnostics of request files: each code, with the exact range it points at (against the bundled layer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeRequestFile } from '../../src/reqfile';
+import { analyzeRequestFile, completeAt, hoverAt } from '../../src/reqfile';
 import { apiSchema, schemaFromTlText } from '../../src/tl/bundled';
 
 const schema = apiSchema();
@@ -182,4 +182,12 @@ test('a user schema (schemaFromTlText) is used as given', () => {
   assert.deepEqual(analyzeRequestFile('lab.get\n{ "thing": {"_":"lab.thing","name":"x"}, "count": 1 }', own), []);
   const d = analyzeRequestFile('lab.get\n{ "thing": {"_":"lab.thing"}, "count": "1" }\n###\nusers.getUsers', own);
   assert.deepEqual(d.map((x) => x.code), ['missing-param', 'wrong-type', 'unknown-method']);
+});
+
+test('a body nested past the depth limit is one diagnostic, and analysis, completion and hover still answer', () => {
+  const text = `users.getUsers\n{ "id": ${'['.repeat(5000)}1${']'.repeat(5000)} }\n`;
+  const d = analyzeRequestFile(text, schema);
+  assert.ok(d.some((x) => /nested deeper than 128 levels/.test(x.message)), JSON.stringify(d.map((x) => x.message)));
+  completeAt(text, text.indexOf('1'), schema);
+  hoverAt(text, text.indexOf('1'), schema);
 });

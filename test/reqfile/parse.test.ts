@@ -166,3 +166,9 @@ test('an empty file, only comments, only variables: no requests, no diagnostics'
     assert.deepEqual(f.diagnostics, [], JSON.stringify(text));
   }
 });
+
+test('a directive or assignment line holding U+2028/U+2029 is parsed, not a crash (the separators are characters of the line)', () => {
+  const file = parseRequestFile('@dc 2\u2028\n@x = a\u2029b\nhelp.getConfig\n');
+  assert.equal(file.requests.length, 1);
+  assert.equal(file.variables.find((v) => v.name === 'x')?.value, 'a\u2029b');
+});

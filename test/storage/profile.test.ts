@@ -192,3 +192,17 @@ test('ProfileStore: setAuthorizedDcs saves the caller\'s change, keeping DCs ano
   await new ProfileStore(backends, 'sandbox').setAuthorizedDcs([5]);
   assert.deepEqual(await new ProfileStore(backends, 'sandbox').getAuthorizedDcs(), [5]);
 });
+
+test('ProfileStore: a stored DC list that is not an array of ids is an error naming the entry, not a TypeError from deep inside', async () => {
+  for (const [field, bad] of [
+    ['dcKeys', {}],
+    ['dcKeys', 5],
+    ['authorizedDcs', 'two'],
+    ['authorizedDcs', [2, 'x']],
+  ] as const) {
+    const backends = memoryBackends();
+    await backends.plain.set(`sandbox:${field}`, bad);
+    const p = new ProfileStore(backends, 'sandbox');
+    await assert.rejects(p.snapshot(), new RegExp(`^TypeError: stored sandbox:${field}: expected an array of DC ids, got `));
+  }
+});
