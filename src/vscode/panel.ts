@@ -20,11 +20,11 @@ import {
   type PanelState,
   type RequestHandlers,
   type RequestName,
+  redactPanelState,
 } from '../ipc';
 import { API_LAYER, apiSchema } from '../tl/bundled';
 import type { TlEntry } from '../tl/types';
 import type { TraceEvent } from '../trace';
-import { redactPanelState } from '../trace/redact';
 import type { DownloadManager } from './downloads';
 import { runSandboxFault } from './faults';
 import type { LabSession } from './lab';

@@ -4,18 +4,12 @@
 // exist elsewhere, so a partial schema file does not warn about every API type it uses.
 import * as vscode from 'vscode';
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { apiSchema, fullSchema, schemaFromTlText } from '../tl/bundled';
 import type { TlSchema } from '../tl/schema';
+import { chooseSchemaFile } from './schema-file-choice';
 
 export const SCHEMA_FILE_SETTING = 'schemaFile';
-
-/** The setting's path: absolute, `~/…`, or relative to the first workspace folder. */
-export function resolveSchemaFile(setting: string, workspaceFolder: string | undefined, home: string | undefined): string {
-  if (setting.startsWith('~/') && home) return join(home, setting.slice(2));
-  if (isAbsolute(setting)) return setting;
-  return resolve(workspaceFolder ?? process.cwd(), setting);
-}
 
 export class RequestSchemaSource implements vscode.Disposable {
   private schema: TlSchema | undefined;
@@ -31,6 +25,7 @@ export class RequestSchemaSource implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`dclab.${SCHEMA_FILE_SETTING}`)) this.reload();
       }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.reload()),
       vscode.workspace.onDidSaveTextDocument((d) => {
         if (this.path && d.uri.scheme === 'file' && resolve(d.uri.fsPath) === this.path) this.reload();
       }),
@@ -66,12 +61,17 @@ export class RequestSchemaSource implements vscode.Disposable {
   }
 
   private load(): TlSchema {
-    const setting = vscode.workspace.getConfiguration('dclab').get<string>(SCHEMA_FILE_SETTING, '')?.trim() ?? '';
     this.path = undefined;
-    if (!setting) return apiSchema();
-    const path = resolveSchemaFile(setting, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, process.env.HOME);
+    const values = vscode.workspace.getConfiguration('dclab').inspect<string>(SCHEMA_FILE_SETTING) ?? {};
+    const choice = chooseSchemaFile(values, { trusted: vscode.workspace.isTrusted, workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, home: process.env.HOME });
+    if (choice.kind === 'bundled') {
+      if (choice.note) this.log.info(`request files: ${choice.note}; using the bundled schema`);
+      return apiSchema();
+    }
+    const path = choice.path;
     this.path = path;
     try {
+      if (choice.kind === 'refused') throw new Error(choice.reason);
       const schema = schemaFromTlText(readFileSync(path, 'utf8'));
       const methods = schema.entries.filter((e) => e.kind === 'method').length;
       this.log.info(`request files: schema ${path} (layer ${schema.layer || '?'}, ${methods} methods)`);

@@ -2,7 +2,7 @@
 // like a trace payload, text still being typed has the values of secret fields replaced, and the rest is untouched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactJsonText, redactPanelState } from '../../src/trace/redact';
+import { redactJsonText, redactPanelState, type PanelState } from '../../src/ipc/index.js';
 
 test('redactJsonText: secret fields of a query text are redacted; a text without secrets stays as typed', () => {
   const typed = '{ "_": "auth.signIn", "phone_code": "12345", "phone_code_hash": "h" }';
@@ -29,8 +29,8 @@ test('redactJsonText: a half-typed query (not JSON yet) loses the values of secr
 });
 
 test('redactPanelState: query text and history redacted, other fields kept, input not mutated', () => {
-  const state = {
-    version: 1 as const,
+  const state: PanelState = {
+    version: 1,
     tab: 'query',
     traceFilter: { text: 'auth' },
     query: { method: 'auth.checkPassword', json: '{"password":"pw-canary-1"}', dcId: 2 },

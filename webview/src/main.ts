@@ -1,7 +1,7 @@
 // The DC Lab panel app: topology, trace, query runner, downloads, faults. Talks to the extension host only through the
 // typed IPC of src/ipc (host.ts); keeps its state with acquireVsCodeApi().getState/setState.
 import './styles.css';
-import { edgesFromTrace, type IpcTab, type IpcTopology, type PanelState } from '../../src/ipc/index.js';
+import { edgesFromTrace, redactPanelState, type IpcTab, type IpcTopology, type PanelState } from '../../src/ipc/index.js';
 import { errorText, h } from './dom.js';
 import { DownloadsView } from './downloads.js';
 import { FaultsView } from './faults.js';
@@ -18,9 +18,11 @@ let state: PanelState = host.getState() ?? { version: 1, tab: 'topology' };
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
 function saveState(patch: Partial<PanelState>): void {
   state = { ...state, ...patch };
-  host.setState(state);
+  // VS Code writes a webview's state to disk: what is typed stays in memory, what is kept is redacted
+  const kept = redactPanelState(state);
+  host.setState(kept);
   clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => host.command('state/changed', { state }), 500);
+  saveTimer = setTimeout(() => host.command('state/changed', { state: kept }), 500);
 }
 
 const topology = new TopologyView();
