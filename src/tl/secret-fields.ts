@@ -8,7 +8,10 @@
  * - login codes and passwords: `phone_code`, `phoneCode`, `password` (a string, or inputCheckPasswordSRP — its
  *   A/M1 are also caught by constructor), `new_password_hash`, `current_password_hash`, `tmp_password`,
  *   `secure_secret`, `new_secure_settings`, `srp_B` (with A and M1 it allows an offline guess of the password);
- * - app credentials and login tokens: `api_hash`, `apiHash`, `bot_auth_token`;
+ * - app credentials and login tokens: `api_hash`, `apiHash`, `bot_auth_token`, `future_auth_token` and
+ *   `logout_tokens` (each logs in without a code), `web_auth_token`, `autologin_token` (logs a link's page in);
+ * - device attestation and payments: `ios_push_secret`, `safety_net_token`, `play_integrity_token`, `pnv_token`,
+ *   `payment_token`.
  * Kept on purpose: `phone_code_hash` (useless without the code), `srp_id`, `salt1`/`salt2` (public KDF salts),
  * `server_salt`, `tmp_session`, dcOption `secret` (the MTProxy obfuscation secret of a public address), `g_a`/`g_b`.
  */
@@ -29,6 +32,15 @@ export const SECRET_FIELDS: ReadonlySet<string> = new Set([
   'api_hash',
   'apiHash',
   'bot_auth_token',
+  'future_auth_token',
+  'logout_tokens',
+  'web_auth_token',
+  'autologin_token',
+  'ios_push_secret',
+  'safety_net_token',
+  'play_integrity_token',
+  'pnv_token',
+  'payment_token',
 ]);
 
 /** Whether a JSON path (`password.A`, `settings.phone_code`, `id[0].access_hash`) runs through a secret field. */
@@ -38,7 +50,8 @@ export function isSecretPath(path: string): boolean {
 
 /**
  * Fields redacted only inside a given constructor or method (`_`), because the field name alone is too generic:
- * exported authorization bytes, SRP proof values, QR login tokens and e-mail login codes.
+ * exported authorization bytes, SRP proof values, QR login tokens, e-mail and recovery codes, a bot's token, push
+ * and captcha tokens, the CDN's file key and Passport's encrypted secrets.
  */
 export const REDACTED_BY_CONSTRUCTOR: Readonly<Record<string, readonly string[]>> = {
   'auth.exportedAuthorization': ['bytes'],
@@ -49,6 +62,24 @@ export const REDACTED_BY_CONSTRUCTOR: Readonly<Record<string, readonly string[]>
   'auth.loginTokenMigrateTo': ['token'],
   'auth.acceptLoginToken': ['token'],
   emailVerificationCode: ['code'],
+  emailVerificationGoogle: ['token'],
+  emailVerificationApple: ['token'],
+  'auth.recoverPassword': ['code'],
+  'auth.checkRecoveryPassword': ['code'],
+  'account.confirmPasswordEmail': ['code'],
+  'account.invalidateSignInCodes': ['codes'],
+  'bots.exportedBotToken': ['token'],
+  'account.registerDevice': ['token', 'secret'],
+  'account.unregisterDevice': ['token'],
+  invokeWithGooglePlayIntegrity: ['token'],
+  invokeWithReCaptcha: ['token'],
+  invokeWithApnsSecret: ['secret'],
+  codeSettings: ['token'],
+  'upload.fileCdnRedirect': ['encryption_key'],
+  inputSecureFileUploaded: ['secret'],
+  secureFile: ['secret'],
+  secureData: ['secret'],
+  secureCredentialsEncrypted: ['secret'],
 };
 
 const MARKER_RE = /^\[redacted( \d+ bytes)?\]$/;
