@@ -1,13 +1,9 @@
 // Deep redaction of secrets in trace payloads. Output is JSON-ready (long → decimal string, bytes → base64 via
 // src/tl/json) and never contains a redacted value, not even inside a nested or camelCase field.
 import { tlToJson } from '../tl/json.js';
-import { REDACTED_BY_CONSTRUCTOR, redactSecrets, SECRET_FIELDS } from '../tl/secret-fields.js';
+import { redactSecrets } from '../tl/secret-fields.js';
 import type { TlSchema } from '../tl/schema.js';
 import type { JsonValue } from './event.js';
-
-/** The secret field names (one policy, src/tl/secret-fields.ts). */
-export const REDACTED_FIELDS: ReadonlySet<string> = SECRET_FIELDS;
-export { REDACTED_BY_CONSTRUCTOR };
 
 export interface RedactContext {
   /** The method or constructor the payload belongs to when it has no `_` of its own (a call's params). */
@@ -16,7 +12,7 @@ export interface RedactContext {
   schema?: TlSchema;
 }
 
-/** Redacts secrets (see REDACTED_FIELDS, REDACTED_BY_CONSTRUCTOR) and returns JSON-ready data. Never mutates. */
+/** Redacts secrets (the policy of src/tl/secret-fields.ts) and returns JSON-ready data. Never mutates. */
 export function redact(value: unknown, ctx: RedactContext = {}): JsonValue {
   const cleaned = redactSecrets(value, ctx.method);
   const json = tlToJson(cleaned, ctx.schema);
