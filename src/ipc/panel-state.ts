@@ -1,8 +1,8 @@
 // The panel's state as it may be kept: VS Code writes a webview's state (setState) to disk, and the host keeps a
 // copy to restore the panel. Both sides store only what redactPanelState returns, so a login code or password typed
 // in the query editor never reaches the disk. The policy is the one of src/tl/secret-fields.ts.
-import { redactSecrets, SECRET_FIELDS } from '../tl/secret-fields.js';
-import type { PanelState } from './models.js';
+import { redactSecrets, SECRET_FIELDS } from '../tl/secret-fields';
+import type { PanelState } from './models';
 
 const SECRET_TEXT_RE = new RegExp(`"(${[...SECRET_FIELDS].join('|')})"(\\s*:\\s*)("(?:[^"\\\\]|\\\\.)*"?|[^,}\\]\\s]+)`, 'g');
 

@@ -17,7 +17,7 @@ import type {
   IpcTopology,
   IpcTraceEvent,
   PanelState,
-} from './models.js';
+} from './models';
 
 /** Bump when a message shape changes incompatibly; sent in `ready` and `init`. */
 export const IPC_VERSION = 1;

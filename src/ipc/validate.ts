@@ -1,8 +1,8 @@
 // Runtime validation of what the webview posts. The host runs validateWebviewMessage on EVERY message it receives
 // (a webview is untrusted input: an imported trace or a hostile page could post anything). Errors name the field.
 
-import { IPC_FAULT_SPECS, IPC_TABS, type IpcFaultField, type JsonValue } from './models.js';
-import type { CommandName, RequestName, WebviewMessage } from './protocol.js';
+import { IPC_FAULT_SPECS, IPC_TABS, type IpcFaultField, type JsonValue } from './models';
+import type { CommandName, RequestName, WebviewMessage } from './protocol';
 
 export type ValidationResult<T> = { ok: true; msg: T } | { ok: false; error: string };
 

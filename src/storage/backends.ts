@@ -3,8 +3,8 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Keyv from 'keyv';
-import { createFileKeyv, createMemoryKeyv } from './file-store.js';
-import { withLock } from './lock.js';
+import { createFileKeyv, createMemoryKeyv } from './file-store';
+import { withLock } from './lock';
 
 export interface ProfileBackends {
   plain: Keyv;

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
-import { withLock } from './lock.js';
+import { withLock } from './lock';
 
 export const FILE_STORE_FORMAT = 'dclab-store';
 export const FILE_STORE_VERSION = 1;

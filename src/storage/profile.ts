@@ -1,7 +1,7 @@
 // Per-profile persistence over the two backends. Everything secret (auth keys, api_hash) goes to `secrets`, the rest
 // to `plain`; bigint is stored as a decimal string and Uint8Array as base64 because keyv JSON-serializes values.
-import type { ProfileBackends } from './backends.js';
-import { decodeBigInt, decodeBytes, encodeBigInt, encodeBytes } from './codec.js';
+import type { ProfileBackends } from './backends';
+import { decodeBigInt, decodeBytes, encodeBigInt, encodeBytes } from './codec';
 
 export type ProfileName = 'sandbox' | 'test' | 'production' | `custom:${string}`;
 

@@ -1,10 +1,10 @@
 // Bundled schemas: the API layer from @mtcute/core's JSON, the MTProto service schema written from the spec,
 // and user .tl texts merged over the service schema.
 import apiJson from '@mtcute/core/tl/api-schema.json';
-import { MTPROTO_SCHEMA_TL } from './mtproto-schema.js';
-import { parseTlSchema } from './parser.js';
-import { TlSchema } from './schema.js';
-import type { TlEntry, TlParam } from './types.js';
+import { MTPROTO_SCHEMA_TL } from './mtproto-schema';
+import { parseTlSchema } from './parser';
+import { TlSchema } from './schema';
+import type { TlEntry, TlParam } from './types';
 
 export const API_LAYER = 227;
 

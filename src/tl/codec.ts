@@ -1,9 +1,9 @@
 // Schema-driven TL binary codec: TlObject <-> bytes for constructors, method calls and typed values.
 import { unzipSync } from 'node:zlib';
-import { joinTlPath, TlDecodeError, TlReader, TlWriter } from './binary.js';
-import { computeTlId } from './parser.js';
-import type { TlSchema } from './schema.js';
-import type { TlEntry, TlObject } from './types.js';
+import { joinTlPath, TlDecodeError, TlReader, TlWriter } from './binary';
+import { computeTlId } from './parser';
+import type { TlSchema } from './schema';
+import type { TlEntry, TlObject } from './types';
 
 export const VECTOR_ID = 0x1cb5c415;
 export const GZIP_PACKED_ID = 0x3072cfa1;

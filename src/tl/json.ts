@@ -1,10 +1,10 @@
 // JSON mapping of TL values (user-facing): long ↔ decimal string, bytes ↔ base64, int128/int256 ↔ hex.
 // tlFromJson validates against the schema and reports the failing path and the expected type.
 import { isSecretPath } from './secret-fields';
-import { joinTlPath } from './binary.js';
-import { MT_MESSAGE_ENTRY, resolveTlType, type TlTypeRef } from './codec.js';
-import type { TlSchema } from './schema.js';
-import type { TlEntry, TlObject } from './types.js';
+import { joinTlPath } from './binary';
+import { MT_MESSAGE_ENTRY, resolveTlType, type TlTypeRef } from './codec';
+import type { TlSchema } from './schema';
+import type { TlEntry, TlObject } from './types';
 
 export class TlJsonError extends Error {
   constructor(

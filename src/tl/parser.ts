@@ -4,8 +4,8 @@
 // and `bytes` written as `string`.
 // The scanner and the declaration syntax below keep source positions: src/tl/tl-file.ts (editor support for .tl
 // files) builds on the same code, so an id shown in the editor is exactly the id the codec uses.
-import { crc32 } from './crc32.js';
-import type { TlEntry, TlParam } from './types.js';
+import { crc32 } from './crc32';
+import type { TlEntry, TlParam } from './types';
 
 export class TlParseError extends Error {
   constructor(

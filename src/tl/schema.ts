@@ -1,5 +1,5 @@
 // An immutable set of TL entries with fast lookups by id, by name and by result type.
-import type { TlEntry } from './types.js';
+import type { TlEntry } from './types';
 
 export class TlSchema {
   readonly layer: number;

@@ -2,10 +2,10 @@
 // `#id` that is not the CRC32 of the declaration, syntax errors, unknown types, duplicates), hover and go-to-definition.
 // Pure: src/vscode turns these offsets into positions. Scanning, declaration syntax and the hashed normalization are
 // parser.ts's own, so what the editor shows is exactly what the codec uses.
-import { crc32 } from './crc32.js';
-import { normalizeTlDeclaration, parseTlDeclarationSyntax, scanTlSource } from './parser.js';
-import type { TlMappedText, TlSourceItem } from './parser.js';
-import type { TlEntry } from './types.js';
+import { crc32 } from './crc32';
+import { normalizeTlDeclaration, parseTlDeclarationSyntax, scanTlSource } from './parser';
+import type { TlMappedText, TlSourceItem } from './parser';
+import type { TlEntry } from './types';
 
 /** 0-based character offsets into the analyzed text, `end` exclusive. */
 export interface TlTextRange {

@@ -1,9 +1,9 @@
 // Deep redaction of secrets in trace payloads. Output is JSON-ready (long → decimal string, bytes → base64 via
 // src/tl/json) and never contains a redacted value, not even inside a nested or camelCase field.
-import { tlToJson } from '../tl/json.js';
-import { redactSecrets } from '../tl/secret-fields.js';
-import type { TlSchema } from '../tl/schema.js';
-import type { JsonValue } from './event.js';
+import { tlToJson } from '../tl/json';
+import { redactSecrets } from '../tl/secret-fields';
+import type { TlSchema } from '../tl/schema';
+import type { JsonValue } from './event';
 
 export interface RedactContext {
   /** The method or constructor the payload belongs to when it has no `_` of its own (a call's params). */

@@ -1,7 +1,7 @@
 // A bounded, in-memory ring of trace events with monotonic ids, listeners, chains and JSON export/import.
-import { TRACE_FORMAT, TRACE_KINDS, TRACE_VERSION, type JsonValue, type TraceEvent, type TraceEventInput, type TraceExport, type TraceKind } from './event.js';
-import { redact } from './redact.js';
-import type { WireTraceEvent } from './timeline.js';
+import { TRACE_FORMAT, TRACE_KINDS, TRACE_VERSION, type JsonValue, type TraceEvent, type TraceEventInput, type TraceExport, type TraceKind } from './event';
+import { redact } from './redact';
+import type { WireTraceEvent } from './timeline';
 
 export const DEFAULT_TRACE_CAPACITY = 100_000;
 

@@ -1,4 +1,4 @@
-import type { TraceEvent } from './event.js';
+import type { TraceEvent } from './event';
 
 /**
  * A wire-level trace line as the trace layer sees it. Structurally the same as the MTProto layer's WireEvent,

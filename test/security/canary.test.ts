@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { cliBackends } from '../../src/storage';
-import { redactPanelState } from '../../src/ipc/index.js';
+import { redactPanelState } from '../../src/ipc/index';
 import { LabSession, type LabSettings } from '../../src/vscode/lab';
 import { runPanelQuery } from '../../src/vscode/query';
 import { dclabIn, type RunResult } from '../cli/helpers';

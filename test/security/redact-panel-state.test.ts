@@ -2,7 +2,7 @@
 // like a trace payload, text still being typed has the values of secret fields replaced, and the rest is untouched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactJsonText, redactPanelState, type PanelState } from '../../src/ipc/index.js';
+import { redactJsonText, redactPanelState, type PanelState } from '../../src/ipc/index';
 
 test('redactJsonText: secret fields of a query text are redacted; a text without secrets stays as typed', () => {
   const typed = '{ "_": "auth.signIn", "phone_code": "12345", "phone_code_hash": "h" }';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { fullSchema } from '../../src/tl/bundled';
 import { REDACTED_BY_CONSTRUCTOR, SECRET_FIELDS } from '../../src/tl/secret-fields';
 import { redact } from '../../src/trace';
-import { redactPanelState } from '../../src/ipc/index.js';
+import { redactPanelState } from '../../src/ipc/index';
 
 /** Names that may hold a secret: passwords, codes, tokens, secrets, keys, nonces, hashes, raw bytes. */
 const SECRET_LOOKING = /password|passcode|code|token|secret|hash|auth_key|nonce|^bytes$|key|srp|^A$|^M1$/i;

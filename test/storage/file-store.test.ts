@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileKeyv, createMemoryKeyv, cliBackends, FileKeyvStore, StoreFileError } from '../../src/storage/index.js';
+import { createFileKeyv, createMemoryKeyv, cliBackends, FileKeyvStore, StoreFileError } from '../../src/storage/index';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'dclab-store-'));

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { cliBackends, memoryBackends, parseProfileName, ProfileStore, type DcKeyRecord } from '../../src/storage/index.js';
+import { cliBackends, memoryBackends, parseProfileName, ProfileStore, type DcKeyRecord } from '../../src/storage/index';
 
 const b64 = (u8: Uint8Array): string => Buffer.from(u8).toString('base64');
 

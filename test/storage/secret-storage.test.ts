@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Keyv from 'keyv';
-import { createMemoryKeyv, ProfileStore, SecretStorageKeyvAdapter, type SecretStorageLike } from '../../src/storage/index.js';
+import { createMemoryKeyv, ProfileStore, SecretStorageKeyvAdapter, type SecretStorageLike } from '../../src/storage/index';
 
 /** An in-memory stand-in for vscode.SecretStorage (async like the real one). */
 class FakeSecretStorage implements SecretStorageLike {

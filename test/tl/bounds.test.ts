@@ -1,13 +1,13 @@
 // Bounds the TL fuzzers asked for: time linear in the input for .tl text, and (below) the binary codec's limits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTlSchema, scanTlSource, TlMappedText } from '../../src/tl/parser.js';
-import { analyzeTlFile, tlHoverAt } from '../../src/tl/tl-file.js';
+import { parseTlSchema, scanTlSource, TlMappedText } from '../../src/tl/parser';
+import { analyzeTlFile, tlHoverAt } from '../../src/tl/tl-file';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { BOOL_TRUE_ID, TL_MAX_DEPTH, TlCodec, TlEncodeError, VECTOR_ID } from '../../src/tl/codec.js';
-import { TlDecodeError, TlWriter } from '../../src/tl/binary.js';
-import { apiTypeComment, fullSchema, schemaFromTlText } from '../../src/tl/bundled.js';
+import { BOOL_TRUE_ID, TL_MAX_DEPTH, TlCodec, TlEncodeError, VECTOR_ID } from '../../src/tl/codec';
+import { TlDecodeError, TlWriter } from '../../src/tl/binary';
+import { apiTypeComment, fullSchema, schemaFromTlText } from '../../src/tl/bundled';
 
 /** Milliseconds `fn` takes. */
 function timed(fn: () => void): number {

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { TlCodec, TlEncodeError, VECTOR_ID } from '../../src/tl/codec.js';
-import { TlDecodeError, TlReader, TlWriter } from '../../src/tl/binary.js';
-import { fullSchema, mtprotoSchema } from '../../src/tl/bundled.js';
-import type { TlObject } from '../../src/tl/types.js';
+import { TlCodec, TlEncodeError, VECTOR_ID } from '../../src/tl/codec';
+import { TlDecodeError, TlReader, TlWriter } from '../../src/tl/binary';
+import { fullSchema, mtprotoSchema } from '../../src/tl/bundled';
+import type { TlObject } from '../../src/tl/types';
 
 const codec = new TlCodec(fullSchema());
 const lenient = new TlCodec(fullSchema(), { lenient: true });

@@ -2,9 +2,9 @@
 // lenient layer-198 codec serves objects of the layer-227 world (what the sandbox does).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiSchema, schemaFromTlText } from '../../src/tl/bundled.js';
-import { TlCodec, TlEncodeError } from '../../src/tl/codec.js';
-import type { TlObject } from '../../src/tl/types.js';
+import { apiSchema, schemaFromTlText } from '../../src/tl/bundled';
+import { TlCodec, TlEncodeError } from '../../src/tl/codec';
+import type { TlObject } from '../../src/tl/types';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const gramjsApiTl: string = require('telegram/tl/apiTl.js');

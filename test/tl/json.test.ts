@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullSchema } from '../../src/tl/bundled.js';
-import { TlCodec } from '../../src/tl/codec.js';
-import { TlJsonError, tlFromJson, tlToJson } from '../../src/tl/json.js';
-import type { TlObject } from '../../src/tl/types.js';
+import { fullSchema } from '../../src/tl/bundled';
+import { TlCodec } from '../../src/tl/codec';
+import { TlJsonError, tlFromJson, tlToJson } from '../../src/tl/json';
+import type { TlObject } from '../../src/tl/types';
 
 const schema = fullSchema();
 const codec = new TlCodec(schema);

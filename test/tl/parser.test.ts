@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32 } from '../../src/tl/crc32.js';
-import { computeTlId, normalizeTlDeclaration, parseTlSchema, TlParseError } from '../../src/tl/parser.js';
-import { TlSchema } from '../../src/tl/schema.js';
-import { MTPROTO_SCHEMA_TL } from '../../src/tl/mtproto-schema.js';
-import { API_LAYER, apiSchema, fullSchema, mtprotoSchema, schemaFromTlText } from '../../src/tl/bundled.js';
+import { crc32 } from '../../src/tl/crc32';
+import { computeTlId, normalizeTlDeclaration, parseTlSchema, TlParseError } from '../../src/tl/parser';
+import { TlSchema } from '../../src/tl/schema';
+import { MTPROTO_SCHEMA_TL } from '../../src/tl/mtproto-schema';
+import { API_LAYER, apiSchema, fullSchema, mtprotoSchema, schemaFromTlText } from '../../src/tl/bundled';
 
 // GramJS's layer-198 api.tl (module.exports = string)
 const gramjsApiTl: string = require('telegram/tl/apiTl.js');

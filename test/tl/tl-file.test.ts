@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeTlFile, tlDefinitionAt, tlHoverAt } from '../../src/tl/tl-file.js';
-import type { TlTextRange } from '../../src/tl/tl-file.js';
-import { parseTlSchema } from '../../src/tl/parser.js';
-import { apiSchema } from '../../src/tl/bundled.js';
-import { MTPROTO_SCHEMA_TL } from '../../src/tl/mtproto-schema.js';
-import type { TlEntry } from '../../src/tl/types.js';
+import { analyzeTlFile, tlDefinitionAt, tlHoverAt } from '../../src/tl/tl-file';
+import type { TlTextRange } from '../../src/tl/tl-file';
+import { parseTlSchema } from '../../src/tl/parser';
+import { apiSchema } from '../../src/tl/bundled';
+import { MTPROTO_SCHEMA_TL } from '../../src/tl/mtproto-schema';
+import type { TlEntry } from '../../src/tl/types';
 
 // GramJS's layer-198 api.tl (module.exports = string)
 const gramjsApiTl: string = require('telegram/tl/apiTl.js');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redact, TraceStore } from '../../src/trace/index.js';
+import { redact, TraceStore } from '../../src/trace/index';
 
 const bytes = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
 const b64 = (u8: Uint8Array): string => Buffer.from(u8).toString('base64');

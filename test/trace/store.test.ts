@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TraceStore, TraceImportError, type TraceEvent } from '../../src/trace/index.js';
+import { TraceStore, TraceImportError, type TraceEvent } from '../../src/trace/index';
 
 test('TraceStore: default bound is 100,000 — the 100,001st event evicts the first', () => {
   const s = new TraceStore();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTimeline, formatTraceTimeline, TraceStore, type WireTraceEvent } from '../../src/trace/index.js';
+import { formatTimeline, formatTraceTimeline, TraceStore, type WireTraceEvent } from '../../src/trace/index';
 
 function loginTrace(): TraceStore {
   let now = 10_000;

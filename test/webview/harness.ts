@@ -17,7 +17,7 @@ import {
   type NotificationName,
   type RequestHandlers,
   type WebviewMessage,
-} from '../../src/ipc/index.js';
+} from '../../src/ipc/index';
 
 // `window` inside page.evaluate callbacks (evaluated in chromium; the root tsconfig has no DOM lib).
 declare const window: { dispatchEvent(e: unknown): boolean };

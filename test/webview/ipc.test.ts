@@ -31,13 +31,13 @@ import {
   type IpcTraceExport,
   type IpcTlEntry,
   type WebviewMessage,
-} from '../../src/ipc/index.js';
-import type { TraceEvent, TraceExport } from '../../src/trace/index.js';
-import type { DcEndpoint } from '../../src/dc/topology.js';
-import type { DcEndpointChoice } from '../../src/dc/profile.js';
-import type { DcConnectionInfo } from '../../src/dc/dc-connection.js';
-import type { SandboxStatus } from '../../src/sandbox/index.js';
-import type { TlEntry } from '../../src/tl/types.js';
+} from '../../src/ipc/index';
+import type { TraceEvent, TraceExport } from '../../src/trace/index';
+import type { DcEndpoint } from '../../src/dc/topology';
+import type { DcEndpointChoice } from '../../src/dc/profile';
+import type { DcConnectionInfo } from '../../src/dc/dc-connection';
+import type { SandboxStatus } from '../../src/sandbox/index';
+import type { TlEntry } from '../../src/tl/types';
 
 // Compile-time: the host can pass src/trace and src/dc values as they are.
 const _trace: (e: TraceEvent) => IpcTraceEvent = (e) => e;

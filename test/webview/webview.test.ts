@@ -9,19 +9,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ensureChromium } from './chromium.js';
-import { HostStub, startPageServer, type PageServer } from './harness.js';
-import { edgesFromTrace, dcNodeState, type IpcDcEndpoint, type IpcDownload, type IpcTopology, type IpcTraceEvent, type JsonValue, type RequestHandlers, type IpcDcNode, type IpcFaultRequest } from '../../src/ipc/index.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { profileFromSandboxInfo } from '../../src/dc/profile.js';
-import { createDcClient, type DcClient } from '../../src/lifecycle/client.js';
-import { TraceStore } from '../../src/trace/index.js';
-import { apiSchema, API_LAYER } from '../../src/tl/bundled.js';
-import { tlFromJson, tlToJson, TlJsonError } from '../../src/tl/json.js';
-import { downloadFile, locationFromJson } from '../../src/files/index.js';
-import { runFaultOn } from '../../src/vscode/faults.js';
-import { dcConnectionView } from '../../src/vscode/topology.js';
-import type { Profile } from '../../src/dc/profile.js';
+import { ensureChromium } from './chromium';
+import { HostStub, startPageServer, type PageServer } from './harness';
+import { edgesFromTrace, dcNodeState, type IpcDcEndpoint, type IpcDownload, type IpcTopology, type IpcTraceEvent, type JsonValue, type RequestHandlers, type IpcDcNode, type IpcFaultRequest } from '../../src/ipc/index';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index';
+import { profileFromSandboxInfo } from '../../src/dc/profile';
+import { createDcClient, type DcClient } from '../../src/lifecycle/client';
+import { TraceStore } from '../../src/trace/index';
+import { apiSchema, API_LAYER } from '../../src/tl/bundled';
+import { tlFromJson, tlToJson, TlJsonError } from '../../src/tl/json';
+import { downloadFile, locationFromJson } from '../../src/files/index';
+import { runFaultOn } from '../../src/vscode/faults';
+import { dcConnectionView } from '../../src/vscode/topology';
+import type { Profile } from '../../src/dc/profile';
 
 // Browser globals used inside page callbacks (evaluated in chromium; the root tsconfig has no DOM lib).
 /* eslint-disable @typescript-eslint/no-explicit-any */

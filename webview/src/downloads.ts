@@ -1,8 +1,8 @@
 // Downloads: progress, speed, cancel, open the saved file (download/changed notifications from the host).
-import type { IpcDownload } from '../../src/ipc/index.js';
-import { fmtBytes, h } from './dom.js';
-import type { Host } from './host.js';
-import { button } from './toolkit/index.js';
+import type { IpcDownload } from '../../src/ipc/index';
+import { fmtBytes, h } from './dom';
+import type { Host } from './host';
+import { button } from './toolkit/index';
 
 export class DownloadsView {
   readonly el: HTMLElement;

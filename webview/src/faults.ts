@@ -14,10 +14,10 @@ import {
   type IpcFaultsState,
   type IpcSandboxStatus,
   type IpcTopology,
-} from '../../src/ipc/index.js';
-import { errorText, fmtTime, h, kids } from './dom.js';
-import type { Host } from './host.js';
-import { button, dropdown, setDisabled, textField, type Option, type SelectControl, type ValueControl } from './toolkit/index.js';
+} from '../../src/ipc/index';
+import { errorText, fmtTime, h, kids } from './dom';
+import type { Host } from './host';
+import { button, dropdown, setDisabled, textField, type Option, type SelectControl, type ValueControl } from './toolkit/index';
 
 interface Row {
   run: HTMLElement;

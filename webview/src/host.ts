@@ -15,7 +15,7 @@ import {
   type RequestResult,
   type WebviewCommands,
   type WebviewMessage,
-} from '../../src/ipc/index.js';
+} from '../../src/ipc/index';
 
 interface VsCodeApi {
   postMessage(msg: unknown): void;

@@ -1,15 +1,15 @@
 // The DC Lab panel app: topology, trace, query runner, downloads, faults. Talks to the extension host only through the
 // typed IPC of src/ipc (host.ts); keeps its state with acquireVsCodeApi().getState/setState.
 import './styles.css';
-import { edgesFromTrace, redactPanelState, type IpcTab, type IpcTopology, type PanelState } from '../../src/ipc/index.js';
-import { errorText, h } from './dom.js';
-import { DownloadsView } from './downloads.js';
-import { FaultsView } from './faults.js';
-import { Host } from './host.js';
-import { QueryView } from './query/view.js';
-import { registerToolkit, tabs } from './toolkit/index.js';
-import { TopologyView } from './topology.js';
-import { TraceView } from './trace.js';
+import { edgesFromTrace, redactPanelState, type IpcTab, type IpcTopology, type PanelState } from '../../src/ipc/index';
+import { errorText, h } from './dom';
+import { DownloadsView } from './downloads';
+import { FaultsView } from './faults';
+import { Host } from './host';
+import { QueryView } from './query/view';
+import { registerToolkit, tabs } from './toolkit/index';
+import { TopologyView } from './topology';
+import { TraceView } from './trace';
 
 registerToolkit();
 

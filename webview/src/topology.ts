@@ -1,8 +1,8 @@
 // Topology view: every DC of dc_options as an SVG node (state, latency, flags, the connection with its endpoints in
 // the order they are tried and the one in use) and the redirects and transfers that happened as edges.
 // Re-rendered from each host snapshot (a handful of nodes: cheap).
-import { configReadText, connectEndpointText, connectionText, type IpcConnectEndpoint, type IpcDcEdge, type IpcDcEndpoint, type IpcDcNode, type IpcTopology } from '../../src/ipc/index.js';
-import { h, kids, svg } from './dom.js';
+import { configReadText, connectEndpointText, connectionText, type IpcConnectEndpoint, type IpcDcEdge, type IpcDcEndpoint, type IpcDcNode, type IpcTopology } from '../../src/ipc/index';
+import { h, kids, svg } from './dom';
 
 const NODE_W = 240;
 const GAP_X = 30;

@@ -1,11 +1,11 @@
 // Trace timeline: virtualized (fixed row height, a spacer, only the visible rows in the DOM, rows recycled), calls
 // grouped with their chains (children by parentId under their root, collapsible, the chain summarized on the root
 // row), filters by DC / name / errors, a detail pane with the redacted payload and the wire fields.
-import type { IpcTraceEvent, JsonValue } from '../../src/ipc/index.js';
-import { errorText, fmtTime, h, kids } from './dom.js';
-import type { Host } from './host.js';
-import { button, checkbox, dropdown, textField, type CheckControl, type SelectControl, type ValueControl } from './toolkit/index.js';
-import { jsonTree } from './tree.js';
+import type { IpcTraceEvent, JsonValue } from '../../src/ipc/index';
+import { errorText, fmtTime, h, kids } from './dom';
+import type { Host } from './host';
+import { button, checkbox, dropdown, textField, type CheckControl, type SelectControl, type ValueControl } from './toolkit/index';
+import { jsonTree } from './tree';
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 12;

@@ -1,6 +1,6 @@
 // A collapsible JSON tree (details/summary; children rendered when first opened, so big results stay cheap).
-import type { JsonValue } from '../../src/ipc/index.js';
-import { h } from './dom.js';
+import type { JsonValue } from '../../src/ipc/index';
+import { h } from './dom';
 
 export interface TreeOptions {
   /** Levels open at first (default 2). */

@@ -1,6 +1,6 @@
 // Finds downloadable files in a result: documents, photos (their biggest size) and input file locations that
 // carry a dc_id, each as the InputFileLocation JSON the host's download/start takes.
-import type { IpcDownloadStart, JsonObject, JsonValue } from '../../../src/ipc/index.js';
+import type { IpcDownloadStart, JsonObject, JsonValue } from '../../../src/ipc/index';
 
 export interface FoundFile extends IpcDownloadStart {
   /** Path of the object in the result ('messages[0].media.document'). */

@@ -1,10 +1,10 @@
 // The query form generated from the schema: scalars as text fields, Bool / flags as checkboxes, optional
 // (flags.N?) fields may stay empty, vectors with add/remove, nested constructors with a type picker listing the
 // constructors of the expected type. The JSON value is the single source of truth; the form edits it in place.
-import type { IpcTlEntry, IpcTlParam, JsonObject, JsonValue } from '../../../src/ipc/index.js';
-import { h, plainText } from '../dom.js';
-import { button, checkbox, dropdown, textArea, textField } from '../toolkit/index.js';
-import { defaultFor, isOptional, newObject, ordered, SchemaCache, shapeOf, type FieldError } from './schema.js';
+import type { IpcTlEntry, IpcTlParam, JsonObject, JsonValue } from '../../../src/ipc/index';
+import { h, plainText } from '../dom';
+import { button, checkbox, dropdown, textArea, textField } from '../toolkit/index';
+import { defaultFor, isOptional, newObject, ordered, SchemaCache, shapeOf, type FieldError } from './schema';
 
 export type Path = (string | number)[];
 

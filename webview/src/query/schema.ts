@@ -1,7 +1,7 @@
 // Schema data in the webview: the method list and constructorsOfType answers (cached), type helpers, defaults and
 // the immediate validation of a query's JSON (the host validates again with tlFromJson before calling).
-import type { IpcTlEntry, IpcTlParam, JsonObject, JsonValue } from '../../../src/ipc/index.js';
-import type { Host } from '../host.js';
+import type { IpcTlEntry, IpcTlParam, JsonObject, JsonValue } from '../../../src/ipc/index';
+import type { Host } from '../host';
 
 export type TypeShape =
   | { kind: 'scalar'; name: 'int' | 'long' | 'double' | 'string' | 'bytes' | 'int128' | 'int256' }

@@ -1,14 +1,14 @@
 // Query runner: search over every method of the layer, the generated form beside a raw JSON editor kept in sync,
 // validation errors naming the field and the expected type, run on home / on DC N, the result as a tree with
 // "Download from DC n" for files, and a history to re-run.
-import type { IpcDcNode, IpcQueryHistoryItem, IpcQueryResult, JsonObject, JsonValue } from '../../../src/ipc/index.js';
-import { errorText, fmtTime, h, kids, plainText } from '../dom.js';
-import type { Host } from '../host.js';
-import { button, dropdown, textArea, textField, type SelectControl, type ValueControl } from '../toolkit/index.js';
-import { jsonTree } from '../tree.js';
-import { fileOf, findFiles, type FoundFile } from './files.js';
-import { QueryForm } from './form.js';
-import { SchemaCache, type FieldError } from './schema.js';
+import type { IpcDcNode, IpcQueryHistoryItem, IpcQueryResult, JsonObject, JsonValue } from '../../../src/ipc/index';
+import { errorText, fmtTime, h, kids, plainText } from '../dom';
+import type { Host } from '../host';
+import { button, dropdown, textArea, textField, type SelectControl, type ValueControl } from '../toolkit/index';
+import { jsonTree } from '../tree';
+import { fileOf, findFiles, type FoundFile } from './files';
+import { QueryForm } from './form';
+import { SchemaCache, type FieldError } from './schema';
 
 const MAX_LIST = 150;
 const MAX_HISTORY = 50;
