@@ -16,7 +16,7 @@ export function round(x: number, digits = 2): number {
 }
 
 export function emit(figure: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(figure) + '\n');
+  process.stdout.write(`${JSON.stringify(figure)}\n`);
 }
 
 export function log(line: string): void {

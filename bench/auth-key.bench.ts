@@ -58,10 +58,12 @@ function fingerprintFromPem(pem: string): { n: bigint; e: bigint; fingerprint: b
     const len = head.length + b.length;
     return Buffer.concat([head, b, Buffer.alloc((4 - (len % 4)) % 4)]);
   };
-  const sha = createHash('sha1').update(Buffer.concat([tlBytes(nBytes), tlBytes(eBytes)])).digest();
+  const sha = createHash('sha1')
+    .update(Buffer.concat([tlBytes(nBytes), tlBytes(eBytes)]))
+    .digest();
   return {
-    n: BigInt('0x' + nBytes.toString('hex')),
-    e: BigInt('0x' + eBytes.toString('hex')),
+    n: BigInt(`0x${nBytes.toString('hex')}`),
+    e: BigInt(`0x${eBytes.toString('hex')}`),
     fingerprint: sha.readBigInt64LE(12),
   };
 }
@@ -95,7 +97,7 @@ async function gramjsOnce(host: string, port: number, gramLog: Logger) {
     const res = await doAuthentication(plain, gramLog);
     const t1 = nowMs();
     const key = res.authKey.getKey();
-    if (!key || key.length !== 256) throw new Error(`gramjs: doAuthentication returned an auth key of ${key?.length} bytes`);
+    if (key?.length !== 256) throw new Error(`gramjs: doAuthentication returned an auth key of ${key?.length} bytes`);
     return { ms: t1 - t0, connectMs: tConnected - t0 };
   } finally {
     await connection.disconnect();
@@ -178,8 +180,10 @@ async function main(): Promise<void> {
         }
       }
     }
-    log(`${RUNS} timed rounds + ${WARMUP} warm-up in ${((nowMs() - tStart) / 1000).toFixed(1)} s; ` +
-      `ours min/max ${Math.min(...ours).toFixed(1)}/${Math.max(...ours).toFixed(1)} ms, gramjs min/max ${Math.min(...gramjs).toFixed(1)}/${Math.max(...gramjs).toFixed(1)} ms`);
+    log(
+      `${RUNS} timed rounds + ${WARMUP} warm-up in ${((nowMs() - tStart) / 1000).toFixed(1)} s; ` +
+        `ours min/max ${Math.min(...ours).toFixed(1)}/${Math.max(...ours).toFixed(1)} ms, gramjs min/max ${Math.min(...gramjs).toFixed(1)}/${Math.max(...gramjs).toFixed(1)} ms`,
+    );
     const o = median(ours);
     const g = median(gramjs);
     const rtSet = [...new Set(roundTrips)];

@@ -91,7 +91,7 @@ function rssSampler(): { stop(): number } {
       cpuMsOfDownload = (cpu.user + cpu.system) / 1000;
       process.stdout.write('MARK end\n');
       const r = process.memoryUsage.rss();
-      return r > peak ? r : peak;
+      return Math.max(r, peak);
     },
   };
 }
@@ -113,7 +113,14 @@ async function runOurs(info: SandboxInfo, file: FileInfo, out: string): Promise<
   const base = process.memoryUsage.rss();
   const sampler = rssSampler();
   const t0 = nowMs();
-  const res = await downloadFile(client, { location, dcId: file.dcId, size: file.size, out, ...(parallel ? { parallel } : {}), ...(connections ? { connections } : {}) });
+  const res = await downloadFile(client, {
+    location,
+    dcId: file.dcId,
+    size: file.size,
+    out,
+    ...(parallel ? { parallel } : {}),
+    ...(connections ? { connections } : {}),
+  });
   const ms = nowMs() - t0;
   await client.stop();
   return { ms, base, sampler, note: `parts ${res.parts}, DC ${res.dcPath.join(' → ')}${res.cdn ? ' (cdn)' : ''}` };
@@ -236,7 +243,9 @@ async function child(variant: Variant, infoPath: string): Promise<void> {
 function runChild(variant: Variant, infoPath: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const p = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', process.argv[1]!, '--child', variant, infoPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', process.argv[1]!, '--child', variant, infoPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let sandboxCpu: NodeJS.CpuUsage | undefined;
@@ -298,17 +307,19 @@ async function parent(): Promise<void> {
         const want = expected.get(v === 'oursCdn' ? 'big-64m-cdn' : 'big-64m');
         if (res.sha256 !== want) fail(`${v}: sha256 ${res.sha256} differs from the sandbox's ${want}`);
         const mbs = res.bytes / 1e6 / (res.ms / 1000);
-        log(`round ${r}${r < WARMUP ? ' (warm-up)' : ''} ${v}: ${res.ms.toFixed(0)} ms, ${mbs.toFixed(1)} MB/s, peak +${res.peakRssMb.toFixed(0)} MB (max RSS ${res.maxRssMb.toFixed(0)} MB), CPU client ${res.cpuMs.toFixed(0)} ms + sandbox ${res.sandboxCpuMs?.toFixed(0) ?? '?'} ms — ${res.note ?? ''}`);
+        log(
+          `round ${r}${r < WARMUP ? ' (warm-up)' : ''} ${v}: ${res.ms.toFixed(0)} ms, ${mbs.toFixed(1)} MB/s, peak +${res.peakRssMb.toFixed(0)} MB (max RSS ${res.maxRssMb.toFixed(0)} MB), CPU client ${res.cpuMs.toFixed(0)} ms + sandbox ${res.sandboxCpuMs?.toFixed(0) ?? '?'} ms — ${res.note ?? ''}`,
+        );
         if (r >= WARMUP) results.get(v)!.push(res);
       }
     }
     const mbs = (v: Variant): number | null => {
       const xs = results.get(v);
-      return xs && xs.length ? round(median(xs.map((x) => x.bytes / 1e6 / (x.ms / 1000))), 1) : null;
+      return xs?.length ? round(median(xs.map((x) => x.bytes / 1e6 / (x.ms / 1000))), 1) : null;
     };
     const rss = (v: Variant, f: 'peakRssMb' | 'maxRssMb'): number | null => {
       const xs = results.get(v);
-      return xs && xs.length ? round(Math.max(...xs.map((x) => x[f])), 0) : null;
+      return xs?.length ? round(Math.max(...xs.map((x) => x[f])), 0) : null;
     };
     const ige = mbs('ige') ?? igeParent;
     const ours = mbs('ours');

@@ -15,14 +15,16 @@ const iv = randomBytes(32);
 function nodePerBlockEncrypt(input: Uint8Array, k: Uint8Array, v: Uint8Array): Uint8Array {
   const c = createCipheriv('aes-256-ecb', k, null).setAutoPadding(false);
   const out = new Uint8Array(input.length);
-  let y = v.subarray(0, 16), x = v.subarray(16, 32);
+  let y = v.subarray(0, 16),
+    x = v.subarray(16, 32);
   const t = new Uint8Array(16);
   for (let o = 0; o < input.length; o += 16) {
     const p = input.subarray(o, o + 16);
     for (let i = 0; i < 16; i++) t[i] = p[i]! ^ y[i]!;
     const e = c.update(t);
     for (let i = 0; i < 16; i++) out[o + i] = e[i]! ^ x[i]!;
-    x = p; y = out.subarray(o, o + 16);
+    x = p;
+    y = out.subarray(o, o + 16);
   }
   return out;
 }

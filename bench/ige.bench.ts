@@ -29,9 +29,7 @@ const RUNS = Number(process.env.BENCH_IGE_RUNS ?? 21);
 
 function nodeEcbIge(decrypt: boolean): Fn {
   return (input, key, iv) => {
-    const c = decrypt
-      ? createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false)
-      : createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+    const c = decrypt ? createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false) : createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
     const out = Buffer.allocUnsafe(input.length);
     const t = Buffer.allocUnsafe(16);
     // MTProto layout: iv = [first "previous ciphertext" block (16) | first "previous plaintext" block (16)]
@@ -166,8 +164,10 @@ async function main(): Promise<void> {
     const med = (n: string): number | null => (samples.has(n) ? round(median(samples.get(n)!), 1) : null);
     const ours = med('ours')!;
     const gramjs = med('gramjs')!;
-    log(`${op}: ${WARMUP} warm-up + ${RUNS} timed rounds in ${((nowMs() - t0) / 1000).toFixed(1)} s; ` +
-      timed.map((t) => `${t.name} ${med(t.name)} MB/s`).join(', '));
+    log(
+      `${op}: ${WARMUP} warm-up + ${RUNS} timed rounds in ${((nowMs() - t0) / 1000).toFixed(1)} s; ` +
+        timed.map((t) => `${t.name} ${med(t.name)} MB/s`).join(', '),
+    );
     emit({
       bench: `ige-${op}`,
       unit: 'MB/s',

@@ -127,16 +127,24 @@ async function oursOnce(profile: Profile, phone: string, v: 'ours' | 'oursPrewar
       self?: boolean;
     };
     const t1 = nowMs();
-    if (user._ !== 'user' || user.phone !== phone) throw new Error(`ours: login() returned ${JSON.stringify(user, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}, expected the user of +${phone}`);
+    if (user._ !== 'user' || user.phone !== phone)
+      throw new Error(
+        `ours: login() returned ${JSON.stringify(user, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}, expected the user of +${phone}`,
+      );
     const st = client.status();
-    if (st.state !== 'authorized' || st.homeDc !== HOME_DC) throw new Error(`ours: after login the status is ${st.state} on home DC ${st.homeDc}, expected authorized on DC ${HOME_DC}`);
+    if (st.state !== 'authorized' || st.homeDc !== HOME_DC)
+      throw new Error(`ours: after login the status is ${st.state} on home DC ${st.homeDc}, expected authorized on DC ${HOME_DC}`);
     await withTimeout(client.prewarmed(), 'ours prewarmed()', diag); // not timed: lets the pre-warm round trips be counted
     collector = undefined;
     const redirect = events.find((e) => e.kind === 'redirect' && e.name === `PHONE_MIGRATE_${HOME_DC}`);
-    if (!redirect) throw new Error(`ours: no PHONE_MIGRATE_${HOME_DC} redirect among the lifecycle events: ${events.map((e) => `${e.kind}:${e.name}@DC${e.dcId}`).join(', ')}`);
+    if (!redirect)
+      throw new Error(
+        `ours: no PHONE_MIGRATE_${HOME_DC} redirect among the lifecycle events: ${events.map((e) => `${e.kind}:${e.name}@DC${e.dcId}`).join(', ')}`,
+      );
     const keyEv = events.find((e) => e.kind === 'key' && e.name === 'auth key' && e.dcId === HOME_DC);
     const connEv = events.find((e) => e.kind === 'state' && e.name === 'connect' && e.dcId === HOME_DC);
-    if (v === 'oursPrewarmIdle' && !(keyEv && keyEv.id < redirect.id)) throw new Error(`${v}: the DC ${HOME_DC} key was not ready at PHONE_MIGRATE_${HOME_DC} although login() started after prewarmed()`);
+    if (v === 'oursPrewarmIdle' && !(keyEv && keyEv.id < redirect.id))
+      throw new Error(`${v}: the DC ${HOME_DC} key was not ready at PHONE_MIGRATE_${HOME_DC} although login() started after prewarmed()`);
     return {
       ms: t1 - t0,
       startMs: tStarted - t0,
@@ -186,17 +194,20 @@ async function gramjsOnce(sb: Sandbox, phone: string, lines: string[], diag: () 
   client.onError = async (err: Error) => abort(err);
   try {
     await withTimeout(
-      Promise.race([aborted, client.start({
-        phoneNumber: async () => phone,
-        phoneCode: async () => CODE,
-        password: async () => {
-          throw new Error('the sandbox asked for a 2FA password');
-        },
-        onError: async (err: Error) => {
-          errors.push(err);
-          return true; // stop at the first error (GramJS then throws AUTH_USER_CANCEL)
-        },
-      })]),
+      Promise.race([
+        aborted,
+        client.start({
+          phoneNumber: async () => phone,
+          phoneCode: async () => CODE,
+          password: async () => {
+            throw new Error('the sandbox asked for a 2FA password');
+          },
+          onError: async (err: Error) => {
+            errors.push(err);
+            return true; // stop at the first error (GramJS then throws AUTH_USER_CANCEL)
+          },
+        }),
+      ]),
       'gramjs start()',
       diag,
     );
@@ -207,7 +218,8 @@ async function gramjsOnce(sb: Sandbox, phone: string, lines: string[], diag: () 
     const user = sb.world.userByPhone(phone);
     const auths = user ? sb.world.authorizationsOf(user.id) : [];
     if (session.dcId !== HOME_DC) throw new Error(`gramjs: the session ended on DC ${session.dcId}, expected ${HOME_DC} after PHONE_MIGRATE_${HOME_DC}`);
-    if (!auths.some((a) => a.dcId === HOME_DC && a.kind === 'login')) throw new Error(`gramjs: the sandbox has no login authorization of +${phone} on DC ${HOME_DC}`);
+    if (!auths.some((a) => a.dcId === HOME_DC && a.kind === 'login'))
+      throw new Error(`gramjs: the sandbox has no login authorization of +${phone} on DC ${HOME_DC}`);
     if (!lines.some((l) => l.includes(`Phone migrated to ${HOME_DC}`))) throw new Error(`gramjs: GramJS did not log "Phone migrated to ${HOME_DC}"`);
     return { ms: t1 - t0, ...summarize(wire) };
   } finally {
@@ -238,7 +250,9 @@ async function main(): Promise<void> {
     for (let dc = 1; dc <= 5; dc++) sb.setLatency(dc, LATENCY_MS);
     registerGramjsKey(sb); // GramJS looks the server key up by its signed decimal fingerprint
     const profile = profileFromSandboxInfo(sb.info, { firstDc: START_DC, transport: TRANSPORT, apiId: API_ID, apiHash: API_HASH });
-    log(`sandbox DCs ${sb.info.dcs.map((d) => `${d.id}:${d.port}`).join(' ')}, latency ${LATENCY_MS} ms on DC 1..5, transport ${TRANSPORT}, GramJS layer ${GRAMJS_LAYER}`);
+    log(
+      `sandbox DCs ${sb.info.dcs.map((d) => `${d.id}:${d.port}`).join(' ')}, latency ${LATENCY_MS} ms on DC 1..5, transport ${TRANSPORT}, GramJS layer ${GRAMJS_LAYER}`,
+    );
 
     let phoneSeq = 0;
     const nextPhone = (): string => {
@@ -256,7 +270,8 @@ async function main(): Promise<void> {
         const phone = nextPhone();
         const gramLines: string[] = [];
         const diag = (): string =>
-          `--- sandbox log (last 25) ---\n${sandboxLog.slice(-25).join('\n')}` + (v === 'gramjs' ? `\n--- GramJS log (last 25) ---\n${gramLines.slice(-25).join('\n')}` : '');
+          `--- sandbox log (last 25) ---\n${sandboxLog.slice(-25).join('\n')}` +
+          (v === 'gramjs' ? `\n--- GramJS log (last 25) ---\n${gramLines.slice(-25).join('\n')}` : '');
         let res: RunResult | undefined;
         while (!res) {
           try {
@@ -275,14 +290,23 @@ async function main(): Promise<void> {
         }
         if (r >= WARMUP) results[v].push(res);
         const extra =
-          (res.startMs !== undefined ? ` (start${v === 'oursPrewarmIdle' ? ' + pre-warm wait' : ''} ${res.startMs.toFixed(0)} + login ${res.loginMs!.toFixed(0)})` : '') +
-          (res.keyReadyAtRedirect !== undefined ? `, DC${HOME_DC} key at redirect: ${res.keyReadyAtRedirect ? 'ready' : res.keyStartedAtRedirect ? 'in flight' : 'not started'}` : '');
-        log(`round ${r}${r < WARMUP ? ' (warm-up)' : ''}: ${v} ${res.ms.toFixed(1)} ms${extra}; ${res.roundTrips} round trips, ${res.keys} keys (${res.keyMs.join('/')} ms), ${res.connections} connections`);
+          (res.startMs !== undefined
+            ? ` (start${v === 'oursPrewarmIdle' ? ' + pre-warm wait' : ''} ${res.startMs.toFixed(0)} + login ${res.loginMs!.toFixed(0)})`
+            : '') +
+          (res.keyReadyAtRedirect !== undefined
+            ? `, DC${HOME_DC} key at redirect: ${res.keyReadyAtRedirect ? 'ready' : res.keyStartedAtRedirect ? 'in flight' : 'not started'}`
+            : '');
+        log(
+          `round ${r}${r < WARMUP ? ' (warm-up)' : ''}: ${v} ${res.ms.toFixed(1)} ms${extra}; ${res.roundTrips} round trips, ${res.keys} keys (${res.keyMs.join('/')} ms), ${res.connections} connections`,
+        );
         if (r === WARMUP) log(`  ${v} round trips: ${describe(res.sequence)}`);
       }
     }
     const ms = (v: Variant) => results[v].map((x) => x.ms);
-    for (const v of VARIANTS) log(`${v}${v === 'oursPrewarmIdle' ? ' (includes the wait for pre-warming; not reported)' : ''}: min/median/max ${Math.min(...ms(v)).toFixed(1)}/${median(ms(v)).toFixed(1)}/${Math.max(...ms(v)).toFixed(1)} ms`);
+    for (const v of VARIANTS)
+      log(
+        `${v}${v === 'oursPrewarmIdle' ? ' (includes the wait for pre-warming; not reported)' : ''}: min/median/max ${Math.min(...ms(v)).toFixed(1)}/${median(ms(v)).toFixed(1)}/${Math.max(...ms(v)).toFixed(1)} ms`,
+      );
     log(`${RUNS} timed rounds + ${WARMUP} warm-up in ${((nowMs() - tStart) / 1000).toFixed(1)} s`);
 
     /** the single value when every run agrees, else the list */

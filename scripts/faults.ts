@@ -104,7 +104,11 @@ async function main(): Promise<void> {
     runTimeoutMs: args.timeoutMs,
     onRun: (r) => {
       done += 1;
-      if (args.runsFile) appendFileSync(args.runsFile, `${JSON.stringify({ scenario: r.scenario, seed: r.seed, ok: r.ok, ms: r.ms, outcome: r.outcome, error: r.error, draws: r.draws })}\n`);
+      if (args.runsFile)
+        appendFileSync(
+          args.runsFile,
+          `${JSON.stringify({ scenario: r.scenario, seed: r.seed, ok: r.ok, ms: r.ms, outcome: r.outcome, error: r.error, draws: r.draws })}\n`,
+        );
       if (!r.ok) {
         printFailure(r);
         if (args.verbose) for (const l of r.sandboxLog ?? []) process.stderr.write(`  sandbox: ${l}\n`);
@@ -126,7 +130,16 @@ async function main(): Promise<void> {
     seeds: summary.seeds,
     firstSeed: summary.firstSeed,
     ms: summary.ms,
-    scenarios: summary.rows.map((r) => ({ scenario: r.scenario, runs: r.runs, passed: r.passed, failed: r.failed, p50Ms: r.p50, p99Ms: r.p99, outcomes: r.outcomes, failedSeeds: r.failedSeeds })),
+    scenarios: summary.rows.map((r) => ({
+      scenario: r.scenario,
+      runs: r.runs,
+      passed: r.passed,
+      failed: r.failed,
+      p50Ms: r.p50,
+      p99Ms: r.p99,
+      outcomes: r.outcomes,
+      failedSeeds: r.failedSeeds,
+    })),
     failures: summary.failures.map((f) => ({ scenario: f.scenario, seed: f.seed, error: f.error })),
   };
   process.stdout.write(`${JSON.stringify(json)}\n`);

@@ -16,7 +16,17 @@ import { superviseTargets } from './fuzz/supervise.ts';
 import { readVector, formatVector } from './fuzz/vectors.ts';
 
 function parseArgs(argv) {
-  const o = { target: 'all', seed: 1, runs: 10000, jobs: Math.min(2, availableParallelism()), save: false, minimize: true, show: undefined, replay: undefined, killMs: 5000 };
+  const o = {
+    target: 'all',
+    seed: 1,
+    runs: 10000,
+    jobs: Math.min(2, availableParallelism()),
+    save: false,
+    minimize: true,
+    show: undefined,
+    replay: undefined,
+    killMs: 5000,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -89,7 +99,7 @@ async function main() {
         }
         let where = '';
         if (o.save) where = ` → ${saveVector(n, f.kind, f.message, hex, `seed ${o.seed} index ${f.index}, ${f.hex.length / 2} bytes before minimizing`)}`;
-        console.error(`${n} ${f.kind} at input ${f.index}: ${f.message}${where}\n  ${hex.length > 400 ? hex.slice(0, 400) + '…' : hex}`);
+        console.error(`${n} ${f.kind} at input ${f.index}: ${f.message}${where}\n  ${hex.length > 400 ? `${hex.slice(0, 400)}…` : hex}`);
       }
     }
   };

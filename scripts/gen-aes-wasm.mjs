@@ -75,32 +75,71 @@ class Code {
     this.bytes.push(...b);
     return this;
   }
-  get(i) { return this.op(0x20, ...uleb(i)); }
-  set(i) { return this.op(0x21, ...uleb(i)); }
-  tee(i) { return this.op(0x22, ...uleb(i)); }
-  const(v) { return this.op(0x41, ...sleb(v | 0)); }
-  load(offset) { return this.op(0x28, 2, ...uleb(offset)); } // i32.load align=4
-  load8u(offset) { return this.op(0x2d, 0, ...uleb(offset)); } // i32.load8_u
-  store(offset) { return this.op(0x36, 2, ...uleb(offset)); } // i32.store align=4
-  add() { return this.op(0x6a); }
-  and() { return this.op(0x71); }
-  or() { return this.op(0x72); }
-  xor() { return this.op(0x73); }
-  shl() { return this.op(0x74); }
-  shrU() { return this.op(0x76); }
-  ltU() { return this.op(0x49); }
-  geU() { return this.op(0x4f); }
-  block() { return this.op(0x02, 0x40); }
-  loop() { return this.op(0x03, 0x40); }
-  brIf(depth) { return this.op(0x0d, ...uleb(depth)); }
-  end() { return this.op(0x0b); }
+  get(i) {
+    return this.op(0x20, ...uleb(i));
+  }
+  set(i) {
+    return this.op(0x21, ...uleb(i));
+  }
+  tee(i) {
+    return this.op(0x22, ...uleb(i));
+  }
+  const(v) {
+    return this.op(0x41, ...sleb(v | 0));
+  }
+  load(offset) {
+    return this.op(0x28, 2, ...uleb(offset));
+  } // i32.load align=4
+  load8u(offset) {
+    return this.op(0x2d, 0, ...uleb(offset));
+  } // i32.load8_u
+  store(offset) {
+    return this.op(0x36, 2, ...uleb(offset));
+  } // i32.store align=4
+  add() {
+    return this.op(0x6a);
+  }
+  and() {
+    return this.op(0x71);
+  }
+  or() {
+    return this.op(0x72);
+  }
+  xor() {
+    return this.op(0x73);
+  }
+  shl() {
+    return this.op(0x74);
+  }
+  shrU() {
+    return this.op(0x76);
+  }
+  ltU() {
+    return this.op(0x49);
+  }
+  geU() {
+    return this.op(0x4f);
+  }
+  block() {
+    return this.op(0x02, 0x40);
+  }
+  loop() {
+    return this.op(0x03, 0x40);
+  }
+  brIf(depth) {
+    return this.op(0x0d, ...uleb(depth));
+  }
+  end() {
+    return this.op(0x0b);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- decrypt()
 
 function decryptBody() {
   // params: 0 = ptr, 1 = len (turned into the end pointer)
-  const PTR = 0, END = 1;
+  const PTR = 0,
+    END = 1;
   let next = 2;
   const alloc = (n) => Array.from({ length: n }, () => next++);
   const X = alloc(4); // previous plaintext block
@@ -115,15 +154,23 @@ function decryptBody() {
 
   // end = ptr + len
   c.get(PTR).get(END).add().set(END);
-  for (let i = 0; i < 4; i++) c.const(0).load(CHAIN + 4 * i).set(Y[i]);
-  for (let i = 0; i < 4; i++) c.const(0).load(CHAIN + 16 + 4 * i).set(X[i]);
+  for (let i = 0; i < 4; i++)
+    c.const(0)
+      .load(CHAIN + 4 * i)
+      .set(Y[i]);
+  for (let i = 0; i < 4; i++)
+    c.const(0)
+      .load(CHAIN + 16 + 4 * i)
+      .set(X[i]);
 
   /** Pushes T_table[byte k of local s] (a 32-bit table entry). */
   const lookup = (table, s, k) => {
     c.get(s);
     if (k === 0) c.const(2).shl();
     else c.const(8 * k - 2).shrU();
-    c.const(1020).and().load(tables + 1024 * table);
+    c.const(1020)
+      .and()
+      .load(tables + 1024 * table);
   };
   /** Pushes INV_SBOX[byte k of local s] << 8k. */
   const sbox = (s, k) => {
@@ -139,11 +186,16 @@ function decryptBody() {
   c.loop();
   // s = c ^ x ^ rk[0..3]
   for (let i = 0; i < 4; i++) {
-    c.get(PTR).load(4 * i).tee(C[i]).get(X[i]).xor();
+    c.get(PTR)
+      .load(4 * i)
+      .tee(C[i])
+      .get(X[i])
+      .xor();
     rk(i).xor().set(S[i]);
   }
   // 13 full rounds: t_i = Td0[s_i.b0] ^ Td1[s_{i+3}.b1] ^ Td2[s_{i+2}.b2] ^ Td3[s_{i+1}.b3] ^ rk
-  let from = S, to = T;
+  let from = S,
+    to = T;
   for (let r = 1; r < 14; r++) {
     for (let i = 0; i < 4; i++) {
       lookup(0, from[i], 0);
@@ -153,7 +205,9 @@ function decryptBody() {
       c.xor();
       lookup(3, from[(i + 1) & 3], 3);
       c.xor();
-      rk(4 * r + i).xor().set(to[i]);
+      rk(4 * r + i)
+        .xor()
+        .set(to[i]);
     }
     [from, to] = [to, from];
   }
@@ -167,14 +221,25 @@ function decryptBody() {
     c.or();
     sbox(from[(i + 1) & 3], 3);
     c.or();
-    rk(56 + i).xor().get(Y[i]).xor().tee(X[i]).store(4 * i);
+    rk(56 + i)
+      .xor()
+      .get(Y[i])
+      .xor()
+      .tee(X[i])
+      .store(4 * i);
   }
   for (let i = 0; i < 4; i++) c.get(C[i]).set(Y[i]);
   c.get(PTR).const(16).add().tee(PTR).get(END).ltU().brIf(0);
   c.end(); // loop
   c.end(); // block
-  for (let i = 0; i < 4; i++) c.const(0).get(Y[i]).store(CHAIN + 4 * i);
-  for (let i = 0; i < 4; i++) c.const(0).get(X[i]).store(CHAIN + 16 + 4 * i);
+  for (let i = 0; i < 4; i++)
+    c.const(0)
+      .get(Y[i])
+      .store(CHAIN + 4 * i);
+  for (let i = 0; i < 4; i++)
+    c.const(0)
+      .get(X[i])
+      .store(CHAIN + 16 + 4 * i);
   c.end(); // function
   const body = [...vec([[...uleb(nLocals), 0x7f]]), ...c.bytes];
   return [...uleb(body.length), ...body];
@@ -183,11 +248,24 @@ function decryptBody() {
 export function buildModule() {
   const I32 = 0x7f;
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00, // magic, version 1
     ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([])]])), // type 0: (i32, i32) -> ()
     ...section(3, vec([uleb(0)])), // func 0 has type 0
     ...section(5, vec([[0x00, ...uleb(PAGES)]])), // memory 0: PAGES pages, no maximum
-    ...section(7, vec([[...str('memory'), 0x02, 0], [...str('decrypt'), 0x00, 0]])),
+    ...section(
+      7,
+      vec([
+        [...str('memory'), 0x02, 0],
+        [...str('decrypt'), 0x00, 0],
+      ]),
+    ),
     ...section(10, vec([decryptBody()])),
   ]);
 }

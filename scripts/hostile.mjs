@@ -19,7 +19,16 @@ const modes = wanted.length ? wanted : HOSTILE_MODES.map((m) => m.name);
 // src/sandbox may not import src/dc: the −404 modes get their DcPool from here
 const pool = (t) =>
   new DcPool({
-    profile: { name: 'custom', dcs: [{ id: t.dcId, host: t.host, port: t.port }], firstDc: t.dcId, rsaKeys: [t.rsaKey], testMode: false, apiId: 1, apiHash: 'hostile', transport: 'intermediate' },
+    profile: {
+      name: 'custom',
+      dcs: [{ id: t.dcId, host: t.host, port: t.port }],
+      firstDc: t.dcId,
+      rsaKeys: [t.rsaKey],
+      testMode: false,
+      apiId: 1,
+      apiHash: 'hostile',
+      transport: 'intermediate',
+    },
     keys: t.keys,
     onEvent: t.onEvent,
     onWire: t.onWire,
@@ -30,7 +39,7 @@ const pool = (t) =>
 
 const opts = { rsa: generateRsaKeyPair(), pool };
 const control = await runHonestControl(opts);
-const cell = (s, n) => (s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n));
+const cell = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 if (!json) {
   console.log(`control (honest DC): ${control.ok ? 'key made, calls answered' : `FAILED: ${control.error}`} (${control.ms} ms)\n`);
   console.log(`${cell('mode', 28)} ${cell('check', 22)} ${cell('rejected', 8)} ${'ms'.padStart(6)}  error`);
@@ -42,7 +51,16 @@ const outcomes = await runHostileModes(modes, opts, (o) => {
 });
 const summary = { modes: outcomes.length, rejected: outcomes.filter((o) => o.rejected).length };
 if (json) {
-  const rows = outcomes.map((o) => ({ mode: o.mode, group: o.group, check: o.check, rejected: o.rejected, named: o.named ?? null, error: o.error, ms: o.ms, why: o.why }));
+  const rows = outcomes.map((o) => ({
+    mode: o.mode,
+    group: o.group,
+    check: o.check,
+    rejected: o.rejected,
+    named: o.named ?? null,
+    error: o.error,
+    ms: o.ms,
+    why: o.why,
+  }));
   console.log(JSON.stringify({ control: { ok: control.ok, ms: control.ms, error: control.error ?? null }, rows, summary }, null, 2));
 } else console.log(`\n${JSON.stringify(summary)}`);
 process.exit(control.ok && summary.rejected === summary.modes ? 0 : 1);

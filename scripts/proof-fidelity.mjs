@@ -51,7 +51,10 @@ function record(name, ok, detail) {
 function sha256File(path) {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(path).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
   });
 }
 
@@ -60,7 +63,11 @@ function status() {
   return JSON.parse(r.out);
 }
 
-const sandbox = spawn(process.execPath, [CLI, 'sandbox', '--base-port', '0', '--no-ipv6', '--salt-period', '5', '--info-file', info, '--data-dir', join(dir, 'sb')], { stdio: ['ignore', 'pipe', 'pipe'] });
+const sandbox = spawn(
+  process.execPath,
+  [CLI, 'sandbox', '--base-port', '0', '--no-ipv6', '--salt-period', '5', '--info-file', info, '--data-dir', join(dir, 'sb')],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+);
 let sandboxLog = '';
 sandbox.stdout.on('data', (d) => (sandboxLog += d));
 sandbox.stderr.on('data', (d) => (sandboxLog += d));
@@ -113,7 +120,9 @@ try {
     } catch {
       // reported below
     }
-    record('dclab call during restart-dc of its DC answers once', r.code === 0 && Array.isArray(users) && users.length === 1, { note: r.code === 0 ? `${users.length} user, exit 0` : `exit ${r.code}: ${r.err.trim().split('\n').pop()}` });
+    record('dclab call during restart-dc of its DC answers once', r.code === 0 && Array.isArray(users) && users.length === 1, {
+      note: r.code === 0 ? `${users.length} user, exit 0` : `exit ${r.code}: ${r.err.trim().split('\n').pop()}`,
+    });
   }
 
   // 4. one −404 on a new connection keeps the key (before the move, so the key ids compare on one DC)
@@ -124,8 +133,11 @@ try {
     const r = dclab(['call', 'help.getNearestDc', '--json', ...common]);
     const after = status();
     const keyAfter = after.dcs?.find((d) => d.dcId === after.homeDc)?.authKeyId;
-    const ok = r.code === 0 && keyBefore !== undefined && keyBefore === keyAfter && after.userId === before.userId && after.authorizedDcs?.includes(after.homeDc);
-    record('transport-error 404 --count 1: still logged in with the same key', ok, { note: `auth_key_id ${keyBefore} → ${keyAfter}, call exit ${r.code}${r.code ? `: ${r.err.trim().split('\n').slice(-3).join(' | ')}` : ''}` });
+    const ok =
+      r.code === 0 && keyBefore !== undefined && keyBefore === keyAfter && after.userId === before.userId && after.authorizedDcs?.includes(after.homeDc);
+    record('transport-error 404 --count 1: still logged in with the same key', ok, {
+      note: `auth_key_id ${keyBefore} → ${keyAfter}, call exit ${r.code}${r.code ? `: ${r.err.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+    });
   }
 
   // 5. sendMessage in flight across drop-connections
@@ -133,19 +145,33 @@ try {
     const text = `proof ${Date.now()}`;
     const randomId = String(BigInt.asIntN(64, BigInt(Date.now()) * 1000003n));
     ctl('latency', '2', '800');
-    const send = dclabAsync(['call', 'messages.sendMessage', JSON.stringify({ peer: { _: 'inputPeerSelf' }, message: text, random_id: randomId }), '--json', ...common]);
+    const send = dclabAsync([
+      'call',
+      'messages.sendMessage',
+      JSON.stringify({ peer: { _: 'inputPeerSelf' }, message: text, random_id: randomId }),
+      '--json',
+      ...common,
+    ]);
     await sleep(400);
     ctl('drop-connections');
     const r = await send.done;
     ctl('latency', '2', '0');
-    const h = dclab(['call', 'messages.getHistory', JSON.stringify({ peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 100, max_id: 0, min_id: 0, hash: '0' }), '--json', ...common]);
+    const h = dclab([
+      'call',
+      'messages.getHistory',
+      JSON.stringify({ peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 100, max_id: 0, min_id: 0, hash: '0' }),
+      '--json',
+      ...common,
+    ]);
     let count = -1;
     try {
       count = JSON.parse(h.out).messages.filter((m) => m.message === text).length;
     } catch {
       // reported below
     }
-    record('messages.sendMessage in flight across drop-connections creates exactly one message', r.code === 0 && count === 1, { note: `send exit ${r.code}, ${count} message(s) with the text${r.code ? `: ${r.err.trim().split('\n').slice(-3).join(' | ')}` : ''}` });
+    record('messages.sendMessage in flight across drop-connections creates exactly one message', r.code === 0 && count === 1, {
+      note: `send exit ${r.code}, ${count} message(s) with the text${r.code ? `: ${r.err.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+    });
   }
 
   // 3. the home DC moves
@@ -158,7 +184,9 @@ try {
     writeFileSync(pem, JSON.parse(readFileSync(info, 'utf8')).rsa.pem);
     const customData = join(dir, 'custom');
     const custom = ['--profile', 'custom:moved', '--dc-address', `${home}=127.0.0.1:${oldPort}`, '--rsa-pem', pem, '--data-dir', customData];
-    const cl = dclab(['login', '--phone', '9996621234', '--code', '22222', '--api-id', '1', '--api-hash-stdin', ...custom], { input: '0123456789abcdef0123456789abcdef\n' });
+    const cl = dclab(['login', '--phone', '9996621234', '--code', '22222', '--api-id', '1', '--api-hash-stdin', ...custom], {
+      input: '0123456789abcdef0123456789abcdef\n',
+    });
     if (cl.code !== 0) throw new Error(`custom login failed: ${cl.err}`);
     const customCfg = dclab(['call', 'help.getConfig', '--json', ...custom.slice(0, 2), '--data-dir', customData]);
     if (customCfg.code !== 0) throw new Error(`custom getConfig failed: ${customCfg.err}`);
@@ -166,8 +194,20 @@ try {
     const newPort = JSON.parse(readFileSync(info, 'utf8')).dcs.find((d) => d.id === home).port;
     const r = dclab(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--json', ...common]);
     const after = status();
-    record('after move-dc of the home DC the next dclab call succeeds (sandbox profile)', r.code === 0 && after.userId === st.userId, { note: `port ${oldPort} → ${newPort}, exit ${r.code}` });
-    const rc = dclab(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--json', '--verbose', '--profile', 'custom:moved', '--data-dir', customData]);
+    record('after move-dc of the home DC the next dclab call succeeds (sandbox profile)', r.code === 0 && after.userId === st.userId, {
+      note: `port ${oldPort} → ${newPort}, exit ${r.code}`,
+    });
+    const rc = dclab([
+      'call',
+      'users.getUsers',
+      '{"id":[{"_":"inputUserSelf"}]}',
+      '--json',
+      '--verbose',
+      '--profile',
+      'custom:moved',
+      '--data-dir',
+      customData,
+    ]);
     const refreshed = /config refresh|dc_options changed/.test(rc.err);
     record('after move-dc a custom profile listing only the old address finds the DC through help.getConfig on another DC', rc.code === 0, {
       note: `exit ${rc.code}${refreshed ? ', config read again' : ''}${rc.code === 0 ? '' : `: ${rc.err.trim().split('\n').pop()}`}`,

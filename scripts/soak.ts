@@ -70,7 +70,7 @@ function main(): void {
   };
   runSoak(opts).then(
     (summary) => {
-      process.stdout.write(JSON.stringify(summary) + '\n');
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
       process.exit(summary.ok ? 0 : 1);
     },
     (e: unknown) => {

@@ -36,7 +36,12 @@ export async function runDemo(argv: string[], dataDir: string, out: (line: strin
     if (!DEMO_FLAGS.has(a)) throw new UsageError(`unknown argument ${a}`, 'demo');
     if (a === '--phone' || a === '--transport') i++;
   }
-  if (argv.includes('--core')) return runCoreDemo(argv.filter((a) => a !== '--core' && a !== '--wire'), dataDir, out);
+  if (argv.includes('--core'))
+    return runCoreDemo(
+      argv.filter((a) => a !== '--core' && a !== '--wire'),
+      dataDir,
+      out,
+    );
   const transport = (option(argv, '--transport') ?? 'intermediate') as TransportName;
   if (!TRANSPORTS.includes(transport)) throw new UsageError(`--transport needs one of ${TRANSPORTS.join(', ')}, got "${transport}"`, 'demo');
   const phone = option(argv, '--phone') ?? '9996641234';

@@ -57,7 +57,8 @@ const env = {
   XDG_RUNTIME_DIR: join(tmp, 'runtime'),
   TMPDIR: join(tmp, 'tmp'),
 };
-for (const k of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'TMPDIR']) mkdirSync(env[k], { recursive: true, mode: 0o700 });
+for (const k of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'TMPDIR'])
+  mkdirSync(env[k], { recursive: true, mode: 0o700 });
 mkdirSync(join(dirs.userData, 'User'), { recursive: true });
 writeFileSync(
   join(dirs.userData, 'User', 'settings.json'),
@@ -152,7 +153,15 @@ const context = await chromium.launchPersistentContext(dirs.chromium, {
   headless: true,
   env,
   viewport: { width: 1600, height: 1000 },
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 const { runE2e } = await import(join(root, 'test', 'e2e', 'extension.e2e.mjs'));
 let result;
@@ -185,7 +194,7 @@ const m = /activated: bundle evaluation (\d+) ms \+ activate\(\) (\d+) ms = (\d+
 if (m) result.activation = { bundleEvalMs: Number(m[1]), activateMs: Number(m[2]), totalMs: Number(m[3]), hostGapMs: Number(m[4]) };
 if (/\b44444\b/.test(extLog)) {
   result.ok = false;
-  result.error = (result.error ? result.error + '\n' : '') + 'the login code appears in the extension log';
+  result.error = `${result.error ? `${result.error}\n` : ''}the login code appears in the extension log`;
 }
 result.vsixBytes = statSync(vsix).size;
 result.totalMs = Date.now() - t0;

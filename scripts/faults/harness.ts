@@ -221,7 +221,17 @@ export class Run {
 }
 
 export async function savedTexts(client: DcClient): Promise<string[]> {
-  const h = await client.call<TlObject>({ _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 100, max_id: 0, min_id: 0, hash: 0n });
+  const h = await client.call<TlObject>({
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 100,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
   return ((h.messages as TlObject[] | undefined) ?? []).map((m) => String(m.message ?? ''));
 }
 
@@ -240,9 +250,17 @@ export function seeded(sandbox: Sandbox, key: string): SeededFile {
   const info = sandbox.files().find((f) => f.key === key);
   if (!info) throw new Error(`no seeded file ${key}`);
   const media = sandbox.fileStore.media(key);
-  if (!media || media.kind !== 'document') throw new Error(`seeded file ${key} is not a document`);
+  if (media?.kind !== 'document') throw new Error(`seeded file ${key} is not a document`);
   const content = media.content;
-  return { key, location: locationFromJson(info.location), dcId: info.dcId, size: info.size, sha256: info.sha256, cdn: info.cdn, read: (o, l) => content.read(o, l) };
+  return {
+    key,
+    location: locationFromJson(info.location),
+    dcId: info.dcId,
+    size: info.size,
+    sha256: info.sha256,
+    cdn: info.cdn,
+    read: (o, l) => content.read(o, l),
+  };
 }
 
 export function sha256File(p: string): string {
@@ -271,7 +289,10 @@ export async function checkFailedDownload(out: string, file: SeededFile): Promis
   for (const r of sc.done) {
     check(r.offset + r.length <= part.length, `failed download of ${file.key}: sidecar claims ${r.offset}+${r.length} beyond the .part's ${part.length} bytes`);
     const want = file.read(r.offset, r.length);
-    check(Buffer.compare(part.subarray(r.offset, r.offset + r.length), Buffer.from(want)) === 0, `failed download of ${file.key}: bytes ${r.offset}+${r.length} marked done differ from the file`);
+    check(
+      Buffer.compare(part.subarray(r.offset, r.offset + r.length), Buffer.from(want)) === 0,
+      `failed download of ${file.key}: bytes ${r.offset}+${r.length} marked done differ from the file`,
+    );
     claimed += r.length;
   }
   check(claimed < file.size, `failed download of ${file.key}: the .part claims all ${file.size} bytes done`);

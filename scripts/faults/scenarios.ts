@@ -8,7 +8,19 @@ import { uploadFile } from '../../src/files/upload';
 import { LifecycleError, type LifecycleErrorCode } from '../../src/lifecycle/errors';
 import type { TlObject } from '../../src/tl/types';
 import { createHash } from 'node:crypto';
-import { check, checkDownloaded, checkFailedDownload, DC_IDS, savedTexts, seeded, sleep, Violation, type Run, type SeededFile, type SessionHandle } from './harness';
+import {
+  check,
+  checkDownloaded,
+  checkFailedDownload,
+  DC_IDS,
+  savedTexts,
+  seeded,
+  sleep,
+  Violation,
+  type Run,
+  type SeededFile,
+  type SessionHandle,
+} from './harness';
 
 export type Outcome = { kind: 'success' } | { kind: 'error'; code: string };
 
@@ -114,7 +126,8 @@ async function downloadWith(
 export const SCENARIOS: Scenario[] = [
   {
     name: 'drop-during-call',
-    summary: 'sendMessage calls in flight while the home connection is cut (by timer, after N bytes, or armed before the login so the login calls meet it): each answered once, one message each',
+    summary:
+      'sendMessage calls in flight while the home connection is cut (by timer, after N bytes, or armed before the login so the login calls meet it): each answered once, one message each',
     async run(r) {
       const mode = r.rng.pick('mode', ['timer', 'bytes', 'login'] as const);
       const home = r.rng.int('home', 1, 5);
@@ -168,7 +181,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'restart-dc-during-call',
-    summary: 'the DC of a waiting call, or of a running download (the CDN DC too), restarts (down 0–1500 ms): the call is answered once, the download byte-identical, the key kept',
+    summary:
+      'the DC of a waiting call, or of a running download (the CDN DC too), restarts (down 0–1500 ms): the call is answered once, the download byte-identical, the key kept',
     async run(r) {
       const s = await r.login();
       const during = r.rng.pick('during', ['call', 'download'] as const);
@@ -214,7 +228,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'move-dc-during-session',
-    summary: 'a DC in use moves to a new port (help.getConfig announces it), maybe with a call in flight or during a download from it: found again, same key, no new login',
+    summary:
+      'a DC in use moves to a new port (help.getConfig announces it), maybe with a call in flight or during a download from it: found again, same key, no new login',
     async run(r) {
       const s = await r.login();
       if (r.rng.bool('duringDownload', 0.3)) {
@@ -305,7 +320,10 @@ export const SCENARIOS: Scenario[] = [
       check((await getSelf(s, target)).length === 1, `users.getUsers on DC${target} after −404`);
       check(r.sandbox.status().faults.transportErrors.length === 0, 'the −404 was never sent (no new connection)');
       r.lab.clearAll();
-      check(s.events.some((e) => e.name === 'transport error -404'), 'no −404 event in the trace');
+      check(
+        s.events.some((e) => e.name === 'transport error -404'),
+        'no −404 event in the trace',
+      );
       check(!s.events.some((e) => e.name === 'auth key dropped'), 'a single −404 dropped the key');
       check((await keyOf(s, target)) === key, `the DC${target} auth key changed after one −404`);
       await r.checkUsable(s);
@@ -348,7 +366,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'salt-storm',
-    summary: 'server salts rotated 3–15 times at random intervals while calls (and maybe a download) run: every call answered, sends once, the file byte-identical',
+    summary:
+      'server salts rotated 3–15 times at random intervals while calls (and maybe a download) run: every call answered, sends once, the file byte-identical',
     async run(r) {
       const s = await r.login();
       const everyDc = r.rng.bool('everyDc');
@@ -415,7 +434,10 @@ export const SCENARIOS: Scenario[] = [
         check(res !== undefined, `${method} answered nothing`);
         r.lab.clearAll();
       }
-      check(s.events.some((e) => e.kind === 'flood-wait' && /^FLOOD_WAIT_\d+$/.test(e.name) && /retrying/.test(e.note ?? '')), 'no flood-wait countdown in the trace');
+      check(
+        s.events.some((e) => e.kind === 'flood-wait' && /^FLOOD_WAIT_\d+$/.test(e.name) && /retrying/.test(e.note ?? '')),
+        'no flood-wait countdown in the trace',
+      );
       await r.checkUsable(s);
       return SUCCESS;
     },
@@ -430,8 +452,7 @@ export const SCENARIOS: Scenario[] = [
       const x = r.rng.int('seconds', 31, 86_400);
       if (kind === 'rule') r.sandbox.injectFault({ method, error: `FLOOD_WAIT_${x}`, dcId: s.home, times: r.rng.int('times', 1, 3) });
       else r.sandbox.flood(method, x, s.home);
-      const call =
-        method === 'messages.sendMessage' ? r.send(s).answer : method === 'users.getUsers' ? getSelf(s) : s.client.call({ _: 'help.getNearestDc' });
+      const call = method === 'messages.sendMessage' ? r.send(s).answer : method === 'users.getUsers' ? getSelf(s) : s.client.call({ _: 'help.getNearestDc' });
       const e = await expectLifecycleError(call, 'FLOOD_WAIT', method);
       const want = kind === 'rule' ? [x] : [x - 1, x];
       check(e.waitSeconds !== undefined && want.includes(e.waitSeconds), `FLOOD_WAIT error says ${e.waitSeconds} s, expected ${want.join(' or ')}`);
@@ -474,7 +495,13 @@ export const SCENARIOS: Scenario[] = [
       const retries = r.rng.int('authBytesRetries', 0, 3);
       const s = await r.login({ client: { authBytesRetries: retries } });
       const via = r.rng.pick('via', ['call', 'download'] as const);
-      const fileKey = via === 'download' ? r.rng.pick('file', DOC_FILES.filter((k) => seeded(r.sandbox, k).dcId !== s.home)) : undefined;
+      const fileKey =
+        via === 'download'
+          ? r.rng.pick(
+              'file',
+              DOC_FILES.filter((k) => seeded(r.sandbox, k).dcId !== s.home),
+            )
+          : undefined;
       const target = fileKey ? seeded(r.sandbox, fileKey).dcId : r.rng.pick('dc', others(s.home));
       const invalid = r.rng.int('invalidImports', 1, 4);
       r.sandbox.injectFault({ method: 'auth.importAuthorization', error: 'AUTH_BYTES_INVALID', dcId: target, times: invalid });
@@ -552,7 +579,12 @@ export const SCENARIOS: Scenario[] = [
       const spikes = r.rng.int('spikes', 2, 6);
       const plan: { dc: number; at: number; ms: number; hold: number }[] = [];
       for (let i = 0; i < spikes; i++) {
-        plan.push({ dc: r.rng.pick(`dc#${i}`, [s.home, f.dcId]), at: r.rng.int(`at#${i}`, 0, 600), ms: r.rng.int(`ms#${i}`, 100, 1500), hold: r.rng.int(`hold#${i}`, 50, 800) });
+        plan.push({
+          dc: r.rng.pick(`dc#${i}`, [s.home, f.dcId]),
+          at: r.rng.int(`at#${i}`, 0, 600),
+          ms: r.rng.int(`ms#${i}`, 100, 1500),
+          hold: r.rng.int(`hold#${i}`, 50, 800),
+        });
       }
       const n = r.rng.int('sends', 1, 2);
       const sends = Array.from({ length: n }, () => r.send(s));
@@ -577,7 +609,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'drop-during-upload',
-    summary: 'the home connection cut at random progress points, times and answer bytes during an upload: the uploaded file, sent and downloaded back, is byte-identical',
+    summary:
+      'the home connection cut at random progress points, times and answer bytes during an upload: the uploaded file, sent and downloaded back, is byte-identical',
     async run(r) {
       const s = await r.login();
       const size = r.rng.int('size', 50_000, 3_000_000);

@@ -15,9 +15,29 @@ export interface MutateOptions {
 const enc = new TextEncoder();
 const VECTOR_ID = 0x1cb5c415;
 
-const INTERESTING_32 = [0, 1, 2, 3, 4, 7, 8, 15, 16, 253, 254, 255, 256, 0x7f, 0x80, 0xff, 0xfffe, 0xffff, 0x10000, 0xffffff, 0x1000000, 0x7ffffffe, 0x7fffffff, -0x80000000, -1, -2, -4, 0x40000000, 0x20000000];
+const INTERESTING_32 = [
+  0, 1, 2, 3, 4, 7, 8, 15, 16, 253, 254, 255, 256, 0x7f, 0x80, 0xff, 0xfffe, 0xffff, 0x10000, 0xffffff, 0x1000000, 0x7ffffffe, 0x7fffffff, -0x80000000, -1, -2,
+  -4, 0x40000000, 0x20000000,
+];
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xfe, 0xff, 0xef, 0xee, 0xdd, 0x7e, 253, 254];
-const NUMBERS = ['0', '-1', '1', '2147483647', '2147483648', '-2147483649', '4294967296', '9007199254740993', '1e308', '-0', '1.5', '99999999999999999999999999', 'NaN', '0x10', '00', '1e-400'];
+const NUMBERS = [
+  '0',
+  '-1',
+  '1',
+  '2147483647',
+  '2147483648',
+  '-2147483649',
+  '4294967296',
+  '9007199254740993',
+  '1e308',
+  '-0',
+  '1.5',
+  '99999999999999999999999999',
+  'NaN',
+  '0x10',
+  '00',
+  '1e-400',
+];
 
 function readI32(u8: Uint8Array, p: number): number {
   return u8[p]! | (u8[p + 1]! << 8) | (u8[p + 2]! << 16) | (u8[p + 3]! << 24);
@@ -79,7 +99,28 @@ const editLength: Mutator = (rng, u8) => {
   const p = rng.pick(candidates);
   const v = readI32(u8, p);
   const left = u8.length - p - 4;
-  const choices = [v + 1, v - 1, v + 4, v - 4, v * 2, v * 1000, -v, -1, 0, 0x7fffffff, -0x80000000, 0xffffff, 1 << 24, 1 << 28, left, left + 1, left >> 2, (left >> 2) + 1, (left >> 3) + 1, (left >> 4) + 1];
+  const choices = [
+    v + 1,
+    v - 1,
+    v + 4,
+    v - 4,
+    v * 2,
+    v * 1000,
+    -v,
+    -1,
+    0,
+    0x7fffffff,
+    -0x80000000,
+    0xffffff,
+    1 << 24,
+    1 << 28,
+    left,
+    left + 1,
+    left >> 2,
+    (left >> 2) + 1,
+    (left >> 3) + 1,
+    (left >> 4) + 1,
+  ];
   const out = Uint8Array.from(u8);
   writeI32(out, p, rng.pick(choices) | 0);
   return out;
@@ -177,7 +218,10 @@ const repeatWord: Mutator = (rng, u8, _c, o) => {
 
 const insertToken: Mutator = (rng, u8, _c, o) => {
   const tokens = o.tokens ?? [];
-  const t = tokens.length && rng.chance(0.8) ? rng.pick(tokens) : rng.pick(['\n', ' ', '"', '{', '}', '[', ']', ',', ':', '\\', '\r\n', '\u0000', '\u2028', '\ud800', '😀']);
+  const t =
+    tokens.length && rng.chance(0.8)
+      ? rng.pick(tokens)
+      : rng.pick(['\n', ' ', '"', '{', '}', '[', ']', ',', ':', '\\', '\r\n', '\u0000', '\u2028', '\ud800', '😀']);
   const p = rng.below(u8.length + 1);
   const ins = enc.encode(t);
   if (u8.length + ins.length > o.maxSize) return u8;

@@ -109,7 +109,12 @@ export async function superviseTargets(jobs: { name: string; runs: number }[], o
     const corpus = await buildCorpus(targetByName(name), o.seed);
     const input = i >= 0 ? inputAt(corpus, i) : corpus.inputs[-1 - i]!;
     const what = i >= 0 ? `input ${i}` : `corpus entry ${-1 - i} (in the warm-up)`;
-    const hang: WorkerFinding = { kind: 'hang', index: i, message: `${what} blocked for more than ${o.killMs} ms (worker terminated)`, hex: Buffer.from(input).toString('hex') };
+    const hang: WorkerFinding = {
+      kind: 'hang',
+      index: i,
+      message: `${what} blocked for more than ${o.killMs} ms (worker terminated)`,
+      hex: Buffer.from(input).toString('hex'),
+    };
     targetByName(name).dispose?.();
     const partial: RunStats = {
       target: name,
@@ -139,7 +144,14 @@ export async function superviseTargets(jobs: { name: string; runs: number }[], o
 }
 
 function add(a: RunStats, b: RunStats): RunStats {
-  return { ...a, runs: a.runs + b.runs, crashes: a.crashes + b.crashes, hangs: a.hangs + b.hangs, overAlloc: a.overAlloc + b.overAlloc, known: a.known + b.known };
+  return {
+    ...a,
+    runs: a.runs + b.runs,
+    crashes: a.crashes + b.crashes,
+    hangs: a.hangs + b.hangs,
+    overAlloc: a.overAlloc + b.overAlloc,
+    known: a.known + b.known,
+  };
 }
 
 /** A target's result from what terminated workers did of it and what the last one reported. */

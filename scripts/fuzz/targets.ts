@@ -352,7 +352,10 @@ function serviceBodies(rng: Rng): Uint8Array[] {
     encodeLongVectorMessage(MT.msgs_ack, [1n, 5n, BigInt(rng.u32())]),
     encodeLongVectorMessage(MT.msg_resend_req, [9n]),
     encodeLongVectorMessage(MT.msgs_state_req, []),
-    encodeFutureSalts(7n, 1700000000, [{ valid_since: 1, valid_until: 2, salt: 3n }, { valid_since: 4, valid_until: 5, salt: -6n }]),
+    encodeFutureSalts(7n, 1700000000, [
+      { valid_since: 1, valid_until: 2, salt: 3n },
+      { valid_since: 4, valid_until: 5, salt: -6n },
+    ]),
     encodeRpcResult(11n, encodeRpcError(420, 'FLOOD_WAIT_3')),
     encodeRpcResult(13n, gzipPackedBody(c.encode({ _: 'pong', msg_id: 1n, ping_id: 2n }), 'gzip')),
     gzipPackedBody(c.encode({ _: 'ping', ping_id: 99n }), 'gzip'),
@@ -455,7 +458,13 @@ const handshakeTarget: FuzzTarget = {
       server_time: 1700000000,
     });
     const answers: TlObject[] = [
-      { _: 'resPQ', nonce, server_nonce: serverNonce, pq: Uint8Array.of(0x17, 0xed, 0x48, 0x94, 0x1a, 0x08, 0xf9, 0x81), server_public_key_fingerprints: [BigInt.asIntN(64, 0xc3b42b026ce86b21n), 5n] },
+      {
+        _: 'resPQ',
+        nonce,
+        server_nonce: serverNonce,
+        pq: Uint8Array.of(0x17, 0xed, 0x48, 0x94, 0x1a, 0x08, 0xf9, 0x81),
+        server_public_key_fingerprints: [BigInt.asIntN(64, 0xc3b42b026ce86b21n), 5n],
+      },
       { _: 'server_DH_params_ok', nonce, server_nonce: serverNonce, encrypted_answer: rng.bytes(592) },
       { _: 'server_DH_params_fail', nonce, server_nonce: serverNonce, new_nonce_hash: rng.bytes(16) },
       { _: 'dh_gen_ok', nonce, server_nonce: serverNonce, new_nonce_hash1: rng.bytes(16) },
@@ -500,7 +509,44 @@ const handshakeTarget: FuzzTarget = {
 
 // ---- request files ---------------------------------------------------------------------------------------------
 
-const REQ_TOKENS = ['"__proto__"', '"constructor"', 'constructor', 'toString', '{{__proto__}}', '@constructor = 1', '###', '\n###\n', '@', '@dc ', '@dc 99999', '@profile ', '@x = ', '{{', '}}', '{{response', '{{response[0].id}}', '{{x}}', '.', '[0]', '"_"', '": ', '//', '#', '{', '}', '[', ']', '"', ',', 'null', 'true', '"\\u0000"', '\\', 'users.getUsers\n', 'help.getConfig\n'];
+const REQ_TOKENS = [
+  '"__proto__"',
+  '"constructor"',
+  'constructor',
+  'toString',
+  '{{__proto__}}',
+  '@constructor = 1',
+  '###',
+  '\n###\n',
+  '@',
+  '@dc ',
+  '@dc 99999',
+  '@profile ',
+  '@x = ',
+  '{{',
+  '}}',
+  '{{response',
+  '{{response[0].id}}',
+  '{{x}}',
+  '.',
+  '[0]',
+  '"_"',
+  '": ',
+  '//',
+  '#',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  ',',
+  'null',
+  'true',
+  '"\\u0000"',
+  '\\',
+  'users.getUsers\n',
+  'help.getConfig\n',
+];
 
 function reqCorpus(rng: Rng): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -552,7 +598,47 @@ const reqfileTarget: FuzzTarget = {
 
 // ---- .tl text --------------------------------------------------------------------------------------------------
 
-const TL_TOKENS = ['constructor', 'toString', '__proto__', 'hasOwnProperty', '---functions---', '---types---', '// LAYER 1', '/*', '*/', '//', ';', '#', '#ffffffff', '#0', ':', '?', 'flags.0?', 'flags.31?', 'flags.99?', 'flags2.3?true', '#', '{X:Type}', '!X', '%', 'Vector<', '>', 'vector<%Message>', ' = ', 'int', 'long', 'bytes', 'string', 'true', 'Bool', '\n', '{', '}', '<', '.'];
+const TL_TOKENS = [
+  'constructor',
+  'toString',
+  '__proto__',
+  'hasOwnProperty',
+  '---functions---',
+  '---types---',
+  '// LAYER 1',
+  '/*',
+  '*/',
+  '//',
+  ';',
+  '#',
+  '#ffffffff',
+  '#0',
+  ':',
+  '?',
+  'flags.0?',
+  'flags.31?',
+  'flags.99?',
+  'flags2.3?true',
+  '#',
+  '{X:Type}',
+  '!X',
+  '%',
+  'Vector<',
+  '>',
+  'vector<%Message>',
+  ' = ',
+  'int',
+  'long',
+  'bytes',
+  'string',
+  'true',
+  'Bool',
+  '\n',
+  '{',
+  '}',
+  '<',
+  '.',
+];
 
 const tlFileTarget: FuzzTarget = {
   name: 'tl-file',
@@ -595,7 +681,19 @@ function ipcCorpus(): Uint8Array[] {
     { type: 'command', method: 'download/cancel', params: { downloadId: 'd1' } },
     { type: 'command', method: 'download/open', params: { downloadId: 'd1' } },
     { type: 'command', method: 'trace/clear', params: {} },
-    { type: 'command', method: 'state/changed', params: { state: { version: 1, tab: 'query', traceFilter: { dcId: 2, text: 'x', errorsOnly: true }, query: { method: 'help.getConfig', json: '{}', dcId: 1 }, history: [{ query: { _: 'help.getConfig' }, time: 1, ok: true }] } } },
+    {
+      type: 'command',
+      method: 'state/changed',
+      params: {
+        state: {
+          version: 1,
+          tab: 'query',
+          traceFilter: { dcId: 2, text: 'x', errorsOnly: true },
+          query: { method: 'help.getConfig', json: '{}', dcId: 1 },
+          history: [{ query: { _: 'help.getConfig' }, time: 1, ok: true }],
+        },
+      },
+    },
     { type: 'command', method: 'log', params: { level: 'warn', message: 'hello' } },
     { type: 'request', id: 1, method: 'topology/get', params: {} },
     { type: 'request', id: 2, method: 'trace/get', params: { sinceId: 3, limit: 100 } },
@@ -604,7 +702,17 @@ function ipcCorpus(): Uint8Array[] {
     { type: 'request', id: 5, method: 'schema/methods', params: {} },
     { type: 'request', id: 6, method: 'schema/constructorsOfType', params: { types: ['User', 'InputPeer'] } },
     { type: 'request', id: 7, method: 'query/run', params: { query: { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, dcId: 2 } },
-    { type: 'request', id: 8, method: 'download/start', params: { location: { _: 'inputDocumentFileLocation', id: '1', access_hash: '2', file_reference: '', thumb_size: '' }, dcId: 4, size: 1000, name: 'f.bin' } },
+    {
+      type: 'request',
+      id: 8,
+      method: 'download/start',
+      params: {
+        location: { _: 'inputDocumentFileLocation', id: '1', access_hash: '2', file_reference: '', thumb_size: '' },
+        dcId: 4,
+        size: 1000,
+        name: 'f.bin',
+      },
+    },
   ];
   for (const [action, spec] of Object.entries(IPC_FAULT_SPECS)) {
     const params: Record<string, unknown> = { action };
@@ -620,7 +728,30 @@ function ipcCorpus(): Uint8Array[] {
 const ipcTarget: FuzzTarget = {
   name: 'ipc',
   text: true,
-  tokens: ['{', '}', '[', ']', '"', ':', ',', 'null', 'true', '1e999', '-0', '"__proto__"', '"constructor"', '"toString"', '"hasOwnProperty"', '"params"', '"id"', '"method"', '"type"', '"request"', '"command"', '"_"'],
+  tokens: [
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    ':',
+    ',',
+    'null',
+    'true',
+    '1e999',
+    '-0',
+    '"__proto__"',
+    '"constructor"',
+    '"toString"',
+    '"hasOwnProperty"',
+    '"params"',
+    '"id"',
+    '"method"',
+    '"type"',
+    '"request"',
+    '"command"',
+    '"_"',
+  ],
   maxSize: 128 * 1024,
   corpus: ipcCorpus,
   run(input) {
@@ -648,7 +779,14 @@ async function stateCorpus(rng: Rng): Promise<Uint8Array[]> {
       const s = new ProfileStore(b, p);
       await s.setHomeDc(1 + rng.below(5));
       await s.setUserId(BigInt(rng.u32()) * 1000n);
-      for (const dc of [1, 2, 4]) await s.setDcKey({ dcId: dc, authKey: rng.bytes(256), serverSalt: BigInt.asIntN(64, BigInt(rng.u32()) << 33n), timeOffset: rng.int(-5, 5), createdAt: 1700000000000 });
+      for (const dc of [1, 2, 4])
+        await s.setDcKey({
+          dcId: dc,
+          authKey: rng.bytes(256),
+          serverSalt: BigInt.asIntN(64, BigInt(rng.u32()) << 33n),
+          timeOffset: rng.int(-5, 5),
+          createdAt: 1700000000000,
+        });
       await s.setAuthorizedDcs([2, 4]);
       await s.setApiId(12345);
       await s.setApiHash('0123456789abcdef0123456789abcdef');
@@ -689,7 +827,30 @@ function stateSlot(i: number): StateSlot {
 const stateTarget: FuzzTarget = {
   name: 'state',
   text: true,
-  tokens: ['{', '}', '[', ']', '"', ':', ',', 'null', '"dclab:sandbox:dcKeys"', '"dclab:sandbox:homeDc"', '"value"', '"expires"', '"format"', '"version"', '"entries"', '"dclab-store"', '2', '-1', '1e400', '"__proto__"', '\\"', '"{\\"value\\":1}"'],
+  tokens: [
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    ':',
+    ',',
+    'null',
+    '"dclab:sandbox:dcKeys"',
+    '"dclab:sandbox:homeDc"',
+    '"value"',
+    '"expires"',
+    '"format"',
+    '"version"',
+    '"entries"',
+    '"dclab-store"',
+    '2',
+    '-1',
+    '1e400',
+    '"__proto__"',
+    '\\"',
+    '"{\\"value\\":1}"',
+  ],
   maxSize: 16 * 1024,
   // every read of the store stats its file: several inputs at once keep the event loop busy meanwhile
   concurrency: 8,

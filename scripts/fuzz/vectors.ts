@@ -16,5 +16,5 @@ export function formatVector(hex: string, comments: string[]): string {
   const lines = comments.flatMap((c) => c.split('\n')).map((c) => `# ${c}`);
   for (let i = 0; i < hex.length; i += 64) lines.push(hex.slice(i, i + 64));
   if (hex.length === 0) lines.push('');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       samplesMb: samples, // rss/heapUsed/arrayBuffers
       ok: growth < maxGrowthMb,
     };
-    process.stdout.write(JSON.stringify(summary) + '\n');
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
     process.exitCode = summary.ok ? 0 : 1;
   } finally {
     await sb.stop();

@@ -128,7 +128,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
   const log = opts.log;
   const proc = await startSandboxProc({ ...SOAK_SANDBOX, ...opts.sandbox });
   const clients: SoakClient[] = [];
-  const swarm = opts.hostile > 0 ? new HostileSwarm({ host: '127.0.0.1', ports: proc.info.dcs.map((d) => d.port), reopen: true, dripMs: 500, pushBytes: 4 << 20, random: mulberry32(opts.seed ^ 0x5eed) }) : undefined;
+  const swarm =
+    opts.hostile > 0
+      ? new HostileSwarm({
+          host: '127.0.0.1',
+          ports: proc.info.dcs.map((d) => d.port),
+          reopen: true,
+          dripMs: 500,
+          pushBytes: 4 << 20,
+          random: mulberry32(opts.seed ^ 0x5eed),
+        })
+      : undefined;
   const failures: { kind: string; op: string; error: string }[] = [];
   const latencies = new Map<OpName, number[]>();
   /** Call latencies (getUsers, getNearestDc, sendMessage) per client kind. */
@@ -181,7 +191,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         if (process.env.SOAK_SNAPSHOTS && samples.length % Number(process.env.SOAK_SNAPSHOTS) === 0) log(`soak: heap snapshot ${await proc.heapSnapshot()}`);
         for (const c of clients) c.trimLogs();
         const hs = swarm ? `, hostile live ${swarm.stats.live} closed ${Object.values(swarm.stats.closedByServer).reduce((a, b) => a + b, 0)}` : '';
-        log(`soak: t=${t.toFixed(0)}s ops=${ops} failed=${failures.length} rss=${mb(mem.rss)}MB heap=${mb(mem.heapUsed)}/${mb(mem.heapTotal)}MB external=${mb(mem.external)}MB connections=${connections}${hs}`);
+        log(
+          `soak: t=${t.toFixed(0)}s ops=${ops} failed=${failures.length} rss=${mb(mem.rss)}MB heap=${mb(mem.heapUsed)}/${mb(mem.heapTotal)}MB external=${mb(mem.external)}MB connections=${connections}${hs}`,
+        );
       } catch (e) {
         log(`soak: sample failed: ${errText(e)}`);
       }
@@ -290,7 +302,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         max: Math.round(loopDelay.max / 1e5) / 10,
       },
       sandboxLoopDelayMs: (() => {
-        const d = samples.map((x) => x.mem.loopDelayP99).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+        const d = samples
+          .map((x) => x.mem.loopDelayP99)
+          .filter((x): x is number => typeof x === 'number')
+          .sort((a, b) => a - b);
         return { p50: percentile(d, 50), p99: percentile(d, 99) };
       })(),
       rssMb: {

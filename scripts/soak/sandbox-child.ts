@@ -58,7 +58,16 @@ async function main(): Promise<void> {
       const u = process.memoryUsage();
       const loopDelayP99 = Math.round(loop.percentile(99) / 1e5) / 10;
       loop.reset();
-      send({ type: 'mem', id: m.id, rss: u.rss, heapTotal: u.heapTotal, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, loopDelayP99 });
+      send({
+        type: 'mem',
+        id: m.id,
+        rss: u.rss,
+        heapTotal: u.heapTotal,
+        heapUsed: u.heapUsed,
+        external: u.external,
+        arrayBuffers: u.arrayBuffers,
+        loopDelayP99,
+      });
     } else if (m.type === 'gc') {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();

@@ -76,7 +76,14 @@ export async function startSandboxProc(opts: ChildSandboxOptions = {}, childArgs
     view: { info, rsaKey: parseRsaPublicKeyPem(info.rsa.pem) },
     async mem() {
       const m = await ask('mem');
-      return { rss: m.rss as number, heapTotal: m.heapTotal as number, heapUsed: m.heapUsed as number, external: m.external as number, arrayBuffers: m.arrayBuffers as number, ...(typeof m.loopDelayP99 === 'number' ? { loopDelayP99: m.loopDelayP99 } : {}) };
+      return {
+        rss: m.rss as number,
+        heapTotal: m.heapTotal as number,
+        heapUsed: m.heapUsed as number,
+        external: m.external as number,
+        arrayBuffers: m.arrayBuffers as number,
+        ...(typeof m.loopDelayP99 === 'number' ? { loopDelayP99: m.loopDelayP99 } : {}),
+      };
     },
     async gc() {
       return (await ask('gc')).done === true;

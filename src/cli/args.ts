@@ -71,7 +71,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: FlagS
     else {
       value = argv[i + 1];
       // `--data-dir --profile` is a missing value, not a directory named "--profile"
-      if (value !== undefined && value.startsWith('--') && value.length > 2) value = undefined;
+      if (value?.startsWith('--') && value.length > 2) value = undefined;
       else i++;
     }
     const expected = spec.value ?? (spec.kind === 'int' ? 'an integer' : 'a value');

@@ -24,7 +24,9 @@ function suggest(schema: TlSchema, name: string): string[] {
   return schema.entries
     .filter((e) => e.kind === 'method')
     .map((e) => e.name)
-    .filter((n) => n.toLowerCase() === want || (tail.length >= 3 && n.toLowerCase().endsWith('.' + tail)) || (tail.length >= 4 && n.toLowerCase().includes(tail)))
+    .filter(
+      (n) => n.toLowerCase() === want || (tail.length >= 3 && n.toLowerCase().endsWith(`.${tail}`)) || (tail.length >= 4 && n.toLowerCase().includes(tail)),
+    )
     .slice(0, 5);
 }
 
@@ -48,7 +50,10 @@ export function buildMethodCall(method: string, jsonText: string | undefined, sc
     }
   }
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-    throw new UsageError(`the parameters of ${method} must be a JSON object like '{"field": value}', got ${Array.isArray(params) ? 'an array' : JSON.stringify(params)}`, 'call');
+    throw new UsageError(
+      `the parameters of ${method} must be a JSON object like '{"field": value}', got ${Array.isArray(params) ? 'an array' : JSON.stringify(params)}`,
+      'call',
+    );
   }
   const given = (params as Record<string, unknown>)._;
   if (given !== undefined && given !== method) throw new UsageError(`the parameters name "_": ${JSON.stringify(given)}, but the method is ${method}`, 'call');
@@ -95,7 +100,7 @@ export async function runCall(ctx: CliContext, p: ParsedArgs): Promise<number> {
       throw e;
     }
     const out = redact(result, { schema, method });
-    ctx.io.out((flagBool(p, '--json') ? JSON.stringify(out) : JSON.stringify(out, null, 2)) + '\n');
+    ctx.io.out(`${flagBool(p, '--json') ? JSON.stringify(out) : JSON.stringify(out, null, 2)}\n`);
     const chain = callChainSummary(ctx.trace, mark, method);
     if (chain) ctx.note(chain);
     return 0;

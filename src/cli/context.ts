@@ -63,7 +63,10 @@ export function parseCommon(p: ParsedArgs, command: string): CommonOptions {
   try {
     profileName = parseProfileName(flagString(p, '--profile') ?? 'sandbox');
   } catch {
-    throw new UsageError(`--profile needs sandbox, test, production or custom:<name> (name of letters, digits, _ . -), got "${flagString(p, '--profile')}"`, command);
+    throw new UsageError(
+      `--profile needs sandbox, test, production or custom:<name> (name of letters, digits, _ . -), got "${flagString(p, '--profile')}"`,
+      command,
+    );
   }
   const o: CommonOptions = {
     profileName,
@@ -92,9 +95,12 @@ export function parseCommon(p: ParsedArgs, command: string): CommonOptions {
   const isCustom = profileName.startsWith('custom:');
   if (!isSandbox && o.sandboxInfoFile) throw new UsageError(`--sandbox-info only goes with --profile sandbox (profile is ${profileName})`, command);
   if (!isSandbox && p.flags.has('--sandbox-port')) throw new UsageError(`--sandbox-port only goes with --profile sandbox (profile is ${profileName})`, command);
-  if (o.sandboxInfoFile && p.flags.has('--sandbox-port')) throw new UsageError('--sandbox-port is for the embedded sandbox; with --sandbox-info the ports come from the info file', command);
-  if (!isCustom && (o.dcAddresses.length || o.rsaPemFile || o.testMode)) throw new UsageError(`--dc-address, --rsa-pem and --test-mode only go with --profile custom:<name> (profile is ${profileName})`, command);
-  if (isSandbox && (o.apiId !== undefined || o.apiHashStdin)) throw new UsageError('--api-id / --api-hash-stdin are not used by the sandbox profile (it takes any api_id and api_hash)', command);
+  if (o.sandboxInfoFile && p.flags.has('--sandbox-port'))
+    throw new UsageError('--sandbox-port is for the embedded sandbox; with --sandbox-info the ports come from the info file', command);
+  if (!isCustom && (o.dcAddresses.length || o.rsaPemFile || o.testMode))
+    throw new UsageError(`--dc-address, --rsa-pem and --test-mode only go with --profile custom:<name> (profile is ${profileName})`, command);
+  if (isSandbox && (o.apiId !== undefined || o.apiHashStdin))
+    throw new UsageError('--api-id / --api-hash-stdin are not used by the sandbox profile (it takes any api_id and api_hash)', command);
   return o;
 }
 
@@ -117,7 +123,9 @@ export function readSandboxInfo(file: string): { info: SandboxInfo; mtimeMs: num
     text = readFileSync(file, 'utf8');
     mtimeMs = statSync(file).mtimeMs;
   } catch (e) {
-    throw new Error(`--sandbox-info ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); start one with \`dclab sandbox --info-file ${file}\``);
+    throw new Error(
+      `--sandbox-info ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); start one with \`dclab sandbox --info-file ${file}\``,
+    );
   }
   let v: unknown;
   try {
@@ -126,7 +134,8 @@ export function readSandboxInfo(file: string): { info: SandboxInfo; mtimeMs: num
     throw new Error(`--sandbox-info ${file}: not JSON (${(e as Error).message})`);
   }
   const info = v as SandboxInfo;
-  const okDcs = Array.isArray(info?.dcs) && info.dcs.length > 0 && info.dcs.every((d) => Number.isInteger(d?.id) && typeof d.host === 'string' && Number.isInteger(d.port));
+  const okDcs =
+    Array.isArray(info?.dcs) && info.dcs.length > 0 && info.dcs.every((d) => Number.isInteger(d?.id) && typeof d.host === 'string' && Number.isInteger(d.port));
   if (!okDcs) throw new Error(`--sandbox-info ${file}: "dcs" must be a non-empty array of {id, host, port}`);
   if (typeof info.rsa?.pem !== 'string') throw new Error(`--sandbox-info ${file}: "rsa.pem" is missing`);
   return { info, mtimeMs };
@@ -196,7 +205,7 @@ export class CliContext {
   }
 
   note(line: string): void {
-    this.io.err(line + '\n');
+    this.io.err(`${line}\n`);
   }
 
   // ------------------------------------------------------------------ trace
@@ -256,7 +265,11 @@ export class CliContext {
       );
     }
     if (hasState) {
-      const was = stored ? (stored.kind === 'embedded' ? 'an embedded sandbox that has ended' : `the sandbox of ${stored.where} as started at ${new Date(stored.since).toISOString()}`) : 'an unknown sandbox';
+      const was = stored
+        ? stored.kind === 'embedded'
+          ? 'an embedded sandbox that has ended'
+          : `the sandbox of ${stored.where} as started at ${new Date(stored.since).toISOString()}`
+        : 'an unknown sandbox';
       this.note(`dclab: the stored sandbox login (DC keys, home DC, user) belonged to ${was}; that world is gone, so it is dropped`);
       const trace = await this.store.getLastTrace().catch(() => undefined);
       await this.store.clear();
@@ -311,7 +324,8 @@ export class CliContext {
       return this.opts.apiId;
     }
     const stored = await this.store.getApiId();
-    if (stored === undefined) throw new Error(`profile ${this.opts.profileName} needs an api_id (from my.telegram.org): --api-id N (stored for later commands)`);
+    if (stored === undefined)
+      throw new Error(`profile ${this.opts.profileName} needs an api_id (from my.telegram.org): --api-id N (stored for later commands)`);
     return stored;
   }
 
@@ -326,7 +340,10 @@ export class CliContext {
       return given;
     }
     const stored = await this.store.getApiHash();
-    if (stored === undefined) throw new Error(`profile ${this.opts.profileName} needs an api_hash: pipe it to --api-hash-stdin or set DCLAB_API_HASH (stored in secrets.json for later commands)`);
+    if (stored === undefined)
+      throw new Error(
+        `profile ${this.opts.profileName} needs an api_hash: pipe it to --api-hash-stdin or set DCLAB_API_HASH (stored in secrets.json for later commands)`,
+      );
     return stored;
   }
 

@@ -2,15 +2,7 @@
 // (src/sandbox/control.ts). Arguments are parsed against the action table the server uses; exit 0 with a one-line
 // confirmation, 1 when the sandbox cannot be reached, refuses the token or rejects a value, 2 for usage errors.
 import { resolve } from 'node:path';
-import {
-  actionSynopsis,
-  checkArgs,
-  CONTROL_ACTIONS,
-  controlAction,
-  DEFAULT_RESTART_DOWN_MS,
-  type ControlAction,
-  type ControlArgs,
-} from '../sandbox/control';
+import { actionSynopsis, checkArgs, CONTROL_ACTIONS, controlAction, DEFAULT_RESTART_DOWN_MS, type ControlAction, type ControlArgs } from '../sandbox/control';
 import { callControl, controlEndpointOf } from '../sandbox/control-client';
 import { flagBool, flagString, parseArgs, UsageError, type FlagSpecs } from './args';
 import { readSandboxInfo } from './context';
@@ -73,7 +65,7 @@ export async function runSandboxCtl(argv: readonly string[], io: CliIo): Promise
   try {
     const parsed = parseArgs(COMMAND, argv, { ...CTL_FLAGS, ...ACTION_FLAGS });
     if (parsed.flags.get('--help') === true) {
-      io.out(CTL_USAGE + '\n');
+      io.out(`${CTL_USAGE}\n`);
       return 0;
     }
     const [name, ...rest] = parsed.positionals;
@@ -87,9 +79,9 @@ export async function runSandboxCtl(argv: readonly string[], io: CliIo): Promise
     const endpoint = controlEndpointOf(readSandboxInfo(file).info, file);
     const downMs = typeof args.downMs === 'number' ? args.downMs : action.name === 'restart-dc' ? DEFAULT_RESTART_DOWN_MS : 0;
     const reply = await callControl(endpoint, action.name, args, { timeoutMs: 30_000 + downMs });
-    if (flagBool(parsed, '--json')) io.out(JSON.stringify(reply) + '\n');
-    else if (action.name === 'status') io.out(JSON.stringify(reply.data, null, 2) + '\n');
-    else io.out(reply.message + '\n');
+    if (flagBool(parsed, '--json')) io.out(`${JSON.stringify(reply)}\n`);
+    else if (action.name === 'status') io.out(`${JSON.stringify(reply.data, null, 2)}\n`);
+    else io.out(`${reply.message}\n`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

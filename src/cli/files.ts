@@ -14,13 +14,27 @@ import { RpcError } from '../mtproto/errors';
 import { TlJsonError } from '../tl/json';
 import type { TlObject } from '../tl/types';
 import { formatTraceTimeline } from '../trace';
-import { downloadFile, readSidecar, uploadFile, sendUploadedMedia, listSavedMedia, locationOf, locationFromJson, locationJson, FileError, type DownloadProgress } from '../files';
+import {
+  downloadFile,
+  readSidecar,
+  uploadFile,
+  sendUploadedMedia,
+  listSavedMedia,
+  locationOf,
+  locationFromJson,
+  locationJson,
+  FileError,
+  type DownloadProgress,
+} from '../files';
 import { flagBool, flagInt, flagString, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
 
 export const DOWNLOAD_FLAGS: FlagSpecs = {
   '--dc': { kind: 'int', value: "the file's dc_id (a DC id 1..65535)", min: 1, max: 65535 },
-  '--location': { kind: 'string', value: `an InputFileLocation as JSON, e.g. '{"_":"inputDocumentFileLocation","id":"…","access_hash":"…","file_reference":"<base64>","thumb_size":""}'` },
+  '--location': {
+    kind: 'string',
+    value: `an InputFileLocation as JSON, e.g. '{"_":"inputDocumentFileLocation","id":"…","access_hash":"…","file_reference":"<base64>","thumb_size":""}'`,
+  },
   '--out': { kind: 'string', value: 'the output file path' },
   '--size': { kind: 'int', value: 'the file size in bytes (≥ 0)', min: 0, max: Number.MAX_SAFE_INTEGER },
   '--no-cdn': { kind: 'boolean' },
@@ -65,7 +79,8 @@ export function parseLocationFlag(text: string, command = 'download'): TlObject 
   try {
     return locationFromJson(json);
   } catch (e) {
-    if (e instanceof TlJsonError) throw new UsageError(`--location: field ${e.path || '(root)'}: ${e.reason}; expected ${e.expected} (InputFileLocation)`, command);
+    if (e instanceof TlJsonError)
+      throw new UsageError(`--location: field ${e.path || '(root)'}: ${e.reason}; expected ${e.expected} (InputFileLocation)`, command);
     throw e;
   }
 }
@@ -75,7 +90,7 @@ function sizeText(n: number): string {
 }
 
 function mbps(bytes: number, ms: number): string {
-  return `${(bytes / MB / Math.max(ms, 1) * 1000).toFixed(1)} MB/s`;
+  return `${((bytes / MB / Math.max(ms, 1)) * 1000).toFixed(1)} MB/s`;
 }
 
 /** A started client of the profile, logged in (else a clear error, exit 1). */
@@ -85,7 +100,9 @@ async function loggedInClient(ctx: CliContext, verbose: boolean): Promise<DcClie
   try {
     const st = await ctx.startClient(() => client.start());
     if (st.state !== 'authorized') {
-      throw new Error(`not logged in on the ${ctx.opts.profileName} profile — log in first: dclab login --phone P${ctx.opts.sandboxInfoFile ? ` --sandbox-info ${ctx.opts.sandboxInfoFile}` : ''}`);
+      throw new Error(
+        `not logged in on the ${ctx.opts.profileName} profile — log in first: dclab login --phone P${ctx.opts.sandboxInfoFile ? ` --sandbox-info ${ctx.opts.sandboxInfoFile}` : ''}`,
+      );
     }
   } catch (e) {
     await client.stop().catch(() => undefined);
@@ -137,7 +154,8 @@ export async function runDownload(ctx: CliContext, p: ParsedArgs): Promise<numbe
   const size = flagInt(p, '--size');
   const parallel = flagInt(p, '--parallel');
   const sha256 = flagString(p, '--sha256')?.toLowerCase();
-  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError(`--sha256 needs ${DOWNLOAD_FLAGS['--sha256']!.value}, got "${sha256}"`, 'download');
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256))
+    throw new UsageError(`--sha256 needs ${DOWNLOAD_FLAGS['--sha256']!.value}, got "${sha256}"`, 'download');
   const resume = flagBool(p, '--resume');
   const force = flagBool(p, '--force');
   const cdn = !flagBool(p, '--no-cdn');
@@ -151,7 +169,10 @@ export async function runDownload(ctx: CliContext, p: ParsedArgs): Promise<numbe
     throw new UsageError(`--dc ${dcId}: the ${ctx.opts.profileName} profile has DCs ${profile.dcs.map((d) => d.id).join(', ')}`, 'download');
   }
   const sidecar = await readSidecar(out).catch(() => undefined);
-  if (sidecar && !resume) ctx.note(`dclab download: ${out}.part exists (${sizeText(sidecar.done.reduce((n, r) => n + r.length, 0))} done); starting over — pass --resume to continue it`);
+  if (sidecar && !resume)
+    ctx.note(
+      `dclab download: ${out}.part exists (${sizeText(sidecar.done.reduce((n, r) => n + r.length, 0))} done); starting over — pass --resume to continue it`,
+    );
 
   const mark = await ctx.beginTrace(false, `--dc ${dcId} --out ${basename(out)}`);
   const client = await loggedInClient(ctx, flagBool(p, '--verbose'));
@@ -171,7 +192,9 @@ export async function runDownload(ctx: CliContext, p: ParsedArgs): Promise<numbe
     if (!force && now - lastShown < 250) return;
     lastShown = now;
     const pct = pr.total ? ` (${Math.floor((pr.bytes / pr.total) * 100)}%)` : '';
-    ctx.note(`  ${sizeText(pr.bytes)}${pr.total !== undefined ? ` / ${sizeText(pr.total)}` : ''}${pct}  ${mbps(pr.bytes, now - t0)}  DC${pr.dcId}${pr.cdn ? ' (CDN)' : ''}  ${pr.parts} parts`);
+    ctx.note(
+      `  ${sizeText(pr.bytes)}${pr.total !== undefined ? ` / ${sizeText(pr.total)}` : ''}${pct}  ${mbps(pr.bytes, now - t0)}  DC${pr.dcId}${pr.cdn ? ' (CDN)' : ''}  ${pr.parts} parts`,
+    );
   };
   try {
     let res;
@@ -213,7 +236,18 @@ export async function runDownload(ctx: CliContext, p: ParsedArgs): Promise<numbe
     if (chain) ctx.note(chain);
     const dcs = res.dcPath.map((d) => (res.cdn && d === res.dcPath[res.dcPath.length - 1] && d !== dcId ? `${d} (CDN)` : String(d))).join(' → ');
     if (flagBool(p, '--json')) {
-      ctx.io.out(JSON.stringify({ path: res.path, bytes: res.bytes, sha256: res.sha256, dcPath: res.dcPath, cdn: res.cdn, parts: res.parts, resumedBytes: res.resumedBytes, ms: Math.round(res.ms) }) + '\n');
+      ctx.io.out(
+        `${JSON.stringify({
+          path: res.path,
+          bytes: res.bytes,
+          sha256: res.sha256,
+          dcPath: res.dcPath,
+          cdn: res.cdn,
+          parts: res.parts,
+          resumedBytes: res.resumedBytes,
+          ms: Math.round(res.ms),
+        })}\n`,
+      );
     } else {
       ctx.io.out(
         `downloaded ${res.path}: ${res.bytes} bytes, sha256 ${res.sha256}, DCs ${dcs}${res.cdn ? ', CDN used' : ''}, ${Math.round(res.ms)} ms (${mbps(res.bytes, res.ms)})` +
@@ -268,7 +302,9 @@ export async function runUpload(ctx: CliContext, p: ParsedArgs): Promise<number>
           const now = Date.now();
           if (now - lastShown < 250 && pr.bytes < pr.total) return;
           lastShown = now;
-          ctx.note(`  ${sizeText(pr.bytes)} / ${sizeText(pr.total)} (${Math.floor((pr.bytes / pr.total) * 100)}%)  ${mbps(pr.bytes, now - t0)}  ${pr.parts} parts`);
+          ctx.note(
+            `  ${sizeText(pr.bytes)} / ${sizeText(pr.total)} (${Math.floor((pr.bytes / pr.total) * 100)}%)  ${mbps(pr.bytes, now - t0)}  ${pr.parts} parts`,
+          );
         },
       });
     } catch (e) {
@@ -283,7 +319,7 @@ export async function runUpload(ctx: CliContext, p: ParsedArgs): Promise<number>
     const summary = `uploaded ${file}: ${res.size} bytes as ${res.big ? 'a big file (upload.saveBigFilePart)' : 'a small file (upload.saveFilePart)'} to DC ${res.dcId}, sha256 ${res.sha256}, ${Math.round(res.ms)} ms (${mbps(res.size, res.ms)})`;
     if (!send) {
       if (flagBool(p, '--json')) {
-        ctx.io.out(JSON.stringify({ dcId: res.dcId, size: res.size, sha256: res.sha256, big: res.big, inputFile: locationJson(res.inputFile) }) + '\n');
+        ctx.io.out(`${JSON.stringify({ dcId: res.dcId, size: res.size, sha256: res.sha256, big: res.big, inputFile: locationJson(res.inputFile) })}\n`);
       } else {
         ctx.io.out(`${summary}\n`);
         ctx.io.out(`dc_id: ${res.dcId}\n`);
@@ -294,14 +330,19 @@ export async function runUpload(ctx: CliContext, p: ParsedArgs): Promise<number>
     }
     let msg: TlObject;
     try {
-      msg = await sendUploadedMedia(client, res, { kind: photo ? 'photo' : 'document', name, ...(mimeType ? { mimeType } : {}), ...(caption ? { caption } : {}) });
+      msg = await sendUploadedMedia(client, res, {
+        kind: photo ? 'photo' : 'document',
+        name,
+        ...(mimeType ? { mimeType } : {}),
+        ...(caption ? { caption } : {}),
+      });
     } catch (e) {
       throw failure('messages.sendMedia', e);
     }
     const m = locationOf(msg);
     const loc = locationJson(m.location);
     if (flagBool(p, '--json')) {
-      ctx.io.out(JSON.stringify({ messageId: msg.id, kind: m.kind, dcId: m.dcId, size: m.size, name: m.name, sha256: res.sha256, location: loc }) + '\n');
+      ctx.io.out(`${JSON.stringify({ messageId: msg.id, kind: m.kind, dcId: m.dcId, size: m.size, name: m.name, sha256: res.sha256, location: loc })}\n`);
     } else {
       ctx.io.out(`${summary}\n`);
       ctx.io.out(`sent to Saved Messages: message ${String(msg.id)}, ${m.kind}${m.name ? ` ${m.name}` : ''}, ${m.size} bytes\n`);
@@ -342,7 +383,7 @@ export async function runHistory(ctx: CliContext, p: ParsedArgs): Promise<number
         ...(m.thumb ? { thumb: m.thumb } : {}),
         location: m.locationJson,
       }));
-      ctx.io.out(JSON.stringify(rows, null, 2) + '\n');
+      ctx.io.out(`${JSON.stringify(rows, null, 2)}\n`);
       return 0;
     }
     if (!media.length) {
@@ -353,8 +394,10 @@ export async function runHistory(ctx: CliContext, p: ParsedArgs): Promise<number
     const head = ['msg', 'kind', 'dc_id', 'size', 'name'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]): string => cells.map((c, i) => (i === 3 || i === 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
-    ctx.io.out(line(head) + '  location (for dclab download --location)\n');
-    media.forEach((m, i) => ctx.io.out(`${line(rows[i]!)}  ${JSON.stringify(m.locationJson)}\n`));
+    ctx.io.out(`${line(head)}  location (for dclab download --location)\n`);
+    media.forEach((m, i) => {
+      ctx.io.out(`${line(rows[i]!)}  ${JSON.stringify(m.locationJson)}\n`);
+    });
     ctx.io.out(`\n${media.length} media; download one: dclab download --dc <dc_id> --size <size> --location '<location>' --out FILE\n`);
     return 0;
   } finally {

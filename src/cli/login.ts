@@ -49,7 +49,7 @@ export async function runLogin(ctx: CliContext, p: ParsedArgs): Promise<number> 
   const givenCode = flagString(p, '--code');
   if (givenCode !== undefined && !/^\d{3,10}$/.test(givenCode.trim())) throw new UsageError('--code needs 3..10 digits (value not shown)', 'login');
   const json = flagBool(p, '--json');
-  const say = (line: string): void => (json ? ctx.io.err(line + '\n') : ctx.io.out(line + '\n'));
+  const say = (line: string): void => (json ? ctx.io.err(`${line}\n`) : ctx.io.out(`${line}\n`));
 
   const profile = await ctx.connectProfile();
   await ctx.beginTrace(true, `+${phone}`);
@@ -110,7 +110,9 @@ export async function runLogin(ctx: CliContext, p: ParsedArgs): Promise<number> 
         return SANDBOX_TEST_PASSWORD;
       }
       if (!ctx.io.interactive) {
-        throw new Error(`the account has a 2FA password: pipe it to --password-stdin${ctx.isSandbox && isTestPasswordNumber(phone) ? ' or pass --sandbox-password' : ''}`);
+        throw new Error(
+          `the account has a 2FA password: pipe it to --password-stdin${ctx.isSandbox && isTestPasswordNumber(phone) ? ' or pass --sandbox-password' : ''}`,
+        );
       }
       return prompt(ctx.io, `2FA password${hint ? ` (hint: ${hint})` : ''}: `, { secret: true });
     };
@@ -126,11 +128,26 @@ export async function runLogin(ctx: CliContext, p: ParsedArgs): Promise<number> 
     const user = await client.login({ phone, code, password, signUp });
     const s = client.status();
     if (json) {
-      ctx.io.out(JSON.stringify({ ok: true, homeDc: s.homeDc, userId: s.userId, user: { id: String(user.id), first_name: user.first_name, last_name: user.last_name } }) + '\n');
+      ctx.io.out(
+        `${JSON.stringify({
+          ok: true,
+          homeDc: s.homeDc,
+          userId: s.userId,
+          user: { id: String(user.id), first_name: user.first_name, last_name: user.last_name },
+        })}\n`,
+      );
     } else {
       say(`Logged in as user ${String(user.id)}${userLabel(user)} — home DC ${s.homeDc}`);
-      say(`Saved to ${ctx.opts.dataDir} (profile ${ctx.opts.profileName}); auth keys for DC ${s.dcs.filter((d) => d.hasKey).map((d) => d.dcId).join(', ')} in secrets.json`);
-      if (ctx.embedded) say('Note: the embedded sandbox stops with this command, and its world with it; use `dclab sandbox --info-file F` and --sandbox-info F to keep a login across commands.');
+      say(
+        `Saved to ${ctx.opts.dataDir} (profile ${ctx.opts.profileName}); auth keys for DC ${s.dcs
+          .filter((d) => d.hasKey)
+          .map((d) => d.dcId)
+          .join(', ')} in secrets.json`,
+      );
+      if (ctx.embedded)
+        say(
+          'Note: the embedded sandbox stops with this command, and its world with it; use `dclab sandbox --info-file F` and --sandbox-info F to keep a login across commands.',
+        );
     }
     return 0;
   } finally {

@@ -52,6 +52,8 @@ export async function runLogout(ctx: CliContext, p: ParsedArgs): Promise<number>
     await client.stop();
   }
   await forget(ctx);
-  ctx.io.out(ok ? `Logged out user ${String(snap.userId)} (home DC ${snap.homeDc ?? '?'}); login forgotten\n` : `Login of user ${String(snap.userId)} forgotten\n`);
+  ctx.io.out(
+    ok ? `Logged out user ${String(snap.userId)} (home DC ${snap.homeDc ?? '?'}); login forgotten\n` : `Login of user ${String(snap.userId)} forgotten\n`,
+  );
   return 0;
 }

@@ -91,7 +91,7 @@ async function demo(argv: string[], io: CliIo): Promise<number> {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'dclab-demo-'));
   try {
-    return await runDemo(argv, dataDir, (line) => io.out(line + '\n'));
+    return await runDemo(argv, dataDir, (line) => io.out(`${line}\n`));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

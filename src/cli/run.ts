@@ -54,7 +54,10 @@ async function checkSchema(file: string | undefined): Promise<TlSchema> {
       const { line, column } = lineColumnAt(lines, d.range.start);
       return `\n  ${file}:${line + 1}:${column + 1}: ${d.message}`;
     });
-    throw new UsageError(`--schema ${file}: ${syntax.length ? `${syntax.length} syntax error${syntax.length === 1 ? '' : 's'}${where.join('')}` : 'no TL declarations in that file'}`, 'run');
+    throw new UsageError(
+      `--schema ${file}: ${syntax.length ? `${syntax.length} syntax error${syntax.length === 1 ? '' : 's'}${where.join('')}` : 'no TL declarations in that file'}`,
+      'run',
+    );
   }
   return schemaFromTlText(text);
 }
@@ -110,7 +113,9 @@ export async function runRun(ctx: CliContext, p: ParsedArgs): Promise<number> {
     const owner = parsed.requests.find((r) => d.range.start >= r.range.start && d.range.start <= r.range.end);
     return !owner || owner === selected;
   };
-  const diagnostics = analyzeRequestFile(text, schema, { knownVariables: Object.keys(environment.variables) }).filter((d) => d.severity !== 'info' && relevant(d));
+  const diagnostics = analyzeRequestFile(text, schema, { knownVariables: Object.keys(environment.variables) }).filter(
+    (d) => d.severity !== 'info' && relevant(d),
+  );
   for (const d of diagnostics) {
     const { line, column } = lineColumnAt(lines, d.range.start);
     ctx.note(`${fileArg}:${line + 1}:${column + 1}: ${d.severity}: ${d.message}`);
@@ -122,7 +127,8 @@ export async function runRun(ctx: CliContext, p: ParsedArgs): Promise<number> {
   }
 
   const dcOverride = flagInt(p, '--dc');
-  if (dcOverride !== undefined && ctx.isSandbox && (dcOverride < 1 || dcOverride > 5)) throw new UsageError(`--dc ${dcOverride}: the sandbox has DCs 1..5`, 'run');
+  if (dcOverride !== undefined && ctx.isSandbox && (dcOverride < 1 || dcOverride > 5))
+    throw new UsageError(`--dc ${dcOverride}: the sandbox has DCs 1..5`, 'run');
   const profile = await ctx.connectProfile();
   if (dcOverride !== undefined && !profile.dcs.some((d) => d.id === dcOverride)) {
     throw new UsageError(`--dc ${dcOverride}: the ${ctx.opts.profileName} profile has DCs ${profile.dcs.map((d) => d.id).join(', ')}`, 'run');
@@ -141,14 +147,16 @@ export async function runRun(ctx: CliContext, p: ParsedArgs): Promise<number> {
       if (r.chain) ctx.note(r.chain);
       if (r.error) {
         const hint = r.error.code === 'AUTH_KEY_UNREGISTERED' && st.state !== 'authorized' ? ' — log in first: dclab login --phone P' : '';
-        ctx.note(`dclab run: request #${r.index + 1} (${r.method}): ${r.error.message}${r.error.path ? ` [field ${r.error.path}; expected ${r.error.expected}]` : ''}${hint}`);
+        ctx.note(
+          `dclab run: request #${r.index + 1} (${r.method}): ${r.error.message}${r.error.path ? ` [field ${r.error.path}; expected ${r.error.expected}]` : ''}${hint}`,
+        );
       }
       if (json) return;
       const where = r.dcId !== undefined ? ` @DC${r.dcId}` : '';
       const outcome = r.ok ? 'ok' : r.error!.code;
       ctx.io.out(`### [${r.index + 1}] ${r.method}${where} → ${outcome} (${r.durationMs} ms)${r.title ? ` · ${r.title}` : ''}\n`);
-      if (r.result !== undefined) ctx.io.out(JSON.stringify(r.result, null, 2) + '\n');
-      for (const [k, v] of Object.entries(r.assigned)) ctx.note(`  @${k} = ${v.length > 120 ? v.slice(0, 120) + '…' : v}`);
+      if (r.result !== undefined) ctx.io.out(`${JSON.stringify(r.result, null, 2)}\n`);
+      for (const [k, v] of Object.entries(r.assigned)) ctx.note(`  @${k} = ${v.length > 120 ? `${v.slice(0, 120)}…` : v}`);
     };
     const { results } = await runRequests(text, {
       schema,
@@ -159,10 +167,12 @@ export async function runRun(ctx: CliContext, p: ParsedArgs): Promise<number> {
       stopOnError: !flagBool(p, '--continue-on-error'),
       onResult: show,
     });
-    if (json) ctx.io.out(JSON.stringify(results, null, 2) + '\n');
+    if (json) ctx.io.out(`${JSON.stringify(results, null, 2)}\n`);
     const planned = only !== undefined ? 1 : parsed.requests.length;
     if (results.length < planned) {
-      ctx.note(`dclab run: stopped after request #${results[results.length - 1]!.index + 1} failed; ${planned - results.length} not run (--continue-on-error runs them)`);
+      ctx.note(
+        `dclab run: stopped after request #${results[results.length - 1]!.index + 1} failed; ${planned - results.length} not run (--continue-on-error runs them)`,
+      );
     }
     const failures = results.filter((r) => !r.ok);
     if (!failures.length) return 0;

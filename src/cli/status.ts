@@ -163,21 +163,26 @@ export async function runStatus(ctx: CliContext, p: ParsedArgs): Promise<number>
   // --ping: a DC with a stored key that did not answer makes the command fail (after printing the report)
   const code = report.dcs.some((d) => d.key && d.connected === false) ? 1 : 0;
   if (flagBool(p, '--json')) {
-    ctx.io.out(JSON.stringify(report, null, 2) + '\n');
+    ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
     return code;
   }
   const lines: string[] = [];
   lines.push(`profile   ${report.profile}   (data dir ${report.dataDir})`);
   if (report.world) {
-    lines.push(`sandbox   ${report.world.kind} — ${report.world.where}, since ${report.world.since}${report.world.current === true ? (ctx.opts.sandboxInfoFile ? ' (current)' : ' (its info file is unchanged)') : ''}`);
+    lines.push(
+      `sandbox   ${report.world.kind} — ${report.world.where}, since ${report.world.since}${report.world.current === true ? (ctx.opts.sandboxInfoFile ? ' (current)' : ' (its info file is unchanged)') : ''}`,
+    );
     if (report.world.note) lines.push(`          note: ${report.world.note}`);
   }
   lines.push(`home DC   ${report.homeDc ?? '-'}`);
-  lines.push(`user      ${report.userId ?? '-'}${report.loggedIn ? (report.world?.current === false ? ' (logged in, in a sandbox world that has ended)' : ' (logged in)') : ' (not logged in)'}`);
-  if (report.apiId !== undefined || report.hasApiHash) lines.push(`api       api_id ${report.apiId ?? '-'}, api_hash ${report.hasApiHash ? 'stored (secrets.json)' : 'missing'}`);
+  lines.push(
+    `user      ${report.userId ?? '-'}${report.loggedIn ? (report.world?.current === false ? ' (logged in, in a sandbox world that has ended)' : ' (logged in)') : ' (not logged in)'}`,
+  );
+  if (report.apiId !== undefined || report.hasApiHash)
+    lines.push(`api       api_id ${report.apiId ?? '-'}, api_hash ${report.hasApiHash ? 'stored (secrets.json)' : 'missing'}`);
   lines.push('');
   lines.push(statusTable(report.dcs));
-  ctx.io.out(lines.join('\n') + '\n');
+  ctx.io.out(`${lines.join('\n')}\n`);
   return code;
 }
 
@@ -198,5 +203,12 @@ export function statusTable(dcs: StatusDc[]): string {
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -24,10 +24,10 @@ export async function runTrace(ctx: CliContext, p: ParsedArgs): Promise<number> 
   const last = flagInt(p, '--last');
   const exp = trace.export(last !== undefined ? { last } : {});
   if (flagBool(p, '--json')) {
-    ctx.io.out(JSON.stringify(exp, null, 2) + '\n');
+    ctx.io.out(`${JSON.stringify(exp, null, 2)}\n`);
     return 0;
   }
   const events = flagBool(p, '--machines') ? exp.events : withoutMachineTransitions(exp.events);
-  ctx.io.out(formatTraceTimeline(events, { details: !flagBool(p, '--no-details') }) + '\n');
+  ctx.io.out(`${formatTraceTimeline(events, { details: !flagBool(p, '--no-details') })}\n`);
   return 0;
 }

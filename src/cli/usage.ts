@@ -136,5 +136,5 @@ Typical session (two terminals):
 export function commandUsage(command: string): string {
   const u = COMMAND_USAGE[command];
   if (!u) return USAGE;
-  return command === 'sandbox' || command === 'demo' ? u + '\n' : `${u}\n\n${COMMON_USAGE}\n`;
+  return command === 'sandbox' || command === 'demo' ? `${u}\n` : `${u}\n\n${COMMON_USAGE}\n`;
 }

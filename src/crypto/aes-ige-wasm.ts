@@ -55,7 +55,7 @@ export function instantiateIgeWasm(tables: IgeWasmTables): IgeWasm {
       mem32.set(ivLe, chainAt);
       const n = data.length;
       for (let o = 0; o < n; o += chunk) {
-        const len = n - o < chunk ? n - o : chunk;
+        const len = Math.min(n - o, chunk);
         mem8.set(o === 0 && len === n ? data : data.subarray(o, o + len), dataAt);
         run(dataAt, len);
         out.set(mem8.subarray(dataAt, dataAt + len), o);

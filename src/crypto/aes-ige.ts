@@ -111,9 +111,7 @@ function expandKey(key: Uint8Array): { enc: Int32Array; dec: Int32Array } {
     for (let c = 0; c < 4; c++) {
       const v = w[4 * (ROUNDS - r) + c]!;
       dec[4 * r + c] =
-        r === 0 || r === ROUNDS
-          ? v
-          : TD0[SBOX[v >>> 24]!]! ^ TD1[SBOX[(v >>> 16) & 255]!]! ^ TD2[SBOX[(v >>> 8) & 255]!]! ^ TD3[SBOX[v & 255]!]!;
+        r === 0 || r === ROUNDS ? v : TD0[SBOX[v >>> 24]!]! ^ TD1[SBOX[(v >>> 16) & 255]!]! ^ TD2[SBOX[(v >>> 8) & 255]!]! ^ TD3[SBOX[v & 255]!]!;
     }
   }
   return { enc: w, dec };
@@ -151,10 +149,20 @@ export class AesIge {
   encrypt(data: Uint8Array, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
     checkLength(data, out);
     const rk = this.ek;
-    const te0 = TE0, te1 = TE1, te2 = TE2, te3 = TE3, sb = SBOX;
+    const te0 = TE0,
+      te1 = TE1,
+      te2 = TE2,
+      te3 = TE3,
+      sb = SBOX;
     // previous ciphertext block (y) and previous plaintext block (x)
-    let y0 = this.iv[0]!, y1 = this.iv[1]!, y2 = this.iv[2]!, y3 = this.iv[3]!;
-    let x0 = this.iv[4]!, x1 = this.iv[5]!, x2 = this.iv[6]!, x3 = this.iv[7]!;
+    let y0 = this.iv[0]!,
+      y1 = this.iv[1]!,
+      y2 = this.iv[2]!,
+      y3 = this.iv[3]!;
+    let x0 = this.iv[4]!,
+      x1 = this.iv[5]!,
+      x2 = this.iv[6]!,
+      x3 = this.iv[7]!;
     const n = data.length;
     for (let o = 0; o < n; o += 16) {
       const p0 = (data[o]! << 24) | (data[o + 1]! << 16) | (data[o + 2]! << 8) | data[o + 3]!;
@@ -222,12 +230,30 @@ export class AesIge {
       const c1 = ((sb[t1 >>> 24]! << 24) | (sb[(t2 >>> 16) & 255]! << 16) | (sb[(t3 >>> 8) & 255]! << 8) | sb[t0 & 255]!) ^ rk[57]! ^ x1;
       const c2 = ((sb[t2 >>> 24]! << 24) | (sb[(t3 >>> 16) & 255]! << 16) | (sb[(t0 >>> 8) & 255]! << 8) | sb[t1 & 255]!) ^ rk[58]! ^ x2;
       const c3 = ((sb[t3 >>> 24]! << 24) | (sb[(t0 >>> 16) & 255]! << 16) | (sb[(t1 >>> 8) & 255]! << 8) | sb[t2 & 255]!) ^ rk[59]! ^ x3;
-      out[o] = c0 >>> 24; out[o + 1] = c0 >>> 16; out[o + 2] = c0 >>> 8; out[o + 3] = c0;
-      out[o + 4] = c1 >>> 24; out[o + 5] = c1 >>> 16; out[o + 6] = c1 >>> 8; out[o + 7] = c1;
-      out[o + 8] = c2 >>> 24; out[o + 9] = c2 >>> 16; out[o + 10] = c2 >>> 8; out[o + 11] = c2;
-      out[o + 12] = c3 >>> 24; out[o + 13] = c3 >>> 16; out[o + 14] = c3 >>> 8; out[o + 15] = c3;
-      x0 = p0; x1 = p1; x2 = p2; x3 = p3;
-      y0 = c0; y1 = c1; y2 = c2; y3 = c3;
+      out[o] = c0 >>> 24;
+      out[o + 1] = c0 >>> 16;
+      out[o + 2] = c0 >>> 8;
+      out[o + 3] = c0;
+      out[o + 4] = c1 >>> 24;
+      out[o + 5] = c1 >>> 16;
+      out[o + 6] = c1 >>> 8;
+      out[o + 7] = c1;
+      out[o + 8] = c2 >>> 24;
+      out[o + 9] = c2 >>> 16;
+      out[o + 10] = c2 >>> 8;
+      out[o + 11] = c2;
+      out[o + 12] = c3 >>> 24;
+      out[o + 13] = c3 >>> 16;
+      out[o + 14] = c3 >>> 8;
+      out[o + 15] = c3;
+      x0 = p0;
+      x1 = p1;
+      x2 = p2;
+      x3 = p3;
+      y0 = c0;
+      y1 = c1;
+      y2 = c2;
+      y3 = c3;
     }
     return out;
   }
@@ -238,14 +264,27 @@ export class AesIge {
    */
   private decryptAlignedLe(data: Uint8Array, out: Uint8Array): Uint8Array {
     const rk = (this.dkLe ??= this.dk.map(bswap32));
-    const td0 = LTD0, td1 = LTD1, td2 = LTD2, td3 = LTD3, isb = INV_SBOX;
+    const td0 = LTD0,
+      td1 = LTD1,
+      td2 = LTD2,
+      td3 = LTD3,
+      isb = INV_SBOX;
     const words = data.length >>> 2;
     const inW = new Int32Array(data.buffer, data.byteOffset, words);
     const outW = new Int32Array(out.buffer, out.byteOffset, words);
-    let y0 = bswap32(this.iv[0]!), y1 = bswap32(this.iv[1]!), y2 = bswap32(this.iv[2]!), y3 = bswap32(this.iv[3]!);
-    let x0 = bswap32(this.iv[4]!), x1 = bswap32(this.iv[5]!), x2 = bswap32(this.iv[6]!), x3 = bswap32(this.iv[7]!);
+    let y0 = bswap32(this.iv[0]!),
+      y1 = bswap32(this.iv[1]!),
+      y2 = bswap32(this.iv[2]!),
+      y3 = bswap32(this.iv[3]!);
+    let x0 = bswap32(this.iv[4]!),
+      x1 = bswap32(this.iv[5]!),
+      x2 = bswap32(this.iv[6]!),
+      x3 = bswap32(this.iv[7]!);
     for (let w = 0; w < words; w += 4) {
-      const c0 = inW[w]!, c1 = inW[w + 1]!, c2 = inW[w + 2]!, c3 = inW[w + 3]!;
+      const c0 = inW[w]!,
+        c1 = inW[w + 1]!,
+        c2 = inW[w + 2]!,
+        c3 = inW[w + 3]!;
       let s0 = c0 ^ x0 ^ rk[0]!;
       let s1 = c1 ^ x1 ^ rk[1]!;
       let s2 = c2 ^ x2 ^ rk[2]!;
@@ -307,9 +346,18 @@ export class AesIge {
       const p1 = (isb[t1 & 255]! | (isb[(t0 >>> 8) & 255]! << 8) | (isb[(t3 >>> 16) & 255]! << 16) | (isb[t2 >>> 24]! << 24)) ^ rk[57]! ^ y1;
       const p2 = (isb[t2 & 255]! | (isb[(t1 >>> 8) & 255]! << 8) | (isb[(t0 >>> 16) & 255]! << 16) | (isb[t3 >>> 24]! << 24)) ^ rk[58]! ^ y2;
       const p3 = (isb[t3 & 255]! | (isb[(t2 >>> 8) & 255]! << 8) | (isb[(t1 >>> 16) & 255]! << 16) | (isb[t0 >>> 24]! << 24)) ^ rk[59]! ^ y3;
-      outW[w] = p0; outW[w + 1] = p1; outW[w + 2] = p2; outW[w + 3] = p3;
-      x0 = p0; x1 = p1; x2 = p2; x3 = p3;
-      y0 = c0; y1 = c1; y2 = c2; y3 = c3;
+      outW[w] = p0;
+      outW[w + 1] = p1;
+      outW[w + 2] = p2;
+      outW[w + 3] = p3;
+      x0 = p0;
+      x1 = p1;
+      x2 = p2;
+      x3 = p3;
+      y0 = c0;
+      y1 = c1;
+      y2 = c2;
+      y3 = c3;
     }
     return out;
   }
@@ -343,10 +391,20 @@ export class AesIge {
     checkLength(data, out);
     if (LITTLE_ENDIAN && ((data.byteOffset | out.byteOffset) & 3) === 0) return this.decryptAlignedLe(data, out);
     const rk = this.dk;
-    const td0 = TD0, td1 = TD1, td2 = TD2, td3 = TD3, isb = INV_SBOX;
+    const td0 = TD0,
+      td1 = TD1,
+      td2 = TD2,
+      td3 = TD3,
+      isb = INV_SBOX;
     // previous ciphertext block (y) and previous plaintext block (x)
-    let y0 = this.iv[0]!, y1 = this.iv[1]!, y2 = this.iv[2]!, y3 = this.iv[3]!;
-    let x0 = this.iv[4]!, x1 = this.iv[5]!, x2 = this.iv[6]!, x3 = this.iv[7]!;
+    let y0 = this.iv[0]!,
+      y1 = this.iv[1]!,
+      y2 = this.iv[2]!,
+      y3 = this.iv[3]!;
+    let x0 = this.iv[4]!,
+      x1 = this.iv[5]!,
+      x2 = this.iv[6]!,
+      x3 = this.iv[7]!;
     const n = data.length;
     for (let o = 0; o < n; o += 16) {
       const c0 = (data[o]! << 24) | (data[o + 1]! << 16) | (data[o + 2]! << 8) | data[o + 3]!;
@@ -414,12 +472,30 @@ export class AesIge {
       const p1 = ((isb[t1 >>> 24]! << 24) | (isb[(t0 >>> 16) & 255]! << 16) | (isb[(t3 >>> 8) & 255]! << 8) | isb[t2 & 255]!) ^ rk[57]! ^ y1;
       const p2 = ((isb[t2 >>> 24]! << 24) | (isb[(t1 >>> 16) & 255]! << 16) | (isb[(t0 >>> 8) & 255]! << 8) | isb[t3 & 255]!) ^ rk[58]! ^ y2;
       const p3 = ((isb[t3 >>> 24]! << 24) | (isb[(t2 >>> 16) & 255]! << 16) | (isb[(t1 >>> 8) & 255]! << 8) | isb[t0 & 255]!) ^ rk[59]! ^ y3;
-      out[o] = p0 >>> 24; out[o + 1] = p0 >>> 16; out[o + 2] = p0 >>> 8; out[o + 3] = p0;
-      out[o + 4] = p1 >>> 24; out[o + 5] = p1 >>> 16; out[o + 6] = p1 >>> 8; out[o + 7] = p1;
-      out[o + 8] = p2 >>> 24; out[o + 9] = p2 >>> 16; out[o + 10] = p2 >>> 8; out[o + 11] = p2;
-      out[o + 12] = p3 >>> 24; out[o + 13] = p3 >>> 16; out[o + 14] = p3 >>> 8; out[o + 15] = p3;
-      x0 = p0; x1 = p1; x2 = p2; x3 = p3;
-      y0 = c0; y1 = c1; y2 = c2; y3 = c3;
+      out[o] = p0 >>> 24;
+      out[o + 1] = p0 >>> 16;
+      out[o + 2] = p0 >>> 8;
+      out[o + 3] = p0;
+      out[o + 4] = p1 >>> 24;
+      out[o + 5] = p1 >>> 16;
+      out[o + 6] = p1 >>> 8;
+      out[o + 7] = p1;
+      out[o + 8] = p2 >>> 24;
+      out[o + 9] = p2 >>> 16;
+      out[o + 10] = p2 >>> 8;
+      out[o + 11] = p2;
+      out[o + 12] = p3 >>> 24;
+      out[o + 13] = p3 >>> 16;
+      out[o + 14] = p3 >>> 8;
+      out[o + 15] = p3;
+      x0 = p0;
+      x1 = p1;
+      x2 = p2;
+      x3 = p3;
+      y0 = c0;
+      y1 = c1;
+      y2 = c2;
+      y3 = c3;
     }
     return out;
   }
@@ -428,15 +504,20 @@ export class AesIge {
   encryptBlock(block: Uint8Array): Uint8Array {
     const out = new Uint8Array(16);
     const rk = this.ek;
-    let s0 = readWord(block, 0) ^ rk[0]!, s1 = readWord(block, 4) ^ rk[1]!;
-    let s2 = readWord(block, 8) ^ rk[2]!, s3 = readWord(block, 12) ^ rk[3]!;
+    let s0 = readWord(block, 0) ^ rk[0]!,
+      s1 = readWord(block, 4) ^ rk[1]!;
+    let s2 = readWord(block, 8) ^ rk[2]!,
+      s3 = readWord(block, 12) ^ rk[3]!;
     let k = 4;
     for (let r = 1; r < ROUNDS; r++) {
       const t0 = TE0[s0 >>> 24]! ^ TE1[(s1 >>> 16) & 255]! ^ TE2[(s2 >>> 8) & 255]! ^ TE3[s3 & 255]! ^ rk[k]!;
       const t1 = TE0[s1 >>> 24]! ^ TE1[(s2 >>> 16) & 255]! ^ TE2[(s3 >>> 8) & 255]! ^ TE3[s0 & 255]! ^ rk[k + 1]!;
       const t2 = TE0[s2 >>> 24]! ^ TE1[(s3 >>> 16) & 255]! ^ TE2[(s0 >>> 8) & 255]! ^ TE3[s1 & 255]! ^ rk[k + 2]!;
       const t3 = TE0[s3 >>> 24]! ^ TE1[(s0 >>> 16) & 255]! ^ TE2[(s1 >>> 8) & 255]! ^ TE3[s2 & 255]! ^ rk[k + 3]!;
-      s0 = t0; s1 = t1; s2 = t2; s3 = t3;
+      s0 = t0;
+      s1 = t1;
+      s2 = t2;
+      s3 = t3;
       k += 4;
     }
     writeWord(out, 0, ((SBOX[s0 >>> 24]! << 24) | (SBOX[(s1 >>> 16) & 255]! << 16) | (SBOX[(s2 >>> 8) & 255]! << 8) | SBOX[s3 & 255]!) ^ rk[k]!);

@@ -5,7 +5,7 @@ export function bigIntFromBytes(u8: Uint8Array, endian: 'be' | 'le' = 'be'): big
   if (u8.length === 0) return 0n;
   const b = Buffer.from(u8.buffer, u8.byteOffset, u8.length);
   const hex = endian === 'be' ? b.toString('hex') : Buffer.from(b).reverse().toString('hex');
-  return BigInt('0x' + hex);
+  return BigInt(`0x${hex}`);
 }
 
 /**

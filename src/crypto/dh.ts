@@ -36,13 +36,26 @@ const provenSafePrimes = new Set<bigint>([TELEGRAM_DH_PRIME]);
 /** g generates the subgroup of prime order (p−1)/2: quadratic-residue conditions on p by g (security_guidelines). */
 function gResidueOk(p: bigint, g: number): boolean {
   switch (g) {
-    case 2: return p % 8n === 7n;
-    case 3: return p % 3n === 2n;
-    case 4: return true;
-    case 5: { const r = p % 5n; return r === 1n || r === 4n; }
-    case 6: { const r = p % 24n; return r === 19n || r === 23n; }
-    case 7: { const r = p % 7n; return r === 3n || r === 5n || r === 6n; }
-    default: return false;
+    case 2:
+      return p % 8n === 7n;
+    case 3:
+      return p % 3n === 2n;
+    case 4:
+      return true;
+    case 5: {
+      const r = p % 5n;
+      return r === 1n || r === 4n;
+    }
+    case 6: {
+      const r = p % 24n;
+      return r === 19n || r === 23n;
+    }
+    case 7: {
+      const r = p % 7n;
+      return r === 3n || r === 5n || r === 6n;
+    }
+    default:
+      return false;
   }
 }
 

@@ -60,8 +60,11 @@ export function brent(n: bigint, opts: FactorizeOptions & { deadline?: number } 
     let y = randomBelow(n - 1n) + 1n;
     const c = randomBelow(n - 1n) + 1n;
     const m = 128;
-    let g = 1n, r = 1, q = 1n;
-    let x = 0n, ys = 0n;
+    let g = 1n,
+      r = 1,
+      q = 1n;
+    let x = 0n,
+      ys = 0n;
     while (g === 1n) {
       x = y;
       spend(r);

@@ -262,7 +262,11 @@ export class DcConnection {
         if (code !== undefined) this.emit({ type: 'transport-error', connId, code, reason: transportMeaning(code) });
         const transient = e instanceof HandshakeError && (code === -429 || (code === undefined && e.reason === 'connection closed'));
         if (!transient || attempt + 1 >= max || this.closedForGood) {
-          throw new DcError('KEY_FAILED', this.dcId, `auth key creation on DC ${this.dcId} failed${attempt ? ` (${attempt + 1} attempts)` : ''}: ${errorText(e)}`);
+          throw new DcError(
+            'KEY_FAILED',
+            this.dcId,
+            `auth key creation on DC ${this.dcId} failed${attempt ? ` (${attempt + 1} attempts)` : ''}: ${errorText(e)}`,
+          );
         }
         const delay = reconnectDelayMs(attempt, code === -429 ? code : undefined);
         this.emit({ type: 'reconnecting', attempt: attempt + 1, ms: delay, ...(code !== undefined ? { code } : {}), ...this.pid(parentId) });
@@ -402,7 +406,8 @@ export class DcConnection {
     const max = this.deps.maxReconnectAttempts ?? 8;
     let last: unknown;
     for (let attempt = 0; attempt < max; attempt++) {
-      if (this.closedForGood || session.closed || this.session !== session) throw new SessionClosedError(session.closed ? 'the session ended' : 'the pool is closed', undefined, this.dcId);
+      if (this.closedForGood || session.closed || this.session !== session)
+        throw new SessionClosedError(session.closed ? 'the session ended' : 'the pool is closed', undefined, this.dcId);
       const delay = reconnectDelayMs(attempt, attempt === 0 ? code : code === -429 ? code : undefined);
       this.emit({ type: 'reconnecting', attempt: attempt + 1, ms: delay, ...(code !== undefined ? { code } : {}), ...this.pid(parentId) });
       await sleep(delay);

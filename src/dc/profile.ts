@@ -40,7 +40,14 @@ export interface ProfileOptions {
   initConnection?: Partial<InitConnectionParams>;
 }
 
-function build(name: ProfileName, dcs: DcAddress[], rsaKeys: RsaPublicKey[], testMode: boolean, opts: ProfileOptions, defaults: { firstDc: number; apiId: number; apiHash: string; obfuscated?: boolean }): Profile {
+function build(
+  name: ProfileName,
+  dcs: DcAddress[],
+  rsaKeys: RsaPublicKey[],
+  testMode: boolean,
+  opts: ProfileOptions,
+  defaults: { firstDc: number; apiId: number; apiHash: string; obfuscated?: boolean },
+): Profile {
   if (dcs.length === 0) throw new RangeError(`profile ${name}: no DC addresses`);
   if (rsaKeys.length === 0) throw new RangeError(`profile ${name}: no RSA keys`);
   const firstDc = opts.firstDc ?? (dcs.some((d) => d.id === defaults.firstDc) ? defaults.firstDc : dcs[0]!.id);
@@ -146,7 +153,14 @@ export function dcEndpoints(profile: Profile, dcId: number, topology?: Topology,
     eps.sort((a, b) => (ipv6 ? Number(b.ipv6) - Number(a.ipv6) : 0) || Number(a.mediaOnly) - Number(b.mediaOnly));
     for (const e of eps) {
       const secret = e.secret ? Uint8Array.from(Buffer.from(e.secret, 'hex')) : undefined;
-      add({ host: e.host, port: e.port, ipv6: e.ipv6, obfuscated: profile.obfuscated === true || e.tcpoOnly || !!secret, ...(secret ? { secret } : {}), source: 'config' });
+      add({
+        host: e.host,
+        port: e.port,
+        ipv6: e.ipv6,
+        obfuscated: profile.obfuscated === true || e.tcpoOnly || !!secret,
+        ...(secret ? { secret } : {}),
+        source: 'config',
+      });
     }
   }
   const d = profile.dcs.find((x) => x.id === dcId);

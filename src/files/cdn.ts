@@ -231,7 +231,9 @@ export class CdnHashes {
     while (pos < end) {
       const h = await this.need(pos);
       if (h.limit <= 0 || pos + h.limit > end) return pos;
-      const got = createHash('sha256').update(data.subarray(pos - offset, pos + h.limit - offset)).digest();
+      const got = createHash('sha256')
+        .update(data.subarray(pos - offset, pos + h.limit - offset))
+        .digest();
       if (!Buffer.from(h.hash.buffer, h.hash.byteOffset, h.hash.length).equals(got)) return pos;
       pos += h.limit;
     }

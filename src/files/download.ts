@@ -108,8 +108,10 @@ function queueCaps(client: DcClient, parentId: number): Promise<QueueCaps> {
       .call<TlObject>({ _: 'help.getConfig' }, { parentId })
       .then((c) => {
         const out: QueueCaps = {};
-        if (typeof c.small_queue_max_active_operations_count === 'number' && c.small_queue_max_active_operations_count > 0) out.small = c.small_queue_max_active_operations_count;
-        if (typeof c.large_queue_max_active_operations_count === 'number' && c.large_queue_max_active_operations_count > 0) out.large = c.large_queue_max_active_operations_count;
+        if (typeof c.small_queue_max_active_operations_count === 'number' && c.small_queue_max_active_operations_count > 0)
+          out.small = c.small_queue_max_active_operations_count;
+        if (typeof c.large_queue_max_active_operations_count === 'number' && c.large_queue_max_active_operations_count > 0)
+          out.large = c.large_queue_max_active_operations_count;
         return out;
       })
       .catch(() => ({}));
@@ -135,7 +137,10 @@ export function isRetryable(e: unknown): boolean {
 }
 
 class CdnFallback extends Error {
-  constructor(readonly reason: string, cause?: unknown) {
+  constructor(
+    readonly reason: string,
+    cause?: unknown,
+  ) {
     super(reason, cause !== undefined ? { cause } : undefined);
   }
 }
@@ -296,7 +301,12 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     kind: 'file',
     name: 'download',
     dcId: dc,
-    payload: { location: o.location, ...(sink.size !== undefined ? { size: sink.size } : {}), partSize, ...(sink.resumedBytes ? { resumedBytes: sink.resumedBytes } : {}) },
+    payload: {
+      location: o.location,
+      ...(sink.size !== undefined ? { size: sink.size } : {}),
+      partSize,
+      ...(sink.resumedBytes ? { resumedBytes: sink.resumedBytes } : {}),
+    },
     ...(o.parentId !== undefined ? { parentId: o.parentId } : {}),
   });
   const retries = o.retries ?? 6;
@@ -381,7 +391,7 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
     dc = to;
     dcPath.push(to);
     sink.setDcId(to);
-    emit({ kind: 'redirect', name: `FILE_MIGRATE_${to}`, dcId: from, targetDc: to, parentId: downloadId, note: 'the rest of the download goes to DC' + to });
+    emit({ kind: 'redirect', name: `FILE_MIGRATE_${to}`, dcId: from, targetDc: to, parentId: downloadId, note: `the rest of the download goes to DC${to}` });
   };
 
   const enterCdn = (res: TlObject, masterDc: number): void => {
@@ -425,7 +435,8 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
       try {
         res = await race(state.link.getCdnFile(state.token, r.offset, r.limit, partId));
       } catch (e) {
-        if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID')) throw new CdnFallback(e.errorMessage, e);
+        if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID'))
+          throw new CdnFallback(e.errorMessage, e);
         // no endpoint / no key for the CDN DC, or a CDN key help.getCdnConfig does not list: the master serves the file
         if (e instanceof FileError && e.code === 'BAD_LOCATION') throw new CdnFallback('CDN_UNAVAILABLE', e);
         if (e instanceof HandshakeError && e.reason === 'rsa key') throw new CdnFallback('CDN_KEY_UNTRUSTED', e);
@@ -441,7 +452,8 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
               const hs = await masterInvoke<unknown>(state.masterDc, { _: 'upload.reuploadCdnFile', file_token: state.token, request_token: requestToken }, id);
               state.hashes.add(fileHashesOf(hs));
             } catch (e) {
-              if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID')) throw new CdnFallback(e.errorMessage, e);
+              if (e instanceof RpcError && (e.errorMessage === 'FILE_TOKEN_INVALID' || e.errorMessage === 'REQUEST_TOKEN_INVALID'))
+                throw new CdnFallback(e.errorMessage, e);
               throw e;
             }
           })().finally(() => {
@@ -458,7 +470,11 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
       if (bad !== undefined) {
         throw new CdnFallback(
           'CDN_HASH_MISMATCH',
-          new FileError('CDN_HASH_MISMATCH', `CDN DC ${state.dcId}: the bytes at ${bad} (answer at ${r.offset}+${r.limit}) do not match the master's SHA-256; discarded`, { dcId: state.dcId, offset: bad }),
+          new FileError(
+            'CDN_HASH_MISMATCH',
+            `CDN DC ${state.dcId}: the bytes at ${bad} (answer at ${r.offset}+${r.limit}) do not match the master's SHA-256; discarded`,
+            { dcId: state.dcId, offset: bad },
+          ),
         );
       }
       return plain;
@@ -479,13 +495,24 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
         }
       }
       const at = dc;
-      const method: TlObject = { _: 'upload.getFile', ...(cdnAllowed ? { cdn_supported: true } : {}), location: o.location, offset: BigInt(r.offset), limit: r.limit };
+      const method: TlObject = {
+        _: 'upload.getFile',
+        ...(cdnAllowed ? { cdn_supported: true } : {}),
+        location: o.location,
+        offset: BigInt(r.offset),
+        limit: r.limit,
+      };
       let res: TlObject;
       try {
         res = await race(masterInvoke<TlObject>(at, method, partId));
       } catch (e) {
         if (e instanceof RpcError && e.kind === 'FILE_MIGRATE' && e.value !== undefined) {
-          if (++hops > 5) throw new FileError('REDIRECT_LOOP', `upload.getFile: more than 5 FILE_MIGRATE redirects for the part at ${r.offset}`, { dcId: at, offset: r.offset, cause: e });
+          if (++hops > 5)
+            throw new FileError('REDIRECT_LOOP', `upload.getFile: more than 5 FILE_MIGRATE redirects for the part at ${r.offset}`, {
+              dcId: at,
+              offset: r.offset,
+              cause: e,
+            });
           migrate(at, e.value);
           continue;
         }
@@ -516,7 +543,13 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
   };
 
   const doPart = async (r: PlannedRequest): Promise<void> => {
-    const partId = emit({ kind: 'file', name: `part ${r.offset}+${r.limit}`, dcId: cdn ? cdn.dcId : dc, parentId: downloadId, ...(cdn ? { note: 'cdn' } : {}) });
+    const partId = emit({
+      kind: 'file',
+      name: `part ${r.offset}+${r.limit}`,
+      dcId: cdn ? cdn.dcId : dc,
+      parentId: downloadId,
+      ...(cdn ? { note: 'cdn' } : {}),
+    });
     const t0 = Date.now();
     for (let attempt = 0; ; attempt++) {
       if (stopper.error) throw stopper.error;
@@ -526,7 +559,10 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
         if (size !== undefined) {
           const expect = Math.min(r.limit, size - r.offset);
           if (data.length !== expect) {
-            throw new FileError('SIZE_MISMATCH', `DC ${got.dcId} returned ${data.length} bytes at ${r.offset}, expected ${expect} of a ${size}-byte file`, { dcId: got.dcId, offset: r.offset });
+            throw new FileError('SIZE_MISMATCH', `DC ${got.dcId} returned ${data.length} bytes at ${r.offset}, expected ${expect} of a ${size}-byte file`, {
+              dcId: got.dcId,
+              offset: r.offset,
+            });
           }
         } else if (data.length < r.limit) {
           // the end of a file of unknown size
@@ -547,7 +583,14 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
         }
         parts += 1;
         if (got.cdn) usedCdn = true;
-        emit({ kind: 'result', name: got.cdn ? 'upload.cdnFile' : 'upload.file', dcId: got.dcId, parentId: partId, durationMs: Date.now() - t0, note: `${got.data.length} bytes${attempt ? ` after ${attempt} retries` : ''}` });
+        emit({
+          kind: 'result',
+          name: got.cdn ? 'upload.cdnFile' : 'upload.file',
+          dcId: got.dcId,
+          parentId: partId,
+          durationMs: Date.now() - t0,
+          note: `${got.data.length} bytes${attempt ? ` after ${attempt} retries` : ''}`,
+        });
         try {
           o.onProgress?.({ bytes, ...(size !== undefined ? { total: size } : {}), parts, dcId: got.dcId, cdn: got.cdn });
         } catch {
@@ -558,11 +601,18 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
         if (stopper.error) throw stopper.error;
         if (isRetryable(e) && attempt < retries) {
           const wait = Math.min(3000, 100 * 2 ** attempt);
-          emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId: cdn ? cdn.dcId : dc, parentId: partId, note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms` });
+          emit({
+            kind: 'error',
+            name: e instanceof Error ? e.name : 'Error',
+            dcId: cdn ? cdn.dcId : dc,
+            parentId: partId,
+            note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms`,
+          });
           await race(sleep(wait));
           continue;
         }
-        if (isRetryable(e)) throw new FileError('RETRIES_EXHAUSTED', `part at ${r.offset} failed ${attempt + 1} times: ${errText(e)}`, { dcId: dc, offset: r.offset, cause: e });
+        if (isRetryable(e))
+          throw new FileError('RETRIES_EXHAUSTED', `part at ${r.offset} failed ${attempt + 1} times: ${errText(e)}`, { dcId: dc, offset: r.offset, cause: e });
         throw e;
       }
     }
@@ -576,7 +626,14 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
       sink.setSize(size);
     }
     const ms = Date.now() - started;
-    emit({ kind: 'file', name: 'downloaded', dcId: dc, parentId: downloadId, durationMs: ms, note: `${size} bytes in ${parts} parts, ${(size / 1e6 / Math.max(ms / 1000, 1e-3)).toFixed(1)} MB/s via DC ${dcPath.join(' → ')}` });
+    emit({
+      kind: 'file',
+      name: 'downloaded',
+      dcId: dc,
+      parentId: downloadId,
+      durationMs: ms,
+      note: `${size} bytes in ${parts} parts, ${(size / 1e6 / Math.max(ms / 1000, 1e-3)).toFixed(1)} MB/s via DC ${dcPath.join(' → ')}`,
+    });
     const sha256 = hasher.digest(size);
     return { size, ...(sha256 !== undefined ? { sha256 } : {}), ms, dcPath, parts, cdn: usedCdn, traceId: downloadId };
   } catch (e) {
@@ -590,7 +647,8 @@ async function runDownload(client: DcClient, o: EngineOptions, sink: Sink): Prom
 }
 
 function checkOptions(o: { location: TlObject; dcId: number; partSize?: number; size?: number }): number {
-  if (!o.location || typeof o.location !== 'object' || typeof o.location._ !== 'string') throw new FileError('BAD_LOCATION', 'location must be an InputFileLocation TL object');
+  if (!o.location || typeof o.location !== 'object' || typeof o.location._ !== 'string')
+    throw new FileError('BAD_LOCATION', 'location must be an InputFileLocation TL object');
   if (!Number.isInteger(o.dcId) || o.dcId <= 0) throw new FileError('BAD_LOCATION', `dcId ${o.dcId} is not a DC id`);
   const partSize = o.partSize ?? DEFAULT_DOWNLOAD_PART;
   if (!isValidPartSize(partSize)) throw new FileError('BAD_PART_SIZE', `part size ${partSize} is not a multiple of 4096 dividing 1 MiB`);
@@ -638,13 +696,27 @@ export async function downloadFile(client: DcClient, opts: DownloadOptions): Pro
   }
   let sha256: string;
   try {
-    sha256 = await pf.finish({ size: res.size, ...(res.sha256 !== undefined ? { sha256: res.sha256 } : {}), ...(opts.sha256 !== undefined ? { expectSha256: opts.sha256 } : {}) });
+    sha256 = await pf.finish({
+      size: res.size,
+      ...(res.sha256 !== undefined ? { sha256: res.sha256 } : {}),
+      ...(opts.sha256 !== undefined ? { expectSha256: opts.sha256 } : {}),
+    });
   } catch (e) {
     await pf.close().catch(() => undefined);
     client.runtime.emit({ kind: 'file', name: 'download failed', dcId: res.dcPath[res.dcPath.length - 1]!, parentId: res.traceId, note: errText(e) });
     throw e;
   }
-  return { path: opts.out, bytes: res.size, sha256, ms: res.ms, dcPath: res.dcPath, parts: res.parts, cdn: res.cdn, resumedBytes: pf.resumedBytes, traceId: res.traceId };
+  return {
+    path: opts.out,
+    bytes: res.size,
+    sha256,
+    ms: res.ms,
+    dcPath: res.dcPath,
+    parts: res.parts,
+    cdn: res.cdn,
+    resumedBytes: pf.resumedBytes,
+    traceId: res.traceId,
+  };
 }
 
 /** Downloads a (small) file into memory. */

@@ -62,7 +62,10 @@ export function locationOf(media: TlObject, opts: { thumb?: string } = {}): Medi
   }
   if (m._ === 'photo') {
     const sizes = ((m.sizes as TlObject[] | undefined) ?? []).filter((s) => photoSizeBytes(s) >= 0);
-    const pick = opts.thumb !== undefined ? sizes.find((s) => s.type === opts.thumb) : sizes.reduce<TlObject | undefined>((best, s) => (!best || photoSizeBytes(s) > photoSizeBytes(best) ? s : best), undefined);
+    const pick =
+      opts.thumb !== undefined
+        ? sizes.find((s) => s.type === opts.thumb)
+        : sizes.reduce<TlObject | undefined>((best, s) => (!best || photoSizeBytes(s) > photoSizeBytes(best) ? s : best), undefined);
     if (!pick) throw new FileError('BAD_LOCATION', opts.thumb !== undefined ? `the photo has no size '${opts.thumb}'` : 'the photo has no downloadable size');
     return {
       location: { _: 'inputPhotoFileLocation', id: m.id, access_hash: m.access_hash, file_reference: m.file_reference, thumb_size: String(pick.type) },
@@ -135,7 +138,13 @@ export async function sendUploadedMedia(
           attributes: [{ _: 'documentAttributeFilename', file_name: name }],
         };
   const randomId = new DataView(randomBytes(8).buffer).getBigInt64(0, true);
-  const updates = await client.call<TlObject>({ _: 'messages.sendMedia', peer: { _: 'inputPeerSelf' }, media, message: opts.caption ?? '', random_id: randomId });
+  const updates = await client.call<TlObject>({
+    _: 'messages.sendMedia',
+    peer: { _: 'inputPeerSelf' },
+    media,
+    message: opts.caption ?? '',
+    random_id: randomId,
+  });
   const list = (updates.updates as TlObject[] | undefined) ?? [];
   const msg = list.find((u) => u._ === 'updateNewMessage' || u._ === 'updateNewChannelMessage')?.message as TlObject | undefined;
   if (msg) return msg;

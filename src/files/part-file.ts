@@ -134,7 +134,6 @@ export class PartFile {
   readonly resumedBytes: number;
   private fh: fsp.FileHandle;
   private doneRanges: Range[];
-  private dirty = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -217,7 +216,10 @@ export class PartFile {
     if (this.meta.size === undefined) return;
     const need = Math.max(0, this.meta.size - this.doneBytes);
     if (need + DISK_RESERVE > this.freeLeft) {
-      throw new FileError('NO_SPACE', `not enough free space for ${this.out}: ${mib(need)} still to write, ${mib(this.freeLeft)} free on ${dirname(this.out)} (keeping ${mib(DISK_RESERVE)} free)`);
+      throw new FileError(
+        'NO_SPACE',
+        `not enough free space for ${this.out}: ${mib(need)} still to write, ${mib(this.freeLeft)} free on ${dirname(this.out)} (keeping ${mib(DISK_RESERVE)} free)`,
+      );
     }
   }
 
@@ -236,7 +238,10 @@ export class PartFile {
   private async watchSpace(n: number): Promise<void> {
     if (this.freeLeft - n < DISK_RESERVE || this.writtenSinceCheck + n > RECHECK_EVERY) await this.measureSpace();
     if (this.freeLeft - n < DISK_RESERVE) {
-      throw new FileError('NO_SPACE', `the disk of ${this.out} is nearly full: ${mib(this.freeLeft)} free on ${dirname(this.out)}, stopping while ${mib(DISK_RESERVE)} are left (${this.path} is kept for a resume)`);
+      throw new FileError(
+        'NO_SPACE',
+        `the disk of ${this.out} is nearly full: ${mib(this.freeLeft)} free on ${dirname(this.out)}, stopping while ${mib(DISK_RESERVE)} are left (${this.path} is kept for a resume)`,
+      );
     }
     this.freeLeft -= n;
     this.writtenSinceCheck += n;
@@ -280,7 +285,8 @@ export class PartFile {
     let at = 0;
     while (at < length) {
       const { bytesRead } = await this.fh.read(buf, at, length - at, offset + at);
-      if (bytesRead <= 0) throw new FileError('SIZE_MISMATCH', `${this.path} ends at ${offset + at}, expected ${offset + length} bytes`, { offset: offset + at });
+      if (bytesRead <= 0)
+        throw new FileError('SIZE_MISMATCH', `${this.path} ends at ${offset + at}, expected ${offset + length} bytes`, { offset: offset + at });
       at += bytesRead;
     }
     return buf;
@@ -296,7 +302,6 @@ export class PartFile {
   }
 
   private scheduleFlush(): void {
-    this.dirty = true;
     if (this.flushTimer || this.closed) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
@@ -311,7 +316,6 @@ export class PartFile {
    * finished ranges are recorded only after their bytes reached the disk, so a failed datasync fails the download.
    */
   flushSidecar(): Promise<void> {
-    this.dirty = false;
     const sc: PartSidecar = {
       format: 'dclab-part',
       version: 1,
@@ -368,7 +372,8 @@ export class PartFile {
   async finish(opts: { size: number; sha256?: string; expectSha256?: string }): Promise<string> {
     const { size } = opts;
     if (this.failure) throw this.failure;
-    const missing = size - totalLength(mergeRanges(this.doneRanges).map((r) => ({ offset: r.offset, length: Math.max(0, Math.min(r.length, size - r.offset)) })));
+    const missing =
+      size - totalLength(mergeRanges(this.doneRanges).map((r) => ({ offset: r.offset, length: Math.max(0, Math.min(r.length, size - r.offset)) })));
     if (missing !== 0) throw new FileError('SIZE_MISMATCH', `${this.path}: ${missing} of ${size} bytes were never written`);
     await this.fh.truncate(size);
     const st = await this.fh.stat();

@@ -52,7 +52,10 @@ export function checkGetFileRequest(r: { offset: number; limit: number; precise?
 
 /** Sorted, non-overlapping, adjacent ranges joined; empty ranges dropped. */
 export function mergeRanges(ranges: readonly Range[]): Range[] {
-  const s = ranges.filter((r) => r.length > 0).map((r) => ({ offset: r.offset, length: r.length })).sort((a, b) => a.offset - b.offset);
+  const s = ranges
+    .filter((r) => r.length > 0)
+    .map((r) => ({ offset: r.offset, length: r.length }))
+    .sort((a, b) => a.offset - b.offset);
   const out: Range[] = [];
   for (const r of s) {
     const last = out[out.length - 1];
@@ -110,7 +113,8 @@ export function* planDownloadLazy(opts: { size?: number; partSize?: number; done
   if (opts.size === undefined) {
     // unknown size: only a finished prefix can be trusted
     const start = done[0] && done[0].offset === 0 ? Math.floor(done[0].length / partSize) * partSize : 0;
-    for (let offset = start; Number.isSafeInteger(offset); offset += partSize) yield { offset, limit: partSize, precise: false, writes: [{ offset, length: partSize }] };
+    for (let offset = start; Number.isSafeInteger(offset); offset += partSize)
+      yield { offset, limit: partSize, precise: false, writes: [{ offset, length: partSize }] };
     return;
   }
   const size = opts.size;

@@ -149,7 +149,13 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
           if (stopper.error) throw stopper.error;
           if (isRetryable(e) && attempt < retries) {
             const wait = Math.min(3000, 100 * 2 ** attempt);
-            rt.emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId, parentId: partId, note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms` });
+            rt.emit({
+              kind: 'error',
+              name: e instanceof Error ? e.name : 'Error',
+              dcId,
+              parentId: partId,
+              note: `${errText(e)}; retry ${attempt + 1}/${retries} in ${wait} ms`,
+            });
             await race(sleep(wait));
             continue;
           }
@@ -174,7 +180,14 @@ export async function uploadFile(client: DcClient, opts: UploadOptions): Promise
       ? { _: 'inputFileBig', id: fileId, parts: plan.totalParts, name }
       : { _: 'inputFile', id: fileId, parts: plan.totalParts, name, md5_checksum: md5hex ?? '' };
     const ms = Date.now() - started;
-    rt.emit({ kind: 'file', name: 'uploaded', dcId, parentId: traceId, durationMs: ms, note: `${size} bytes in ${plan.totalParts} parts (${plan.big ? 'saveBigFilePart' : 'saveFilePart'})` });
+    rt.emit({
+      kind: 'file',
+      name: 'uploaded',
+      dcId,
+      parentId: traceId,
+      durationMs: ms,
+      note: `${size} bytes in ${plan.totalParts} parts (${plan.big ? 'saveBigFilePart' : 'saveFilePart'})`,
+    });
     return { inputFile, size, sha256: sha.digest('hex'), ...(md5hex ? { md5: md5hex } : {}), ms, dcId, name, big: plan.big, traceId };
   } finally {
     await fh?.close().catch(() => undefined);

@@ -8,20 +8,21 @@ export type JsonObject = { [key: string]: JsonValue };
 // ---------------------------------------------------------------------------------------------------------------
 // Trace (mirror of src/trace/event.ts TraceEvent; a TraceEvent is assignable to IpcTraceEvent as is)
 
-export type IpcTraceKind =
-  | 'call'
-  | 'result'
-  | 'error'
-  | 'redirect'
-  | 'key'
-  | 'transfer'
-  | 'state'
-  | 'file'
-  | 'flood-wait'
-  | 'wire-in'
-  | 'wire-out';
+export type IpcTraceKind = 'call' | 'result' | 'error' | 'redirect' | 'key' | 'transfer' | 'state' | 'file' | 'flood-wait' | 'wire-in' | 'wire-out';
 
-export const IPC_TRACE_KINDS: readonly IpcTraceKind[] = ['call', 'result', 'error', 'redirect', 'key', 'transfer', 'state', 'file', 'flood-wait', 'wire-in', 'wire-out'];
+export const IPC_TRACE_KINDS: readonly IpcTraceKind[] = [
+  'call',
+  'result',
+  'error',
+  'redirect',
+  'key',
+  'transfer',
+  'state',
+  'file',
+  'flood-wait',
+  'wire-in',
+  'wire-out',
+];
 
 export interface IpcTraceEvent {
   id: number;
@@ -194,7 +195,9 @@ export interface IpcFaultResult {
 }
 
 /** The argument names of action A (distributes over a union of actions). */
-type FaultFieldName<A extends IpcFaultAction> = A extends IpcFaultAction ? Extract<Exclude<keyof Extract<IpcFaultRequest, { action: A }>, 'action'>, string> : never;
+type FaultFieldName<A extends IpcFaultAction> = A extends IpcFaultAction
+  ? Extract<Exclude<keyof Extract<IpcFaultRequest, { action: A }>, 'action'>, string>
+  : never;
 
 /** One argument of an action: how the panel and the palette ask for it and how the host's validator checks it. */
 export interface IpcFaultField<N extends string = string> {
@@ -222,40 +225,112 @@ export interface IpcFaultSpec<A extends IpcFaultAction = IpcFaultAction> {
   fields: IpcFaultField<FaultFieldName<A>>[];
 }
 
-const DC_ANY = (cdn: boolean): IpcFaultField<'dcId'> => ({ name: 'dcId', kind: 'dc', label: 'DC', optional: true, what: 'a DC id (empty: every DC)', ...(cdn ? { cdn } : {}) });
+const DC_ANY = (cdn: boolean): IpcFaultField<'dcId'> => ({
+  name: 'dcId',
+  kind: 'dc',
+  label: 'DC',
+  optional: true,
+  what: 'a DC id (empty: every DC)',
+  ...(cdn ? { cdn } : {}),
+});
 const DC_ONE = (cdn: boolean): IpcFaultField<'dcId'> => ({ name: 'dcId', kind: 'dc', label: 'DC', what: 'a DC id', ...(cdn ? { cdn } : {}) });
-const COUNT: IpcFaultField<'count'> = { name: 'count', kind: 'int', label: 'count', optional: true, min: 1, max: 1_000_000, what: 'how many (default 1)', placeholder: '1' };
-const METHOD: IpcFaultField<'method'> = { name: 'method', kind: 'text', label: 'method', pattern: /^(\*|[a-zA-Z][\w.]{0,199})$/, what: 'an API method name (e.g. auth.sendCode) or *', initial: '*' };
+const COUNT: IpcFaultField<'count'> = {
+  name: 'count',
+  kind: 'int',
+  label: 'count',
+  optional: true,
+  min: 1,
+  max: 1_000_000,
+  what: 'how many (default 1)',
+  placeholder: '1',
+};
+const METHOD: IpcFaultField<'method'> = {
+  name: 'method',
+  kind: 'text',
+  label: 'method',
+  pattern: /^(\*|[a-zA-Z][\w.]{0,199})$/,
+  what: 'an API method name (e.g. auth.sendCode) or *',
+  initial: '*',
+};
 
 /** Every action of the Faults section and the "Sandbox Fault…" command, in menu order. */
 export const IPC_FAULT_SPECS: { readonly [A in IpcFaultAction]: IpcFaultSpec<A> } = {
-  'drop-connections': { action: 'drop-connections', label: 'Drop connections', summary: 'close the client connections of one DC (or all); server-side sessions and keys stay', fields: [DC_ANY(true)] },
+  'drop-connections': {
+    action: 'drop-connections',
+    label: 'Drop connections',
+    summary: 'close the client connections of one DC (or all); server-side sessions and keys stay',
+    fields: [DC_ANY(true)],
+  },
   'restart-dc': {
     action: 'restart-dc',
     label: 'Restart DC',
     summary: "the DC's listeners close with their connections and listen again on the same ports after the down time; keys and sessions survive",
-    fields: [DC_ONE(true), { name: 'downMs', kind: 'int', label: 'down ms', optional: true, min: 0, max: 600_000, what: 'milliseconds down (default 500)', placeholder: '500' }],
+    fields: [
+      DC_ONE(true),
+      { name: 'downMs', kind: 'int', label: 'down ms', optional: true, min: 0, max: 600_000, what: 'milliseconds down (default 500)', placeholder: '500' },
+    ],
   },
-  'move-dc': { action: 'move-dc', label: 'Move DC', summary: 'the DC listens on a new port; help.getConfig announces it and expires soon', fields: [DC_ONE(false)] },
+  'move-dc': {
+    action: 'move-dc',
+    label: 'Move DC',
+    summary: 'the DC listens on a new port; help.getConfig announces it and expires soon',
+    fields: [DC_ONE(false)],
+  },
   'transport-error': {
     action: 'transport-error',
     label: 'Transport error',
     summary: 'the next new connections of a DC (or any main DC) get transport error −code and close',
-    fields: [{ name: 'code', kind: 'int', label: 'code', min: -999, max: 999, what: 'a transport error code (404, 429, 444, …)', initial: '404' }, DC_ANY(false), COUNT],
+    fields: [
+      { name: 'code', kind: 'int', label: 'code', min: -999, max: 999, what: 'a transport error code (404, 429, 444, …)', initial: '404' },
+      DC_ANY(false),
+      COUNT,
+    ],
   },
-  'rotate-salts': { action: 'rotate-salts', label: 'Rotate salts', summary: 'new server salts now on a DC (or every DC); the previous one stays accepted for the grace time', fields: [DC_ANY(true)] },
-  latency: { action: 'latency', label: 'Latency', summary: 'every frame the DC sends is delayed by ms (0 = none)', fields: [DC_ONE(false), { name: 'ms', kind: 'int', label: 'ms', min: 0, max: 600_000, what: 'milliseconds per answer', initial: '200' }] },
+  'rotate-salts': {
+    action: 'rotate-salts',
+    label: 'Rotate salts',
+    summary: 'new server salts now on a DC (or every DC); the previous one stays accepted for the grace time',
+    fields: [DC_ANY(true)],
+  },
+  latency: {
+    action: 'latency',
+    label: 'Latency',
+    summary: 'every frame the DC sends is delayed by ms (0 = none)',
+    fields: [DC_ONE(false), { name: 'ms', kind: 'int', label: 'ms', min: 0, max: 600_000, what: 'milliseconds per answer', initial: '200' }],
+  },
   'rpc-error': {
     action: 'rpc-error',
     label: 'RPC error',
     summary: 'the next calls of a method (* = any) on a DC (or any DC) answer this rpc_error',
-    fields: [METHOD, { name: 'error', kind: 'text', label: 'error', pattern: /^[A-Z0-9_]{1,200}$/, what: 'an rpc_error token like FLOOD_WAIT_3 or PHONE_MIGRATE_4', placeholder: 'FLOOD_WAIT_3' }, DC_ANY(false), COUNT],
+    fields: [
+      METHOD,
+      {
+        name: 'error',
+        kind: 'text',
+        label: 'error',
+        pattern: /^[A-Z0-9_]{1,200}$/,
+        what: 'an rpc_error token like FLOOD_WAIT_3 or PHONE_MIGRATE_4',
+        placeholder: 'FLOOD_WAIT_3',
+      },
+      DC_ANY(false),
+      COUNT,
+    ],
   },
   'move-user': {
     action: 'move-user',
     label: 'Move user',
     summary: "the user's data moves to the DC: its keys on other DCs answer USER_MIGRATE_X",
-    fields: [{ name: 'phone', kind: 'text', label: 'phone', pattern: /^\+?[0-9][0-9 ()-]{3,20}$/, what: 'the phone number of a sandbox user', placeholder: '9996641234' }, { ...DC_ONE(false), label: 'new home DC' }],
+    fields: [
+      {
+        name: 'phone',
+        kind: 'text',
+        label: 'phone',
+        pattern: /^\+?[0-9][0-9 ()-]{3,20}$/,
+        what: 'the phone number of a sandbox user',
+        placeholder: '9996641234',
+      },
+      { ...DC_ONE(false), label: 'new home DC' },
+    ],
   },
   flood: {
     action: 'flood',
@@ -263,7 +338,12 @@ export const IPC_FAULT_SPECS: { readonly [A in IpcFaultAction]: IpcFaultSpec<A> 
     summary: 'for some seconds every call of a method (* = any) on a DC (or any DC) answers 420 FLOOD_WAIT_<seconds left>',
     fields: [METHOD, { name: 'seconds', kind: 'int', label: 'seconds', min: 1, max: 86_400, what: 'seconds', initial: '10' }, DC_ANY(false)],
   },
-  'clear-faults': { action: 'clear-faults', label: 'Clear faults', summary: 'removes pending rpc errors, floods, transport errors and byte drops (latency stays)', fields: [] },
+  'clear-faults': {
+    action: 'clear-faults',
+    label: 'Clear faults',
+    summary: 'removes pending rpc errors, floods, transport errors and byte drops (latency stays)',
+    fields: [],
+  },
   status: { action: 'status', label: 'Status', summary: "the sandbox's DCs, live connections and pending faults", fields: [] },
 };
 

@@ -22,7 +22,7 @@ const oneOf =
   (values: readonly string[]): Check =>
   (v, p) =>
     typeof v !== 'string' || !values.includes(v) ? `${p}: expected one of ${values.join(', ')}` : undefined;
-const bool: Check = (v, p) => (typeof v !== 'boolean' ? `${p}: expected a boolean` : undefined);
+const _bool: Check = (v, p) => (typeof v !== 'boolean' ? `${p}: expected a boolean` : undefined);
 const arrayOf =
   (item: Check, max = 10_000): Check =>
   (v, p) => {
@@ -95,7 +95,13 @@ const empty = object({});
 const matching =
   (re: RegExp, what: string, max = 200): Check =>
   (v, p) =>
-    typeof v !== 'string' ? `${p}: expected a string (${what})` : v.length > max ? `${p}: longer than ${max} characters` : !re.test(v) ? `${p}: expected ${what}` : undefined;
+    typeof v !== 'string'
+      ? `${p}: expected a string (${what})`
+      : v.length > max
+        ? `${p}: longer than ${max} characters`
+        : !re.test(v)
+          ? `${p}: expected ${what}`
+          : undefined;
 
 function fieldCheck(f: IpcFaultField): Check {
   if (f.kind === 'text') return matching(f.pattern ?? /^[\s\S]*$/, f.what);
@@ -107,7 +113,7 @@ function fieldCheck(f: IpcFaultField): Check {
 const FAULT_REQUEST: Check = (v, p) => {
   if (!isObj(v)) return `${p}: expected an object`;
   const action = v.action;
-  const spec = typeof action === 'string' && Object.prototype.hasOwnProperty.call(IPC_FAULT_SPECS, action) ? IPC_FAULT_SPECS[action as keyof typeof IPC_FAULT_SPECS] : undefined;
+  const spec = typeof action === 'string' && Object.hasOwn(IPC_FAULT_SPECS, action) ? IPC_FAULT_SPECS[action as keyof typeof IPC_FAULT_SPECS] : undefined;
   if (!spec) return oneOf(Object.keys(IPC_FAULT_SPECS))(action, `${p}.action`);
   const shape: Record<string, Check> = { action: () => undefined };
   for (const f of spec.fields as IpcFaultField[]) shape[f.optional ? `${f.name}?` : f.name] = fieldCheck(f);
@@ -157,7 +163,7 @@ export function validateWebviewMessage(msg: unknown): ValidationResult<WebviewMe
   if (type !== 'command' && type !== 'request') return { ok: false, error: 'type: expected "command" or "request"' };
   if (typeof method !== 'string') return { ok: false, error: 'method: expected a string' };
   const table: Record<string, Check> = type === 'command' ? COMMANDS : REQUESTS;
-  const check = Object.prototype.hasOwnProperty.call(table, method) ? table[method] : undefined;
+  const check = Object.hasOwn(table, method) ? table[method] : undefined;
   if (!check) return { ok: false, error: `method: unknown ${type} "${method.slice(0, 100)}"` };
   for (const k of Object.keys(msg)) {
     if (k !== 'type' && k !== 'method' && k !== 'params' && !(type === 'request' && k === 'id')) return { ok: false, error: `${k}: unknown field` };

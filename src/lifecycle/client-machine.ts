@@ -94,8 +94,8 @@ export const clientMachine = setup({
     dcSession: dcSessionMachine,
     connect: fromPromise<{ homeDc: number; authorized: boolean; userId?: bigint }, { runtime: ClientRuntime }>(({ input }) => input.runtime.connectHome()),
     fetchConfig: fromPromise<Topology, { runtime: ClientRuntime }>(({ input }) => input.runtime.fetchConfig()),
-    sendCode: fromPromise<{ phoneCodeHash: string; codeLength?: number; codeType?: string; homeDc: number }, { runtime: ClientRuntime; phone: string }>(({ input }) =>
-      input.runtime.sendCode(input.phone),
+    sendCode: fromPromise<{ phoneCodeHash: string; codeLength?: number; codeType?: string; homeDc: number }, { runtime: ClientRuntime; phone: string }>(
+      ({ input }) => input.runtime.sendCode(input.phone),
     ),
     signIn: fromPromise<SignInOutcome, { runtime: ClientRuntime; phone: string; phoneCodeHash: string; code: string }>(({ input }) =>
       input.runtime.signIn(input.phone, input.phoneCodeHash, input.code),
@@ -108,7 +108,11 @@ export const clientMachine = setup({
   },
   actions: {
     clearError: assign({ error: undefined }),
-    enterPasswordStep: assign(({ context, event }) => ({ error: undefined, homeDc: context.runtime.homeDc, passwordHint: passwordNeededError(event)?.passwordHint })),
+    enterPasswordStep: assign(({ context, event }) => ({
+      error: undefined,
+      homeDc: context.runtime.homeDc,
+      passwordHint: passwordNeededError(event)?.passwordHint,
+    })),
     setAuthorized: assign(({ context }) => ({
       homeDc: context.runtime.homeDc,
       ...(context.runtime.userId !== undefined ? { userId: String(context.runtime.userId) } : {}),
@@ -197,7 +201,10 @@ export const clientMachine = setup({
             })),
           },
         ],
-        onError: [{ guard: 'passwordNeeded', target: 'awaitingPassword', actions: 'enterPasswordStep' }, { target: 'unauthorized', actions: assign({ error: errorText, homeDc: ({ context }) => context.runtime.homeDc }) }],
+        onError: [
+          { guard: 'passwordNeeded', target: 'awaitingPassword', actions: 'enterPasswordStep' },
+          { target: 'unauthorized', actions: assign({ error: errorText, homeDc: ({ context }) => context.runtime.homeDc }) },
+        ],
       },
     },
     awaitingCode: {
@@ -225,7 +232,10 @@ export const clientMachine = setup({
             target: 'awaitingPassword',
             actions: assign(({ event }) => ({ error: undefined, passwordHint: event.output.kind === 'passwordNeeded' ? event.output.hint : undefined })),
           },
-          { target: 'awaitingCode', actions: assign({ error: ({ event }) => (event.output.kind === 'codeInvalid' ? event.output.error : 'unexpected sign-in answer') }) },
+          {
+            target: 'awaitingCode',
+            actions: assign({ error: ({ event }) => (event.output.kind === 'codeInvalid' ? event.output.error : 'unexpected sign-in answer') }),
+          },
         ],
         onError: { target: 'unauthorized', actions: assign({ error: errorText }) },
       },
@@ -243,7 +253,10 @@ export const clientMachine = setup({
         input: ({ context, event }) => ({ runtime: context.runtime, password: event.type === 'PASSWORD' ? event.password : '' }),
         onDone: [
           { guard: ({ event }) => event.output.kind === 'authorized', target: 'authorized', actions: 'setAuthorized' },
-          { target: 'awaitingPassword', actions: assign({ error: ({ event }) => (event.output.kind === 'passwordInvalid' ? event.output.error : 'unexpected answer') }) },
+          {
+            target: 'awaitingPassword',
+            actions: assign({ error: ({ event }) => (event.output.kind === 'passwordInvalid' ? event.output.error : 'unexpected answer') }),
+          },
         ],
         onError: { target: 'unauthorized', actions: assign({ error: errorText }) },
       },
@@ -266,7 +279,10 @@ export const clientMachine = setup({
           lastName: event.type === 'SIGN_UP' ? (event.lastName ?? '') : '',
         }),
         onDone: { target: 'authorized', actions: 'setAuthorized' },
-        onError: [{ guard: 'passwordNeeded', target: 'awaitingPassword', actions: 'enterPasswordStep' }, { target: 'unauthorized', actions: assign({ error: errorText }) }],
+        onError: [
+          { guard: 'passwordNeeded', target: 'awaitingPassword', actions: 'enterPasswordStep' },
+          { target: 'unauthorized', actions: assign({ error: errorText }) },
+        ],
       },
     },
     authorized: {

@@ -175,7 +175,13 @@ export function createDcClient(opts: DcClientOptions): DcClient {
       let passwords = 0;
       actor.send({ type: 'LOGIN', phone: lo.phone });
       for (;;) {
-        const snap = await waitFor(actor, (s) => s.status !== 'active' || ['awaitingCode', 'awaitingPassword', 'awaitingSignUp', 'authorized', 'unauthorized', 'loggedOut'].includes(stateName(s.value)), { timeout: Infinity });
+        const snap = await waitFor(
+          actor,
+          (s) =>
+            s.status !== 'active' ||
+            ['awaitingCode', 'awaitingPassword', 'awaitingSignUp', 'authorized', 'unauthorized', 'loggedOut'].includes(stateName(s.value)),
+          { timeout: Infinity },
+        );
         const s = stateName(snap.value);
         if (snap.status !== 'active') throw new LifecycleError('STOPPED', 'the client stopped during login');
         if (s === 'authorized') return snap.context.user ?? ({ _: 'user', id: snap.context.userId } as TlObject);

@@ -65,14 +65,29 @@ export const ERROR_TABLE: readonly ErrorRule[] = [
   { label: 'USER_DEACTIVATED', match: 'USER_DEACTIVATED', reaction: 'account-gone', why: 'the user has been deleted/deactivated' },
   { label: 'USER_DEACTIVATED_BAN', match: 'USER_DEACTIVATED_BAN', reaction: 'account-gone', why: 'the user has been banned' },
   { label: 'SESSION_REVOKED', match: 'SESSION_REVOKED', reaction: 'account-gone', why: 'the authorization was invalidated: the user terminated all sessions' },
-  { label: 'AUTH_KEY_PERM_EMPTY', match: 'AUTH_KEY_PERM_EMPTY', reaction: 'temp-key-unbound', why: 'the method is unavailable for a temporary auth key not bound to a permanent one' },
+  {
+    label: 'AUTH_KEY_PERM_EMPTY',
+    match: 'AUTH_KEY_PERM_EMPTY',
+    reaction: 'temp-key-unbound',
+    why: 'the method is unavailable for a temporary auth key not bound to a permanent one',
+  },
   // login (api/auth): also from auth.sendCode when a logout token matches a 2FA account
   { label: 'SESSION_PASSWORD_NEEDED', match: 'SESSION_PASSWORD_NEEDED', reaction: 'password-needed', why: 'the account has a 2FA password' },
   // 406 NOT_ACCEPTABLE
-  { label: 'AUTH_KEY_DUPLICATED', match: 'AUTH_KEY_DUPLICATED', reaction: 'new-key', why: 'the server saw this auth key used by two connections at once; the key must be replaced' },
+  {
+    label: 'AUTH_KEY_DUPLICATED',
+    match: 'AUTH_KEY_DUPLICATED',
+    reaction: 'new-key',
+    why: 'the server saw this auth key used by two connections at once; the key must be replaced',
+  },
   // 400, the connection's initConnection
   { label: 'CONNECTION_NOT_INITED', match: 'CONNECTION_NOT_INITED', reaction: 're-init', why: 'the server has no initConnection for this connection' },
-  { label: 'CONNECTION_LAYER_INVALID', match: 'CONNECTION_LAYER_INVALID', reaction: 're-init', why: 'the server has no valid invokeWithLayer for this connection' },
+  {
+    label: 'CONNECTION_LAYER_INVALID',
+    match: 'CONNECTION_LAYER_INVALID',
+    reaction: 're-init',
+    why: 'the server has no valid invokeWithLayer for this connection',
+  },
   // 400 the user corrects (the login flow turns some into answers it asks again for)
   plain('PHONE_NUMBER_INVALID', 'the phone number is invalid'),
   plain('PHONE_CODE_EXPIRED', 'the confirmation code has expired'),
@@ -90,11 +105,21 @@ export const ERROR_TABLE: readonly ErrorRule[] = [
   { label: '*_MIGRATE_X', match: (e) => MIGRATE_KINDS.has(e.kind) && endsInSeconds(e), reaction: 'redirect', why: 'repeat the call on DC X' },
   // 420 FLOOD (FLOOD_WAIT, FLOOD_PREMIUM_WAIT, FLOOD_TEST_PHONE_WAIT, SLOWMODE_WAIT, 2FA_CONFIRM_WAIT, …)
   { label: '*_WAIT_X', match: (e) => endsInSeconds(e) && e.kind.endsWith('_WAIT'), reaction: 'wait', why: 'wait X seconds before repeating' },
-  { label: 'TAKEOUT_INIT_DELAY_X', match: (e) => endsInSeconds(e) && OTHER_WAIT_KINDS.has(e.kind), reaction: 'wait', why: 'wait X seconds before the takeout session starts' },
+  {
+    label: 'TAKEOUT_INIT_DELAY_X',
+    match: (e) => endsInSeconds(e) && OTHER_WAIT_KINDS.has(e.kind),
+    reaction: 'wait',
+    why: 'wait X seconds before the takeout session starts',
+  },
   { label: '420 …_X', match: (e) => e.code === 420 && endsInSeconds(e), reaction: 'wait', why: 'a flood error naming X seconds' },
   // 500 INTERNAL and alike
   { label: 'INTERNAL', match: (e) => e.message === 'INTERNAL' || e.message.startsWith('INTERNAL_'), reaction: 'server-error', why: 'internal server error' },
-  { label: 'RPC_CALL_FAIL', match: (e) => e.message === 'RPC_CALL_FAIL' || e.message === 'RPC_MCGET_FAIL', reaction: 'server-error', why: 'the server failed to call an inner service' },
+  {
+    label: 'RPC_CALL_FAIL',
+    match: (e) => e.message === 'RPC_CALL_FAIL' || e.message === 'RPC_MCGET_FAIL',
+    reaction: 'server-error',
+    why: 'the server failed to call an inner service',
+  },
   { label: '*_TIMEOUT', match: (e) => e.message.endsWith('_TIMEOUT'), reaction: 'server-error', why: 'the server timed out inside' },
   { label: 'code 500', match: (e) => e.code === 500, reaction: 'server-error', why: 'internal server error' },
   { label: 'code −503 (Timeout)', match: (e) => e.code === -503, reaction: 'server-error', why: 'the server timed out fetching data' },
@@ -116,7 +141,12 @@ export function classifyRpcError(code: number, message: string): ErrorClass {
   const e: ParsedRpcError = { code, message, kind: p.kind, ...(p.value !== undefined ? { value: p.value } : {}) };
   for (const rule of ERROR_TABLE) {
     const hit = typeof rule.match === 'string' ? rule.match === message : rule.match(e);
-    if (hit) return { reaction: rule.reaction, rule, ...((rule.reaction === 'wait' || rule.reaction === 'redirect') && e.value !== undefined ? { value: e.value } : {}) };
+    if (hit)
+      return {
+        reaction: rule.reaction,
+        rule,
+        ...((rule.reaction === 'wait' || rule.reaction === 'redirect') && e.value !== undefined ? { value: e.value } : {}),
+      };
   }
   // unreachable: the last row matches everything
   return { reaction: 'fail', rule: ERROR_TABLE[ERROR_TABLE.length - 1]! };

@@ -71,7 +71,23 @@ const NO_AUTH_METHODS = new Set([
   'auth.checkPassword',
 ]);
 
-const SECRET_FIELDS = new Set(['phone_code', 'password', 'api_hash', 'bytes', 'A', 'M1', 'srp_B', 'new_password_hash', 'phone_code_hash', 'secure_secret', 'new_algo', 'current_algo', 'salt1', 'salt2', 'p']);
+const SECRET_FIELDS = new Set([
+  'phone_code',
+  'password',
+  'api_hash',
+  'bytes',
+  'A',
+  'M1',
+  'srp_B',
+  'new_password_hash',
+  'phone_code_hash',
+  'secure_secret',
+  'new_algo',
+  'current_algo',
+  'salt1',
+  'salt2',
+  'p',
+]);
 
 /** A copy of a TL value with secret fields and byte strings replaced by markers. */
 export function safePayload(v: unknown, depth = 0): unknown {
@@ -196,7 +212,12 @@ export class ClientRuntime {
         this.emit({ kind: 'state', name: 'endpoint failed', ...base, note: `${e.address ?? '?'}: ${e.reason ?? 'no answer'}` });
         break;
       case 'reconnecting':
-        this.emit({ kind: 'state', name: 'reconnect', ...base, note: `attempt ${e.attempt ?? 1} in ${e.ms ?? 0} ms${e.code !== undefined ? ` after transport error ${e.code}` : ''}` });
+        this.emit({
+          kind: 'state',
+          name: 'reconnect',
+          ...base,
+          note: `attempt ${e.attempt ?? 1} in ${e.ms ?? 0} ms${e.code !== undefined ? ` after transport error ${e.code}` : ''}`,
+        });
         break;
       case 'transport-error':
         this.emit({ kind: 'error', name: `transport error ${e.code ?? '?'}`, ...base, ...(e.reason ? { note: e.reason } : {}) });
@@ -254,7 +275,12 @@ export class ClientRuntime {
     for (const d of authorizedDcs) this.authorizedDcs.add(d);
     this.authorized = userId !== undefined && this.authorizedDcs.has(this.homeDc);
     this.userId = this.authorized ? userId : undefined;
-    const id = this.emit({ kind: 'state', name: 'start', dcId: this.homeDc, note: this.authorized ? `resuming user ${String(userId)} on DC${this.homeDc}` : `first DC ${this.homeDc}` });
+    const id = this.emit({
+      kind: 'state',
+      name: 'start',
+      dcId: this.homeDc,
+      note: this.authorized ? `resuming user ${String(userId)} on DC${this.homeDc}` : `first DC ${this.homeDc}`,
+    });
     await this.pool.get(this.homeDc, { parentId: id });
     return { homeDc: this.homeDc, authorized: this.authorized, ...(this.userId !== undefined ? { userId: this.userId } : {}) };
   }
@@ -309,7 +335,8 @@ export class ClientRuntime {
 
   /** A config past its `expires` is read again in the background (calls do not wait for it). */
   private refreshIfExpired(): void {
-    if (this.topology && !this.refreshing && topologyExpired(this.topology)) void this.refreshTopology(`the config expired at ${new Date(this.topology.expires! * 1000).toISOString()}`);
+    if (this.topology && !this.refreshing && topologyExpired(this.topology))
+      void this.refreshTopology(`the config expired at ${new Date(this.topology.expires! * 1000).toISOString()}`);
   }
 
   async prewarm(dcIds: number[]): Promise<void> {
@@ -330,7 +357,13 @@ export class ClientRuntime {
     if (method._ !== 'help.getConfig') this.refreshIfExpired();
     const explicit = opts.dcId !== undefined;
     let target = opts.dcId ?? this.homeDc;
-    const rootId = this.emit({ kind: 'call', name: method._, dcId: target, payload: method, ...(opts.parentId !== undefined ? { parentId: opts.parentId } : {}) });
+    const rootId = this.emit({
+      kind: 'call',
+      name: method._,
+      dcId: target,
+      payload: method,
+      ...(opts.parentId !== undefined ? { parentId: opts.parentId } : {}),
+    });
     if (opts.track) this.currentCallId = rootId;
     const chain = [`${method._} @DC${target}`];
     const homeAtStart = this.homeDc;
@@ -356,7 +389,8 @@ export class ClientRuntime {
         return res;
       } catch (e) {
         if (!(e instanceof RpcError)) {
-          if (!(e instanceof LifecycleError)) this.emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId: target, parentId: callId, note: errText(e) });
+          if (!(e instanceof LifecycleError))
+            this.emit({ kind: 'error', name: e instanceof Error ? e.name : 'Error', dcId: target, parentId: callId, note: errText(e) });
           throw e;
         }
         const err = e.errorMessage;
@@ -373,7 +407,14 @@ export class ClientRuntime {
               // the call was asked for this DC (a file's parts live there): the login moves to X, this DC's key
               // (whose login that was) is replaced by one authorized from X, and the call repeats here
               stays += 1;
-              this.emit({ kind: 'redirect', name: err, dcId: target, targetDc: x, parentId: rootId, note: `home moves to DC${x}; the call stays on DC${target}, with a new key there` });
+              this.emit({
+                kind: 'redirect',
+                name: err,
+                dcId: target,
+                targetDc: x,
+                parentId: rootId,
+                note: `home moves to DC${x}; the call stays on DC${target}, with a new key there`,
+              });
               await this.migrateUser(x, rootId, err);
               await this.replaceMovedLogin(target, loginGen, rootId, `${err}: the login on DC${target} moved to DC${x}`);
               callId = repeat(`repeated on DC${target} after ${err}`);
@@ -388,7 +429,9 @@ export class ClientRuntime {
               // a redirect chain that failed does not leave the home DC switched half-way (whichever hop switched it:
               // the DC the chain started from still holds the login)
               if (homeAtStart !== this.homeDc) await this.setHome(homeAtStart, rootId, `${code}: back to DC${homeAtStart}`);
-              const msg = loop ? `redirect loop for ${method._}: ${chain.join(' → ')}` : `more than ${this.maxRedirects} redirects for ${method._}: ${chain.join(' → ')}`;
+              const msg = loop
+                ? `redirect loop for ${method._}: ${chain.join(' → ')}`
+                : `more than ${this.maxRedirects} redirects for ${method._}: ${chain.join(' → ')}`;
               throw new LifecycleError(code, msg, { chain, dcId: x, cause: e });
             }
             visited.add(x);
@@ -415,7 +458,8 @@ export class ClientRuntime {
             }
             if (x === 0 && ++zeroWaits > 1) throw fail('0 s again: failing', `${err} again after an immediate retry`);
             floods += 1;
-            if (floods > MAX_WAITS) throw fail(`again after ${MAX_WAITS} waits: failing`, `${err} again after ${MAX_WAITS} waits (threshold ${this.floodWaitThreshold} s)`);
+            if (floods > MAX_WAITS)
+              throw fail(`again after ${MAX_WAITS} waits: failing`, `${err} again after ${MAX_WAITS} waits (threshold ${this.floodWaitThreshold} s)`);
             await this.countdown(x, target, rootId, err);
             callId = repeat(`repeated after ${err}`);
             continue;
@@ -424,7 +468,10 @@ export class ClientRuntime {
             if (this.authorized && target === this.homeDc) {
               failed('the home DC ended the authorization: logged out');
               await this.revoke(`${err} from ${method._} on home DC ${target}: ${cls.rule.why}`, rootId);
-              throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, { dcId: target, cause: e });
+              throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, {
+                dcId: target,
+                cause: e,
+              });
             }
             if (this.authorized && target !== this.homeDc && reauth < 1) {
               reauth += 1;
@@ -468,7 +515,10 @@ export class ClientRuntime {
             if (endsLogin) {
               await this.revoke(`${err} from ${method._} on home DC ${target}: ${cls.rule.why}`, rootId);
               if (!NO_AUTH_METHODS.has(method._)) {
-                throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, { dcId: target, cause: e });
+                throw new LifecycleError('LOGGED_OUT', `logged out: the home DC ${target} answered ${err} to ${method._} (${cls.rule.why})`, {
+                  dcId: target,
+                  cause: e,
+                });
               }
             }
             callId = repeat(`repeated on a new auth key after ${err}`);
@@ -566,11 +616,24 @@ export class ClientRuntime {
         return res;
       } catch (e) {
         const wait = e instanceof RpcError ? classifyRpcError(e.code, e.errorMessage) : undefined;
-        if (e instanceof RpcError && wait?.reaction === 'wait' && wait.value !== undefined && wait.value <= this.floodWaitThreshold && floods < MAX_WAITS && (wait.value > 0 || zeros++ === 0)) {
+        if (
+          e instanceof RpcError &&
+          wait?.reaction === 'wait' &&
+          wait.value !== undefined &&
+          wait.value <= this.floodWaitThreshold &&
+          floods < MAX_WAITS &&
+          (wait.value > 0 || zeros++ === 0)
+        ) {
           await this.countdown(wait.value, dcId, id, e.errorMessage);
           continue;
         }
-        this.emit({ kind: 'error', name: e instanceof RpcError ? e.errorMessage : e instanceof Error ? e.name : 'Error', dcId, parentId: id, note: errText(e) });
+        this.emit({
+          kind: 'error',
+          name: e instanceof RpcError ? e.errorMessage : e instanceof Error ? e.name : 'Error',
+          dcId,
+          parentId: id,
+          note: errText(e),
+        });
         throw e;
       }
     }
@@ -618,7 +681,10 @@ export class ClientRuntime {
       } catch (e) {
         last = e;
         if (e instanceof RpcError && e.errorMessage === 'AUTH_BYTES_INVALID' && i + 1 < attempts) continue;
-        throw new LifecycleError('TRANSFER_FAILED', `transfer DC ${from} → DC ${to}: import failed after ${i + 1} attempt(s): ${errText(e)}`, { dcId: to, cause: e });
+        throw new LifecycleError('TRANSFER_FAILED', `transfer DC ${from} → DC ${to}: import failed after ${i + 1} attempt(s): ${errText(e)}`, {
+          dcId: to,
+          cause: e,
+        });
       }
       this.authorizedDcs.add(to);
       await this.persistAuthorized();
@@ -683,7 +749,11 @@ export class ClientRuntime {
     } catch (e) {
       if (!isPasswordNeeded(e)) throw e;
       const hint = await this.passwordHint();
-      throw new LifecycleError('PASSWORD_NEEDED', e.message, { ...(e.dcId !== undefined ? { dcId: e.dcId } : {}), ...(hint ? { passwordHint: hint } : {}), cause: e.cause });
+      throw new LifecycleError('PASSWORD_NEEDED', e.message, {
+        ...(e.dcId !== undefined ? { dcId: e.dcId } : {}),
+        ...(hint ? { passwordHint: hint } : {}),
+        cause: e.cause,
+      });
     }
     if (sent._ === 'auth.sentCodeSuccess') {
       // a future-auth-token login: already authorized
@@ -733,7 +803,7 @@ export class ClientRuntime {
   async checkPassword(password: string): Promise<PasswordOutcome> {
     const info = await this.call<TlObject>({ _: 'account.getPassword' }, { track: true });
     const algo = info.current_algo as TlObject | undefined;
-    if (!algo || algo._ !== 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow') {
+    if (algo?._ !== 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow') {
       throw new LifecycleError('LOGIN_FAILED', `account.getPassword: unsupported password algorithm ${String(algo?._)}`);
     }
     const proof = srpProof({
@@ -761,7 +831,10 @@ export class ClientRuntime {
   }
 
   async signUp(phone: string, phoneCodeHash: string, firstName: string, lastName = ''): Promise<TlObject> {
-    const res = await this.call<TlObject>({ _: 'auth.signUp', phone_number: phone, phone_code_hash: phoneCodeHash, first_name: firstName, last_name: lastName }, { track: true });
+    const res = await this.call<TlObject>(
+      { _: 'auth.signUp', phone_number: phone, phone_code_hash: phoneCodeHash, first_name: firstName, last_name: lastName },
+      { track: true },
+    );
     const user = res.user as TlObject;
     await this.completeLogin(user);
     return user;
@@ -809,7 +882,13 @@ export class ClientRuntime {
       this.user = undefined;
       this.authorizedDcs.clear();
       await this.persistAuthorized();
-      this.emit({ kind: 'state', name: 'logged out', dcId: home, parentId: rootId, note: failures.length ? `by the user; not confirmed by ${failures.join(', ')}` : 'by the user' });
+      this.emit({
+        kind: 'state',
+        name: 'logged out',
+        dcId: home,
+        parentId: rootId,
+        note: failures.length ? `by the user; not confirmed by ${failures.join(', ')}` : 'by the user',
+      });
     }
   }
 

@@ -123,7 +123,10 @@ export const dcSessionMachine = setup({
             src: 'ping',
             input: ({ context }) => ({ pool: context.pool, dcId: context.dcId }),
             onDone: { target: 'idle', actions: assign({ latencyMs: ({ event }) => event.output }) },
-            onError: { target: 'idle', actions: assign({ lastError: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) }) },
+            onError: {
+              target: 'idle',
+              actions: assign({ lastError: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) }),
+            },
           },
         },
       },

@@ -52,7 +52,10 @@ export class DecryptPool {
   private nextId = 1;
   private broken: string | undefined;
 
-  constructor(private readonly size: number, private readonly script: string) {}
+  constructor(
+    private readonly size: number,
+    private readonly script: string,
+  ) {}
 
   /** Why the pool stopped working (a worker failed to start or died); callers then decrypt on their own thread. */
   get unavailable(): string | undefined {
@@ -65,7 +68,9 @@ export class DecryptPool {
     const id = this.nextId++;
     // Transfer the packet's buffer when nothing else uses it (a copy of its own, or a buffer the transport let go
     // of: exclusivePayloadBuffers); otherwise copy once. A view travels with its offset into the transferred buffer.
-    const owned = packet.buffer instanceof ArrayBuffer && ((packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength) || exclusivePayloadBuffers.has(packet.buffer));
+    const owned =
+      packet.buffer instanceof ArrayBuffer &&
+      ((packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength) || exclusivePayloadBuffers.has(packet.buffer));
     const data = owned ? packet : packet.slice();
     const job: DecryptJob = { id, authKey, packet: data, x };
     return new Promise<EncryptedMessageFields>((resolve, reject) => {

@@ -11,12 +11,23 @@ if (port) {
     const transfer: ArrayBuffer[] = [];
     try {
       const m = decryptMessage(job.authKey, job.packet, job.x, { inPlace: true });
-      reply = { id: job.id, ok: true, salt: m.salt, sessionId: m.sessionId, msgId: m.msgId, seqno: m.seqno, buffer: m.body.buffer as ArrayBuffer, bodyOffset: m.body.byteOffset, bodyLength: m.body.length };
+      reply = {
+        id: job.id,
+        ok: true,
+        salt: m.salt,
+        sessionId: m.sessionId,
+        msgId: m.msgId,
+        seqno: m.seqno,
+        buffer: m.body.buffer as ArrayBuffer,
+        bodyOffset: m.body.byteOffset,
+        bodyLength: m.body.length,
+      };
       transfer.push(m.body.buffer as ArrayBuffer);
     } catch (e) {
-      reply = e instanceof MessageCheckError
-        ? { id: job.id, ok: false, check: e.check, ...(e.detail !== undefined ? { detail: e.detail } : {}) }
-        : { id: job.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+      reply =
+        e instanceof MessageCheckError
+          ? { id: job.id, ok: false, check: e.check, ...(e.detail !== undefined ? { detail: e.detail } : {}) }
+          : { id: job.id, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
     port.postMessage(reply, transfer);
   });

@@ -4,9 +4,9 @@
  *  'FILE_PART_3_MISSING' → { kind: 'FILE_PART_X_MISSING', value: 3 }, 'AUTH_KEY_UNREGISTERED' → { kind: same }. */
 export function parseRpcErrorMessage(msg: string): { kind: string; value?: number } {
   const tail = /^(.*?)_(\d+)$/.exec(msg);
-  if (tail && tail[1]) return { kind: tail[1], value: Number(tail[2]) };
+  if (tail?.[1]) return { kind: tail[1], value: Number(tail[2]) };
   const mid = /^(.*?)_(\d+)_(.+)$/.exec(msg);
-  if (mid && mid[1]) return { kind: `${mid[1]}_X_${mid[3]}`, value: Number(mid[2]) };
+  if (mid?.[1]) return { kind: `${mid[1]}_X_${mid[3]}`, value: Number(mid[2]) };
   return { kind: msg };
 }
 
@@ -65,7 +65,12 @@ export class SessionClosedError extends Error {
 /** invoke() timed out or was aborted; `reason` is 'timeout' or 'aborted'. */
 export class CallTimeoutError extends Error {
   override readonly name = 'CallTimeoutError';
-  constructor(readonly method: string, readonly dcId: number, readonly reason: 'timeout' | 'aborted', ms?: number) {
+  constructor(
+    readonly method: string,
+    readonly dcId: number,
+    readonly reason: 'timeout' | 'aborted',
+    ms?: number,
+  ) {
     super(`${method} on DC ${dcId} ${reason === 'timeout' ? `timed out after ${ms} ms` : 'was aborted'}`);
   }
 }
@@ -73,7 +78,12 @@ export class CallTimeoutError extends Error {
 /** The server rejected a message with bad_msg_notification and the session could not recover (code named). */
 export class BadMessageError extends Error {
   override readonly name = 'BadMessageError';
-  constructor(readonly errorCode: number, readonly method: string, readonly dcId: number, detail: string) {
+  constructor(
+    readonly errorCode: number,
+    readonly method: string,
+    readonly dcId: number,
+    detail: string,
+  ) {
     super(`bad_msg_notification ${errorCode} (${detail}) for ${method} on DC ${dcId}`);
   }
 }

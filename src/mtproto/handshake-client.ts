@@ -161,10 +161,13 @@ class FrameQueue {
     }
     return new Promise<Uint8Array>((resolve, reject) => {
       const ms = deadline - Date.now();
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        reject(new HandshakeError(step, 'timeout', `no answer within the handshake deadline`));
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.waiter = undefined;
+          reject(new HandshakeError(step, 'timeout', `no answer within the handshake deadline`));
+        },
+        Math.max(0, ms),
+      );
       this.waiter = {
         resolve: (f) => {
           clearTimeout(timer);
@@ -338,7 +341,7 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
     if (answer._ !== 'server_DH_inner_data') fail(step2, 'answer type', `encrypted answer is ${answer._}`, answer._);
     if (!bytesEqual(answer.nonce as Uint8Array, nonce)) fail(step2, 'nonce', 'server_DH_inner_data.nonce differs from ours', answer._);
     if (!bytesEqual(answer.server_nonce as Uint8Array, serverNonce)) {
-      fail(step2, 'server_nonce', 'server_DH_inner_data.server_nonce differs from resPQ\'s', answer._);
+      fail(step2, 'server_nonce', "server_DH_inner_data.server_nonce differs from resPQ's", answer._);
     }
     const g = answer.g as number;
     const dhPrime = bigIntFromBytes(answer.dh_prime as Uint8Array, 'be');
@@ -353,7 +356,12 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
     // server_time becomes our clock: a time before any real DC could answer would make every msg_id absurd
     const serverTime = answer.server_time as number;
     if (!(serverTime >= MIN_SERVER_TIME)) {
-      fail(step2, 'server_time', `server_time ${serverTime} (${new Date(serverTime * 1000).toISOString()}) is before ${new Date(MIN_SERVER_TIME * 1000).toISOString().slice(0, 10)}`, answer._);
+      fail(
+        step2,
+        'server_time',
+        `server_time ${serverTime} (${new Date(serverTime * 1000).toISOString()}) is before ${new Date(MIN_SERVER_TIME * 1000).toISOString().slice(0, 10)}`,
+        answer._,
+      );
     }
     const timeOffset = serverTime - Math.floor(Date.now() / 1000);
     clock.timeOffset = timeOffset;
@@ -410,8 +418,7 @@ export async function createAuthKey(link: FrameLink, opts: CreateAuthKeyOptions)
       return { authKey, authKeyId: keyId, serverSalt, timeOffset, roundTrips };
     }
   } catch (e) {
-    const err =
-      e instanceof HandshakeError ? e : new HandshakeError('internal', (e as Error)?.message ?? String(e), undefined, { cause: e });
+    const err = e instanceof HandshakeError ? e : new HandshakeError('internal', (e as Error)?.message ?? String(e), undefined, { cause: e });
     // failed checks and transport errors have their event already; a deadline, a close or a bug gets one here
     if (err.check === undefined && err.transportCode === undefined) {
       emit({ dir: 'local', kind: 'check-failed', ctor: err.step, size: 0, note: err.message });

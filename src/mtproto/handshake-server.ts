@@ -22,14 +22,7 @@ import { authKeyId as computeAuthKeyId, handshakeKeyIv, initialServerSalt } from
 import { encodeTransportError, transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
 import { ServerHandshakeError } from './handshake-errors';
-import {
-  authKeyAuxHash,
-  mtprotoCodec,
-  newNonceHash,
-  openHashed,
-  retryIdFromAuxHash,
-  withHashAndPadding,
-} from './handshake-client';
+import { authKeyAuxHash, mtprotoCodec, newNonceHash, openHashed, retryIdFromAuxHash, withHashAndPadding } from './handshake-client';
 import { decodePlainMessage, encodePlainMessage } from './plain';
 import { MsgIdClock } from './msg-id';
 
@@ -238,9 +231,7 @@ export class ServerHandshake {
     let clientDc: number | undefined;
     if (withDc) {
       clientDc = inner.dc as number;
-      const ok = this.opts.strictDc
-        ? clientDc === this.opts.dcId
-        : Math.abs(clientDc) % 10000 === Math.abs(this.opts.dcId) % 10000;
+      const ok = this.opts.strictDc ? clientDc === this.opts.dcId : Math.abs(clientDc) % 10000 === Math.abs(this.opts.dcId) % 10000;
       if (!ok) throw new ServerHandshakeError('dc', `client asked for dc ${clientDc}, this is dc ${this.opts.dcId}`, -444);
     }
     let expiresIn: number | undefined;
@@ -255,8 +246,7 @@ export class ServerHandshake {
     let g = this.opts.g;
     if (hostile === 'non-safe-prime') dhPrime = nonSafePrime();
     if (hostile === 'bad-g') g = 2;
-    const { secret: a, public: computedGa } =
-      g === this.opts.g && dhPrime === this.opts.dhPrime ? dhKeyPair(dhPrime, g) : hostileKeyPair(dhPrime, g);
+    const { secret: a, public: computedGa } = g === this.opts.g && dhPrime === this.opts.dhPrime ? dhKeyPair(dhPrime, g) : hostileKeyPair(dhPrime, g);
     const gA = hostile === 'g_a-out-of-range' ? 2n ** 1000n : computedGa;
     const now = this.opts.now ?? Date.now;
     const answer = this.codec.encode({
@@ -393,7 +383,7 @@ function openSha1RsaInnerData(codec: TlCodec, encrypted: Uint8Array, pair: RsaKe
 
 /** Key pair for the hostile parameter sets (dhKeyPair may refuse parameters that fail its own checks). */
 function hostileKeyPair(p: bigint, g: number): { secret: bigint; public: bigint } {
-  const secret = bigIntFromBytes(randomBytes(256), 'be') % (p - 2n) + 1n;
+  const secret = (bigIntFromBytes(randomBytes(256), 'be') % (p - 2n)) + 1n;
   return { secret, public: modPow(BigInt(g), secret, p) };
 }
 
@@ -411,11 +401,7 @@ export interface ServeHandshakeOptions {
  * message, ServerHandshakeError — sends the transport error (−404, or −444 for a wrong dc) and closes the link.
  * Several handshakes in a row on one link are allowed (a new req_pq_multi restarts).
  */
-export function serveHandshakeOnly(
-  link: FrameLink,
-  handshakeFactory: (link: FrameLink) => ServerHandshake,
-  opts: ServeHandshakeOptions = {},
-): void {
+export function serveHandshakeOnly(link: FrameLink, handshakeFactory: (link: FrameLink) => ServerHandshake, opts: ServeHandshakeOptions = {}): void {
   const codec = opts.codec ?? mtprotoCodec();
   const handshake = handshakeFactory(link);
   const msgIds = new MsgIdClock();

@@ -112,5 +112,5 @@ export function quickAckToken(authKey: Uint8Array, u8: Uint8Array, x: 0 | 8 = 0)
   const { key, iv } = messageKeyIv(authKey, u8.subarray(8, OUTER_HEADER), x);
   const plain = new AesIge(key, iv).decrypt(u8.subarray(OUTER_HEADER, OUTER_HEADER + cipherLen), new Uint8Array(cipherLen));
   const h = sha256(authKey.subarray(88 + x, 120 + x), plain);
-  return ((h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) | 0x80000000) >>> 0;
+  return (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24) | 0x80000000) >>> 0;
 }

@@ -214,7 +214,9 @@ export function gunzipPacked(body: Uint8Array, budget?: GzipBudget): Uint8Array 
   const opts = { maxOutputLength: Math.max(1, allowed) };
   const refuse = (): GzipPackedError =>
     allowed < limit
-      ? new GzipPackedError(`gzip_packed exceeds what is left of its packet's inflate budget (${allowed} bytes; at most ${GZIP_PACKET_BUDGET}, 256× the packet above 2 MiB)`)
+      ? new GzipPackedError(
+          `gzip_packed exceeds what is left of its packet's inflate budget (${allowed} bytes; at most ${GZIP_PACKET_BUDGET}, 256× the packet above 2 MiB)`,
+        )
       : new GzipPackedError(`gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound`);
   let out: Uint8Array;
   try {
@@ -373,7 +375,6 @@ export function randomLong(): bigint {
 export function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
-
 
 /** What each bad_msg_notification error_code means. */
 export const BAD_MSG_TEXT: Record<number, string> = {

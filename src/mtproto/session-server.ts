@@ -23,7 +23,7 @@
 import { EventEmitter } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { TlReader, TlWriter } from '../tl/binary';
-import { isTlObject, TlCodec } from '../tl/codec';
+import { isTlObject, type TlCodec } from '../tl/codec';
 import type { TlEntry, TlObject } from '../tl/types';
 import { encodeTransportError, transportErrorCode } from '../transport/codec';
 import type { FrameLink } from '../transport/tcp';
@@ -371,7 +371,6 @@ class InboundWindow {
     return 2;
   }
 }
-
 
 interface ClientSession {
   id: bigint;
@@ -750,7 +749,15 @@ export class ServerSession extends EventEmitter {
       w.int(m.seqno);
       w.int(48);
       w.long(this.currentSalt(keyId));
-      this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: 'bad_server_salt', kind: 'service', idKind: 'response', reqMsgId: m.msgId, note: 'error 48' });
+      this.enqueue(s, {
+        body: w.finish(),
+        contentRelated: false,
+        ctor: 'bad_server_salt',
+        kind: 'service',
+        idKind: 'response',
+        reqMsgId: m.msgId,
+        note: 'error 48',
+      });
       return;
     }
     const isContainer = peekId(m.body) === MT.msg_container;
@@ -878,7 +885,15 @@ export class ServerSession extends EventEmitter {
     w.long(msgId);
     w.int(seqno);
     w.int(code);
-    this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: 'bad_msg_notification', kind: 'service', idKind: 'response', reqMsgId: msgId, note: `error ${code}` });
+    this.enqueue(s, {
+      body: w.finish(),
+      contentRelated: false,
+      ctor: 'bad_msg_notification',
+      kind: 'service',
+      idKind: 'response',
+      reqMsgId: msgId,
+      note: `error ${code}`,
+    });
   }
 
   private nameOf(body: Uint8Array): string {
@@ -905,7 +920,14 @@ export class ServerSession extends EventEmitter {
     w.long(firstMsgId);
     w.long(s.uniqueId);
     w.long(this.currentSalt(s.authKeyId));
-    this.enqueue(s, { body: w.finish(), contentRelated: true, ctor: 'new_session_created', kind: 'service', idKind: 'notification', note: `first_msg_id ${firstMsgId}` });
+    this.enqueue(s, {
+      body: w.finish(),
+      contentRelated: true,
+      ctor: 'new_session_created',
+      kind: 'service',
+      idKind: 'notification',
+      note: `first_msg_id ${firstMsgId}`,
+    });
   }
 
   /**
@@ -918,8 +940,22 @@ export class ServerSession extends EventEmitter {
     const queued = answerId !== undefined && s.queue.some((q) => q.msgId === answerId);
     const kept = !queued && answerId !== undefined && s.kept.has(answerId);
     const state = s.inbound.callState(msgId);
-    const what = queued ? 'its kept answer is already on its way' : kept ? 'its kept answer re-sent' : state === 'running' ? 'still running: answered when done' : 'ignored';
-    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'in', kind: 'encrypted', msgId: msgId.toString(), seqno, size: body.length, ctor: this.nameOf(body), note: `duplicate msg_id: ${what}` };
+    const what = queued
+      ? 'its kept answer is already on its way'
+      : kept
+        ? 'its kept answer re-sent'
+        : state === 'running'
+          ? 'still running: answered when done'
+          : 'ignored';
+    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = {
+      dir: 'in',
+      kind: 'encrypted',
+      msgId: msgId.toString(),
+      seqno,
+      size: body.length,
+      ctor: this.nameOf(body),
+      note: `duplicate msg_id: ${what}`,
+    };
     if (containerId !== undefined) e.containerId = containerId.toString();
     this.wire(e);
     if (kept) this.resendKept(s, `query ${msgId} received again`, [answerId!]);
@@ -1041,7 +1077,14 @@ export class ServerSession extends EventEmitter {
         this.wire({ ...base, kind: 'service', ctor: 'get_future_salts' });
         const now = Math.floor(this.clock.serverNowMs() / 1000);
         const salts = this.salts.future(s.authKeyId, num);
-        this.enqueue(s, { body: encodeFutureSalts(msgId, now, salts), contentRelated: false, ctor: 'future_salts', kind: 'service', idKind: 'response', reqMsgId: msgId });
+        this.enqueue(s, {
+          body: encodeFutureSalts(msgId, now, salts),
+          contentRelated: false,
+          ctor: 'future_salts',
+          kind: 'service',
+          idKind: 'response',
+          reqMsgId: msgId,
+        });
         return;
       }
       case MT.msgs_state_req: {
@@ -1088,7 +1131,14 @@ export class ServerSession extends EventEmitter {
         const w = new TlWriter(12);
         w.uint(ok ? MT.destroy_session_ok : MT.destroy_session_none);
         w.long(target);
-        this.enqueue(s, { body: w.finish(), contentRelated: false, ctor: ok ? 'destroy_session_ok' : 'destroy_session_none', kind: 'service', idKind: 'response', reqMsgId: msgId });
+        this.enqueue(s, {
+          body: w.finish(),
+          contentRelated: false,
+          ctor: ok ? 'destroy_session_ok' : 'destroy_session_none',
+          kind: 'service',
+          idKind: 'response',
+          reqMsgId: msgId,
+        });
         return;
       }
       case MT.destroy_auth_key:
@@ -1224,7 +1274,16 @@ export class ServerSession extends EventEmitter {
         note = 'rpc_answer_unknown';
       }
     }
-    this.enqueue(s, { body: encodeRpcResult(msgId, result), contentRelated: true, ctor: `rpc_result:${note.split(' ')[0]}`, kind: 'service', idKind: 'response', reqMsgId: msgId, answerTo: msgId, note: `for ${req}: ${note}` });
+    this.enqueue(s, {
+      body: encodeRpcResult(msgId, result),
+      contentRelated: true,
+      ctor: `rpc_result:${note.split(' ')[0]}`,
+      kind: 'service',
+      idKind: 'response',
+      reqMsgId: msgId,
+      answerTo: msgId,
+      note: `for ${req}: ${note}`,
+    });
   }
 
   private setCall(s: ClientSession, msgId: bigint, state: CallState): void {
@@ -1274,7 +1333,7 @@ export class ServerSession extends EventEmitter {
       }
       const id = r.remaining >= 4 ? r.peekUint() : 0;
       const entry = codec.schema.byId(id);
-      if (!entry || entry.kind !== 'method') {
+      if (entry?.kind !== 'method') {
         this.log(`unknown method id ${hex(id)} (layer ${this.layerValue})`);
         this.wire({ ...base, kind: 'encrypted', ctor: hex(id), note: 'unknown method' });
         return this.answerError(s, msgId, 400, `INPUT_METHOD_INVALID_${id >>> 0}`, hex(id));
@@ -1364,14 +1423,32 @@ export class ServerSession extends EventEmitter {
     }
     this.setCall(s, call.msgId, 'answered');
     const ctor = ctorName || rtype;
-    this.enqueue(s, { body: encodeRpcResult(call.msgId, bytes), contentRelated: true, ctor: `rpc_result:${ctor}`, kind: 'encrypted', idKind: 'response', reqMsgId: call.msgId, answerTo: call.msgId, note });
+    this.enqueue(s, {
+      body: encodeRpcResult(call.msgId, bytes),
+      contentRelated: true,
+      ctor: `rpc_result:${ctor}`,
+      kind: 'encrypted',
+      idKind: 'response',
+      reqMsgId: call.msgId,
+      answerTo: call.msgId,
+      note,
+    });
   }
 
   /** A call whose answer the client dropped while it ran: its answer is rpc_answer_dropped_running (spec). */
   private answeredDropped(s: ClientSession, msgId: bigint, method: string): boolean {
     if (s.inbound.callState(msgId) !== 'dropped') return false;
     const body = encodeRpcResult(msgId, encodeBareConstructor(MT.rpc_answer_dropped_running));
-    this.enqueue(s, { body, contentRelated: true, ctor: 'rpc_result:rpc_answer_dropped_running', kind: 'service', idKind: 'response', reqMsgId: msgId, answerTo: msgId, note: `${method}: answer dropped by the client` });
+    this.enqueue(s, {
+      body,
+      contentRelated: true,
+      ctor: 'rpc_result:rpc_answer_dropped_running',
+      kind: 'service',
+      idKind: 'response',
+      reqMsgId: msgId,
+      answerTo: msgId,
+      note: `${method}: answer dropped by the client`,
+    });
     return true;
   }
 
@@ -1454,7 +1531,14 @@ export class ServerSession extends EventEmitter {
       const items: OutItem[] = [];
       if (s.acks.length) {
         const ids = s.acks.splice(0, 8192);
-        items.push({ body: encodeLongVectorMessage(MT.msgs_ack, ids), contentRelated: false, ctor: 'msgs_ack', kind: 'service', idKind: 'response', note: `${ids.length} ids` });
+        items.push({
+          body: encodeLongVectorMessage(MT.msgs_ack, ids),
+          contentRelated: false,
+          ctor: 'msgs_ack',
+          kind: 'service',
+          idKind: 'response',
+          note: `${ids.length} ids`,
+        });
         if (s.acks.length) this.scheduleFlush();
       }
       items.push(...s.queue.splice(0));
@@ -1466,8 +1550,7 @@ export class ServerSession extends EventEmitter {
   private sendGroup(s: ClientSession, group: OutItem[]): void {
     const key = this.key!;
     const salt = this.currentSalt(key.authKeyId);
-    const enc = (msgId: bigint, seqno: number, body: Uint8Array): Uint8Array =>
-      encryptMessage(key.authKey, { salt, sessionId: s.id, msgId, seqno, body }, 8);
+    const enc = (msgId: bigint, seqno: number, body: Uint8Array): Uint8Array => encryptMessage(key.authKey, { salt, sessionId: s.id, msgId, seqno, body }, 8);
     for (const it of group) this.stamp(s, it);
     const items = group.map((it) => ({ it, msgId: it.msgId!, seqno: it.seqno!, body: it.body }));
     let containerId: bigint | undefined;
@@ -1480,7 +1563,15 @@ export class ServerSession extends EventEmitter {
       const cseq = s.seq.next(false);
       const body = encodeContainer(items);
       packet = enc(containerId, cseq, body);
-      this.wire({ dir: 'out', kind: 'service', msgId: containerId.toString(), seqno: cseq, ctor: 'msg_container', size: body.length, note: `${items.length} messages` });
+      this.wire({
+        dir: 'out',
+        kind: 'service',
+        msgId: containerId.toString(),
+        seqno: cseq,
+        ctor: 'msg_container',
+        size: body.length,
+        note: `${items.length} messages`,
+      });
     }
     for (const { it, msgId, seqno, body } of items) this.wire(outgoingWireEvent(it, msgId, seqno, body.length, containerId));
     this.link.send(packet);

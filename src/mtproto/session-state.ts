@@ -2,7 +2,7 @@
 // session_id, the msg_id clock, the seqno counter, the server salt with the future salts, and the window of
 // server msg_ids already seen. A reconnect keeps all of it; bad_msg_notification 32/33 (or a server that lost
 // the session) starts a new session: new session_id, seqno from 0, an empty window.
-import { MsgIdClock, SeqNo } from './msg-id';
+import { type MsgIdClock, SeqNo } from './msg-id';
 import { RecentIds, randomLong, type FutureSalt } from './service-messages';
 
 /** Switch to an announced salt this long after its valid_since. */

@@ -353,7 +353,13 @@ export class MtprotoSession extends EventEmitter {
   async destroyAuthKey(opts: InvokeOptions = {}): Promise<'destroy_auth_key_ok' | 'destroy_auth_key_none' | 'destroy_auth_key_fail'> {
     const w = new TlWriter(4);
     w.uint(MT.destroy_auth_key);
-    const res = await this.serviceRequest<'destroy_auth_key_ok' | 'destroy_auth_key_none' | 'destroy_auth_key_fail'>('destroy_key', 'destroy_auth_key', 'DestroyAuthKeyRes', w.finish(), opts);
+    const res = await this.serviceRequest<'destroy_auth_key_ok' | 'destroy_auth_key_none' | 'destroy_auth_key_fail'>(
+      'destroy_key',
+      'destroy_auth_key',
+      'DestroyAuthKeyRes',
+      w.finish(),
+      opts,
+    );
     this.close(`auth key destroyed (${res})`);
     return res;
   }
@@ -464,17 +470,37 @@ export class MtprotoSession extends EventEmitter {
     w.uint(MT.ping_delay_disconnect);
     w.long(randomLong());
     w.int(delaySeconds);
-    const p = newPending('ping', 'ping_delay_disconnect', 'Pong', w.finish(), () => undefined, () => undefined);
+    const p = newPending(
+      'ping',
+      'ping_delay_disconnect',
+      'Pong',
+      w.finish(),
+      () => undefined,
+      () => undefined,
+    );
     p.keepalive = true;
     this.arm(p, { timeoutMs: 0 });
-    this.enqueue({ body: p.body, contentRelated: true, ctor: 'ping_delay_disconnect', kind: 'service', pending: p, note: `keepalive, disconnect after ${delaySeconds} s` });
+    this.enqueue({
+      body: p.body,
+      contentRelated: true,
+      ctor: 'ping_delay_disconnect',
+      kind: 'service',
+      pending: p,
+      note: `keepalive, disconnect after ${delaySeconds} s`,
+    });
   }
 
   private checkReadDeadline(): void {
     if (!this.connected || this.awaitingSince === undefined) return;
     const silent = Date.now() - this.awaitingSince;
     if (silent < this.readTimeoutMs) return;
-    this.wire({ dir: 'local', kind: 'service', ctor: 'read_timeout', size: 0, note: `nothing received for ${silent} ms after sending: connection presumed dead` });
+    this.wire({
+      dir: 'local',
+      kind: 'service',
+      ctor: 'read_timeout',
+      size: 0,
+      note: `nothing received for ${silent} ms after sending: connection presumed dead`,
+    });
     this.link?.close(`read timeout: nothing received for ${Math.round(silent / 1000)} s`);
   }
 
@@ -535,9 +561,24 @@ export class MtprotoSession extends EventEmitter {
     const w = new TlWriter(12);
     w.uint(MT.rpc_drop_answer);
     w.long(reqMsgId);
-    const p = newPending('drop', 'rpc_drop_answer', 'RpcDropAnswer', w.finish(), () => undefined, () => undefined);
+    const p = newPending(
+      'drop',
+      'rpc_drop_answer',
+      'RpcDropAnswer',
+      w.finish(),
+      () => undefined,
+      () => undefined,
+    );
     this.arm(p, { timeoutMs: 30_000 });
-    this.enqueue({ body: p.body, contentRelated: true, ctor: 'rpc_drop_answer', kind: 'service', pending: p, reqMsgId, note: `${method} ${why}: the server may drop its answer` });
+    this.enqueue({
+      body: p.body,
+      contentRelated: true,
+      ctor: 'rpc_drop_answer',
+      kind: 'service',
+      pending: p,
+      reqMsgId,
+      note: `${method} ${why}: the server may drop its answer`,
+    });
   }
 
   private enqueue(m: OutMsg): void {
@@ -583,7 +624,14 @@ export class MtprotoSession extends EventEmitter {
       this.ackTimer = undefined;
       while (this.ackQueue.length) {
         const ids = this.ackQueue.splice(0, 8192);
-        msgs.push({ body: encodeLongVectorMessage(MT.msgs_ack, ids), contentRelated: false, ctor: 'msgs_ack', kind: 'service', acks: ids, note: `${ids.length} ids` });
+        msgs.push({
+          body: encodeLongVectorMessage(MT.msgs_ack, ids),
+          contentRelated: false,
+          ctor: 'msgs_ack',
+          kind: 'service',
+          acks: ids,
+          note: `${ids.length} ids`,
+        });
       }
     }
     msgs.push(...this.queue.splice(0));
@@ -607,8 +655,20 @@ export class MtprotoSession extends EventEmitter {
       const cseq = this.state.seq.next(false);
       const cbody = encodeContainer(items);
       packet = this.encrypt(containerId, cseq, cbody);
-      this.remember(this.sentContainers, containerId, items.map((i) => i.msgId));
-      this.wire({ dir: 'out', kind: 'service', msgId: containerId.toString(), seqno: cseq, ctor: 'msg_container', size: cbody.length, note: `${items.length} messages` });
+      this.remember(
+        this.sentContainers,
+        containerId,
+        items.map((i) => i.msgId),
+      );
+      this.wire({
+        dir: 'out',
+        kind: 'service',
+        msgId: containerId.toString(),
+        seqno: cseq,
+        ctor: 'msg_container',
+        size: cbody.length,
+        note: `${items.length} messages`,
+      });
     }
     let content = false;
     for (const it of items) {
@@ -647,7 +707,15 @@ export class MtprotoSession extends EventEmitter {
     for (const id of ids) {
       const p = this.pending.get(id);
       if (p && !p.acked) p.acked = true;
-      this.wire({ dir: 'in', kind: 'service', msgId: id.toString(), ctor: 'quick_ack', size: 4, acked: true, note: `quick ack: ${p?.method ?? 'message'} received by the server` });
+      this.wire({
+        dir: 'in',
+        kind: 'service',
+        msgId: id.toString(),
+        ctor: 'quick_ack',
+        size: 4,
+        acked: true,
+        note: `quick ack: ${p?.method ?? 'message'} received by the server`,
+      });
     }
   }
 
@@ -709,13 +777,20 @@ export class MtprotoSession extends EventEmitter {
     const queue = this.inbound;
     if (pool) {
       entry.decrypting = true;
-      pool.decrypt(this.authKey, payload, 8).then(
-        (fields) => { entry.fields = fields; },
-        (e: unknown) => { entry.error = e; },
-      ).finally(() => {
-        entry.decrypting = false;
-        if (queue === this.inbound) this.drainInbound();
-      });
+      pool
+        .decrypt(this.authKey, payload, 8)
+        .then(
+          (fields) => {
+            entry.fields = fields;
+          },
+          (e: unknown) => {
+            entry.error = e;
+          },
+        )
+        .finally(() => {
+          entry.decrypting = false;
+          if (queue === this.inbound) this.drainInbound();
+        });
     }
     queue.push(entry);
     this.drainInbound();
@@ -765,7 +840,14 @@ export class MtprotoSession extends EventEmitter {
     if (m.sessionId !== this.state.sessionId) {
       if (!this.state.wasEarlierSession(m.sessionId)) return this.checkFailed('session_id', size);
       // an answer to a session we left (bad_msg 32/33 renewed it) may still be on its way: not an attack
-      this.wire({ dir: 'in', kind: 'check-failed', ctor: 'encrypted_message', size, msgId: m.msgId.toString(), note: 'session_id of another session: message ignored' });
+      this.wire({
+        dir: 'in',
+        kind: 'check-failed',
+        ctor: 'encrypted_message',
+        size,
+        msgId: m.msgId.toString(),
+        note: 'session_id of another session: message ignored',
+      });
       return;
     }
     this.awaitingSince = undefined;
@@ -810,13 +892,25 @@ export class MtprotoSession extends EventEmitter {
     const skew = this.clock.skewOf(id);
     if (Math.abs(skew) > 30) {
       this.clock.syncFromServerMsgId(id);
-      this.wire({ dir: 'local', kind: 'service', ctor: 'time_sync', size: 0, note: `time offset now ${this.clock.timeOffset} s (the stored offset was ${Math.round(skew)} s off)` });
+      this.wire({
+        dir: 'local',
+        kind: 'service',
+        ctor: 'time_sync',
+        size: 0,
+        note: `time offset now ${this.clock.timeOffset} s (the stored offset was ${Math.round(skew)} s off)`,
+      });
     }
     this.clock.synced = true;
   }
 
   private checkFailed(check: string, size: number, msgId?: bigint): void {
-    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'in', kind: 'check-failed', ctor: 'encrypted_message', size, note: `check failed: ${check}; message dropped, connection closed` };
+    const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = {
+      dir: 'in',
+      kind: 'check-failed',
+      ctor: 'encrypted_message',
+      size,
+      note: `check failed: ${check}; message dropped, connection closed`,
+    };
     if (msgId !== undefined) e.msgId = msgId.toString();
     this.wire(e);
     this.failConnection(`incoming message failed the ${check} check`);
@@ -876,7 +970,15 @@ export class MtprotoSession extends EventEmitter {
           const p = this.pending.get(a);
           if (p && !p.acked) {
             p.acked = true;
-            this.wire({ dir: 'local', kind: 'service', msgId: a.toString(), ctor: p.method, size: p.body.length, acked: true, note: 'acknowledged by the server' });
+            this.wire({
+              dir: 'local',
+              kind: 'service',
+              msgId: a.toString(),
+              ctor: p.method,
+              size: p.body.length,
+              acked: true,
+              note: 'acknowledged by the server',
+            });
           }
         }
         return;
@@ -908,7 +1010,12 @@ export class MtprotoSession extends EventEmitter {
         // queries sent before first_msg_id never reached this session: send them again with new ids
         const lost = [...this.pending.values()].filter((p) => p.msgId !== undefined && p.msgId < firstMsgId && !p.keepalive);
         for (const p of lost) this.requeue(p, 'sent before the server session existed');
-        this.wire({ ...base, kind: 'service', ctor: 'new_session_created', note: `first_msg_id ${firstMsgId}${lost.length ? `; ${lost.length} earlier quer${lost.length === 1 ? 'y' : 'ies'} re-sent` : ''}; updates may have been missed` });
+        this.wire({
+          ...base,
+          kind: 'service',
+          ctor: 'new_session_created',
+          note: `first_msg_id ${firstMsgId}${lost.length ? `; ${lost.length} earlier quer${lost.length === 1 ? 'y' : 'ies'} re-sent` : ''}; updates may have been missed`,
+        });
         this.safeEmit('new-session', { firstMsgId, resent: lost.length });
         if (lost.length) this.scheduleFlush();
         return;
@@ -932,7 +1039,10 @@ export class MtprotoSession extends EventEmitter {
       case MT.msgs_state_req: {
         const ids = readLongVector(new TlReader(body, 4));
         this.wire({ ...base, kind: 'service', ctor: 'msgs_state_req', note: `${ids.length} ids` });
-        this.sendStateInfo(msgId, Uint8Array.from(ids, (x) => (this.state.recent.has(x) ? 4 : 1)));
+        this.sendStateInfo(
+          msgId,
+          Uint8Array.from(ids, (x) => (this.state.recent.has(x) ? 4 : 1)),
+        );
         return;
       }
       case MT.msg_resend_req: {
@@ -941,7 +1051,11 @@ export class MtprotoSession extends EventEmitter {
         this.wire({ ...base, kind: 'service', ctor: 'msg_resend_req', note: `${ids.length} ids, ${known.filter(Boolean).length} still pending` });
         for (const p of known) if (p && p.msgId !== undefined && p.seqno !== undefined) this.resendSame(p, 'asked by the server (msg_resend_req)');
         // ids we no longer have: answer their state, as the spec asks
-        if (known.some((p) => !p)) this.sendStateInfo(msgId, Uint8Array.from(known, (p) => (p ? 4 : 1)));
+        if (known.some((p) => !p))
+          this.sendStateInfo(
+            msgId,
+            Uint8Array.from(known, (p) => (p ? 4 : 1)),
+          );
         this.scheduleFlush();
         return;
       }
@@ -1073,7 +1187,13 @@ export class MtprotoSession extends EventEmitter {
       case 16:
       case 17:
         this.clock.syncFromServerMsgId(notificationMsgId);
-        this.wire({ dir: 'local', kind: 'service', ctor: 'time_sync', size: 0, note: `time offset now ${this.clock.timeOffset} s (msg_id too ${code === 16 ? 'low' : 'high'})` });
+        this.wire({
+          dir: 'local',
+          kind: 'service',
+          ctor: 'time_sync',
+          size: 0,
+          note: `time offset now ${this.clock.timeOffset} s (msg_id too ${code === 16 ? 'low' : 'high'})`,
+        });
         return this.resend(badId, code, code === 16 ? 'msg_id too low' : 'msg_id too high');
       case 20:
         return this.resend(badId, code, 'message too old');
@@ -1105,14 +1225,29 @@ export class MtprotoSession extends EventEmitter {
     if (p.msgId !== undefined && this.pending.get(p.msgId) === p) this.pending.delete(p.msgId);
     p.msgId = undefined;
     p.seqno = undefined;
-    this.queue.push({ body: p.body, contentRelated: true, ctor: p.method, kind: p.kind === 'call' ? 'encrypted' : 'service', pending: p, note: `re-sent (${why})` });
+    this.queue.push({
+      body: p.body,
+      contentRelated: true,
+      ctor: p.method,
+      kind: p.kind === 'call' ? 'encrypted' : 'service',
+      pending: p,
+      note: `re-sent (${why})`,
+    });
   }
 
   /** Sends a query again with its original msg_id and seqno, inside a container (the server answers it once). */
   private resendSame(p: Pending, why: string): void {
     if (this.queue.some((q) => q.pending === p)) return;
     this.pending.delete(p.msgId!);
-    this.queue.push({ body: p.body, contentRelated: true, ctor: p.method, kind: p.kind === 'call' ? 'encrypted' : 'service', pending: p, fixed: { msgId: p.msgId!, seqno: p.seqno! }, note: `re-sent with the same msg_id (${why})` });
+    this.queue.push({
+      body: p.body,
+      contentRelated: true,
+      ctor: p.method,
+      kind: p.kind === 'call' ? 'encrypted' : 'service',
+      pending: p,
+      fixed: { msgId: p.msgId!, seqno: p.seqno! },
+      note: `re-sent with the same msg_id (${why})`,
+    });
   }
 
   /** After a reconnect: every sent, unanswered query goes out again (same id while young, else a new one). */

@@ -29,13 +29,27 @@ export function analyzeParsed(file: ParsedRequestFile, schema: TlSchema, opts: A
   const assigners = new Map<string, number[]>();
   for (const r of file.requests) for (const a of r.assignments) assigners.set(a.name, [...(assigners.get(a.name) ?? []), r.index]);
 
-  const checkRefs = (textPart: string, base: number, isDefined: (name: string) => boolean, where: 'body' | 'file-variable' | 'assignment', requestIndex?: number): void => {
+  const checkRefs = (
+    textPart: string,
+    base: number,
+    isDefined: (name: string) => boolean,
+    where: 'body' | 'file-variable' | 'assignment',
+    requestIndex?: number,
+  ): void => {
     for (const ref of findVariableRefs(textPart, base)) {
       if (looksLikeResponsePath(ref.expr)) {
         if (where !== 'assignment') {
-          add(ref.range, 'bad-variable', '`response` only exists in the assignments after a body (`@name = {{response…}}`); assign what you need there and use `{{name}}` here');
+          add(
+            ref.range,
+            'bad-variable',
+            '`response` only exists in the assignments after a body (`@name = {{response…}}`); assign what you need there and use `{{name}}` here',
+          );
         } else if (!parseResponsePath(ref.expr)) {
-          add(ref.range, 'bad-variable', `\`${ref.expr}\` is not a response path: write \`response\`, then \`.field\` and \`[index]\` steps, e.g. \`{{response.users[0].id}}\``);
+          add(
+            ref.range,
+            'bad-variable',
+            `\`${ref.expr}\` is not a response path: write \`response\`, then \`.field\` and \`[index]\` steps, e.g. \`{{response.users[0].id}}\``,
+          );
         }
         continue;
       }
@@ -49,7 +63,11 @@ export function analyzeParsed(file: ParsedRequestFile, schema: TlSchema, opts: A
         later.length && requestIndex !== undefined
           ? ` (request #${later[0]! + 1} assigns it${later[0] === requestIndex ? ' after this body' : ', but it runs later'})`
           : '';
-      add(ref.range, 'undefined-variable', `undefined variable \`${ref.expr}\`${hint}: define it with \`@${ref.expr} = value\`, assign it from an earlier request, or put it in dclab.env.json`);
+      add(
+        ref.range,
+        'undefined-variable',
+        `undefined variable \`${ref.expr}\`${hint}: define it with \`@${ref.expr} = value\`, assign it from an earlier request, or put it in dclab.env.json`,
+      );
     }
   };
 
@@ -88,7 +106,11 @@ function reportUnknownMethod(schema: TlSchema, r: RequestBlock, add: (range: Tex
     return;
   }
   const near = closestNames(r.method, methodNames(schema));
-  add(r.methodRange, 'unknown-method', `unknown method \`${r.method}\` in layer ${schema.layer}${near.length ? `; did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''}`);
+  add(
+    r.methodRange,
+    'unknown-method',
+    `unknown method \`${r.method}\` in layer ${schema.layer}${near.length ? `; did you mean ${near.map((n) => `\`${n}\``).join(', ')}?` : ''}`,
+  );
 }
 
 function describeNode(n: JsonNode, where = ''): string {
@@ -96,7 +118,7 @@ function describeNode(n: JsonNode, where = ''): string {
   if (where && isSecretPath(where) && (n.kind === 'string' || n.kind === 'number')) return `a ${n.kind} (value not shown)`;
   switch (n.kind) {
     case 'string':
-      return `the string ${JSON.stringify(n.value.length > 40 ? n.value.slice(0, 40) + '…' : n.value)}`;
+      return `the string ${JSON.stringify(n.value.length > 40 ? `${n.value.slice(0, 40)}…` : n.value)}`;
     case 'number':
       return `the number ${n.text}`;
     case 'boolean':
@@ -164,15 +186,22 @@ class BodyChecker {
       if (!v) continue;
       const where = joinPath(path, m.key);
       if (v.kind === 'null') {
-        if (!p.flag && p.type !== '#') this.add(v.range, 'wrong-type', `${where}: null for a required parameter; expected ${jsonExpectedText(classifyJsonType(this.schema, p.type), p.type, this.schema)}`);
+        if (!p.flag && p.type !== '#')
+          this.add(
+            v.range,
+            'wrong-type',
+            `${where}: null for a required parameter; expected ${jsonExpectedText(classifyJsonType(this.schema, p.type), p.type, this.schema)}`,
+          );
         continue;
       }
       if (p.type === '#') {
-        if (v.kind !== 'variable' && !(v.kind === 'number' && Number.isInteger(v.value))) this.add(v.range, 'wrong-type', `${where}: expected int (flags are computed; leave it out), got ${describeNode(v)}`);
+        if (v.kind !== 'variable' && !(v.kind === 'number' && Number.isInteger(v.value)))
+          this.add(v.range, 'wrong-type', `${where}: expected int (flags are computed; leave it out), got ${describeNode(v)}`);
         continue;
       }
       if (p.flag && p.type === 'true') {
-        if (v.kind !== 'variable' && v.kind !== 'boolean') this.add(v.range, 'wrong-type', `${where}: expected true (or absent), got ${describeNode(v, where)}`);
+        if (v.kind !== 'variable' && v.kind !== 'boolean')
+          this.add(v.range, 'wrong-type', `${where}: expected true (or absent), got ${describeNode(v, where)}`);
         continue;
       }
       this.checkValue(v, p.type, where);
@@ -188,7 +217,8 @@ class BodyChecker {
     if (v.kind === 'variable' || v.kind === 'invalid') return;
     if (v.kind === 'string' && (v.hasVariables || !v.closed)) return; // known after substitution / still being typed
     const kind = classifyJsonType(this.schema, type);
-    const wrong = (extra = ''): void => this.add(v.range, 'wrong-type', `${where}: expected ${jsonExpectedText(kind, type, this.schema)}, got ${describeNode(v, where)}${extra}`);
+    const wrong = (extra = ''): void =>
+      this.add(v.range, 'wrong-type', `${where}: expected ${jsonExpectedText(kind, type, this.schema)}, got ${describeNode(v, where)}${extra}`);
     switch (kind.k) {
       case 'int':
       case 'flags':
@@ -230,7 +260,9 @@ class BodyChecker {
         return;
       case 'vector':
         if (v.kind !== 'array') return wrong();
-        v.items.forEach((item, i) => this.checkValue(item, kind.elem, joinPath(where, `[${i}]`)));
+        v.items.forEach((item, i) => {
+          this.checkValue(item, kind.elem, joinPath(where, `[${i}]`));
+        });
         return;
       case 'bare': {
         if (v.kind !== 'object') return wrong();
@@ -246,7 +278,8 @@ class BodyChecker {
         if (v.kind !== 'object') return wrong();
         const underscore = v.members.find((m) => m.key === '_');
         if (!underscore) {
-          if (!v.spreads.length && v.closed) this.add(v.range, 'missing-constructor', `${where}: missing "_"; expected ${jsonExpectedText(kind, type, this.schema)}`);
+          if (!v.spreads.length && v.closed)
+            this.add(v.range, 'missing-constructor', `${where}: missing "_"; expected ${jsonExpectedText(kind, type, this.schema)}`);
           return;
         }
         const nameNode = underscore.value;
@@ -282,7 +315,11 @@ class BodyChecker {
     const valid = s.constructorsOfType(boxedType).map((e) => e.name);
     if (!ctor) {
       const near = closestNames(name, valid, 3);
-      this.add(at, 'wrong-constructor', `${where}: unknown constructor "${name}"; ${type} is one of: ${listed(valid)}${near.length ? ` (did you mean ${near.map((n) => `"${n}"`).join(', ')}?)` : ''}`);
+      this.add(
+        at,
+        'wrong-constructor',
+        `${where}: unknown constructor "${name}"; ${type} is one of: ${listed(valid)}${near.length ? ` (did you mean ${near.map((n) => `"${n}"`).join(', ')}?)` : ''}`,
+      );
       return undefined;
     }
     if (ctor.type !== boxedType) {

@@ -70,8 +70,20 @@ export function completeAt(text: string, offset: number, schema: TlSchema, opts:
 }
 
 const DIRECTIVES: ReqCompletion[] = [
-  { label: 'dc', kind: 'directive', detail: '@dc N', documentation: 'Run this request on DC N (the authorization is transferred there first).', insertText: 'dc ' },
-  { label: 'profile', kind: 'directive', detail: '@profile NAME', documentation: 'The profile this request is meant for (sandbox, test, production, custom:<name>).', insertText: 'profile ' },
+  {
+    label: 'dc',
+    kind: 'directive',
+    detail: '@dc N',
+    documentation: 'Run this request on DC N (the authorization is transferred there first).',
+    insertText: 'dc ',
+  },
+  {
+    label: 'profile',
+    kind: 'directive',
+    detail: '@profile NAME',
+    documentation: 'The profile this request is meant for (sandbox, test, production, custom:<name>).',
+    insertText: 'profile ',
+  },
 ];
 
 function methodCompletions(schema: TlSchema, prefix: string, replace: TextRange): ReqCompletion[] {
@@ -133,7 +145,12 @@ function variableCompletions(
 
   const range = { start: exprStartRaw + lead, end: offset + wordAfter };
   const items: ReqCompletion[] = variablesInScope(file, lineIndex, opts.knownVariables ?? []).map((v) => {
-    const detail = v.origin === 'file' ? v.value : v.origin === 'response' ? `from request #${v.request! + 1} (${file.requests[v.request!]?.method}): ${v.value}` : 'environment';
+    const detail =
+      v.origin === 'file'
+        ? v.value
+        : v.origin === 'response'
+          ? `from request #${v.request! + 1} (${file.requests[v.request!]?.method}): ${v.value}`
+          : 'environment';
     const item: ReqCompletion = { label: v.name, kind: 'variable', insertText: v.name + (closing ? '' : '}}'), range };
     if (detail !== undefined) item.detail = detail;
     return item;
@@ -157,7 +174,9 @@ type ObjectSpot = { at: 'key'; member?: JsonObjectNode['members'][number] } | { 
 function spotInObject(node: JsonObjectNode, offset: number): ObjectSpot {
   for (const m of node.members) {
     const r = m.keyRange;
-    const inKey = m.keyQuoted ? offset > r.start && (offset < r.end || (offset === r.end && !m.keyClosed)) : offset >= r.start && offset <= r.end && r.end > r.start;
+    const inKey = m.keyQuoted
+      ? offset > r.start && (offset < r.end || (offset === r.end && !m.keyClosed))
+      : offset >= r.start && offset <= r.end && r.end > r.start;
     if (inKey) return { at: 'key', member: m };
   }
   let last: JsonObjectNode['members'][number] | undefined;
@@ -232,7 +251,18 @@ function paramCompletions(schema: TlSchema, f: Frame, present: Set<string>, insi
   if (!entry) {
     // an object of a boxed type with no "_" yet: that comes first
     if (f.type === undefined || present.has('_') || constructorsFor(schema, f.type).length === 0) return [];
-    return [{ label: '_', kind: 'param', detail: `_: the constructor (a ${f.type})`, documentation: `One of: ${constructorsFor(schema, f.type).map((c) => c.name).join(', ')}`, insertText: wrap('_'), range }];
+    return [
+      {
+        label: '_',
+        kind: 'param',
+        detail: `_: the constructor (a ${f.type})`,
+        documentation: `One of: ${constructorsFor(schema, f.type)
+          .map((c) => c.name)
+          .join(', ')}`,
+        insertText: wrap('_'),
+        range,
+      },
+    ];
   }
   const params = writableParams(entry).filter((p) => !present.has(p.name));
   params.sort((a, b) => Number(isRequiredParam(b)) - Number(isRequiredParam(a)));

@@ -47,7 +47,8 @@ export function environmentNames(json: Record<string, unknown>): string[] {
 export async function loadEnvironment(requestFilePath: string, envName?: string): Promise<{ file?: string; variables: Record<string, string> }> {
   const file = await findEnvironmentFile(requestFilePath);
   if (!file) {
-    if (envName !== undefined) throw new EnvironmentError(`environment "${envName}": no ${ENV_FILE_NAME} in ${dirname(resolve(requestFilePath))} or any parent folder`);
+    if (envName !== undefined)
+      throw new EnvironmentError(`environment "${envName}": no ${ENV_FILE_NAME} in ${dirname(resolve(requestFilePath))} or any parent folder`);
     return { variables: {} };
   }
   let json: unknown;
@@ -56,7 +57,8 @@ export async function loadEnvironment(requestFilePath: string, envName?: string)
   } catch (e) {
     throw new EnvironmentError(`${file}: not valid JSON (${(e as Error).message})`, file);
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new EnvironmentError(`${file}: must be an object of environments, e.g. {"$shared": {...}, "sandbox": {...}}`, file);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new EnvironmentError(`${file}: must be an object of environments, e.g. {"$shared": {...}, "sandbox": {...}}`, file);
   const envs = json as Record<string, unknown>;
   const section = (name: string): Record<string, string> => {
     const v = envs[name];

@@ -20,7 +20,7 @@ export interface HoverOptions {
   variables?: Record<string, string>;
 }
 
-const fence = (line: string): string => '```tl\n' + line + '\n```';
+const fence = (line: string): string => `\`\`\`tl\n${line}\n\`\`\``;
 
 /** A method's hover text: signature, doc, parameters and documented errors. */
 export function methodMarkdown(entry: TlEntry): string {
@@ -29,11 +29,13 @@ export function methodMarkdown(entry: TlEntry): string {
   if (doc) parts.push(doc);
   const params = entry.params.filter((p) => p.type !== '#');
   if (params.length) {
-    parts.push('**Parameters**\n\n' + params.map((p) => `- \`${p.name}\`: \`${paramTypeText(p)}\`${p.comment ? ` — ${docToMarkdown(p.comment)}` : ''}`).join('\n'));
+    parts.push(
+      `**Parameters**\n\n${params.map((p) => `- \`${p.name}\`: \`${paramTypeText(p)}\`${p.comment ? ` — ${docToMarkdown(p.comment)}` : ''}`).join('\n')}`,
+    );
   }
   parts.push(`**Returns** \`${entry.type}\``);
   if (entry.throws?.length) {
-    parts.push('**Errors**\n\n' + entry.throws.map((t) => `- ${t.code} \`${t.name}\`${t.comment?.trim() ? ` — ${docToMarkdown(t.comment)}` : ''}`).join('\n'));
+    parts.push(`**Errors**\n\n${entry.throws.map((t) => `- ${t.code} \`${t.name}\`${t.comment?.trim() ? ` — ${docToMarkdown(t.comment)}` : ''}`).join('\n')}`);
   }
   return parts.join('\n\n');
 }
@@ -58,7 +60,7 @@ export function hoverAt(text: string, offset: number, schema: TlSchema, opts: Ho
     const def = [...file.variables, ...(owner?.assignments ?? [])].find((v) => v.nameRange.start >= line.start && v.nameRange.end <= line.end);
     if (def && offset >= def.nameRange.start - 1 && offset <= def.nameRange.end) {
       const range = { start: def.nameRange.start - 1, end: def.nameRange.end };
-      if (def.kind === 'file') return { range, markdown: `\`@${def.name}\` (file variable) =\n\n${'```\n' + def.value + '\n```'}` };
+      if (def.kind === 'file') return { range, markdown: `\`@${def.name}\` (file variable) =\n\n${`\`\`\`\n${def.value}\n\`\`\``}` };
       return { range, markdown: `\`@${def.name}\` = \`${def.value}\`, assigned after request #${owner!.index + 1} (\`${owner!.method}\`) succeeds` };
     }
   }
@@ -82,7 +84,12 @@ export function hoverAt(text: string, offset: number, schema: TlSchema, opts: Ho
     const entry = schema.methodByName(request.method);
     if (entry) return { range: request.methodRange, markdown: methodMarkdown(entry) };
     const ctor = schema.constructorByName(request.method);
-    return { range: request.methodRange, markdown: ctor ? `\`${request.method}\` is a constructor, not a method\n\n${constructorMarkdown(ctor)}` : `unknown method \`${request.method}\` (layer ${schema.layer})` };
+    return {
+      range: request.methodRange,
+      markdown: ctor
+        ? `\`${request.method}\` is a constructor, not a method\n\n${constructorMarkdown(ctor)}`
+        : `unknown method \`${request.method}\` (layer ${schema.layer})`,
+    };
   }
   if (offset < request.bodyRange.start || offset > request.bodyRange.end) return undefined;
   const method = schema.methodByName(request.method);
@@ -93,7 +100,7 @@ export function hoverAt(text: string, offset: number, schema: TlSchema, opts: Ho
   if (f.node.kind === 'object') {
     const m = f.node.members.find((x) => offset >= x.keyRange.start && offset <= x.keyRange.end);
     if (!m) return undefined;
-    if (m.key === '_') return { range: m.keyRange, markdown: '`_` names the constructor of this object' + (f.type ? ` (a \`${f.type}\`)` : '') };
+    if (m.key === '_') return { range: m.keyRange, markdown: `\`_\` names the constructor of this object${f.type ? ` (a \`${f.type}\`)` : ''}` };
     const p = f.entry?.params.find((x) => x.name === m.key);
     if (!p || !f.entry) return undefined;
     const owner = f.entry.kind === 'method' ? `parameter of \`${f.entry.name}\`` : `field of \`${f.entry.name}\``;
@@ -121,10 +128,10 @@ function variableHover(file: ParsedRequestFile, schema: TlSchema, lineIndex: num
     const assigner = file.requests.find((r) => r.assignments.some((a) => a.name === expr));
     return { range, markdown: `\`${expr}\` is not defined here${assigner ? ` (request #${assigner.index + 1} assigns it)` : ''}` };
   }
-  if (v.origin === 'file') return { range, markdown: `\`@${expr}\` (file variable) =\n\n${'```\n' + v.value + '\n```'}` };
+  if (v.origin === 'file') return { range, markdown: `\`@${expr}\` (file variable) =\n\n${`\`\`\`\n${v.value}\n\`\`\``}` };
   if (v.origin === 'response') {
     const r = file.requests[v.request!]!;
     return { range, markdown: `\`@${expr}\` = \`${v.value}\`, assigned after request #${r.index + 1} (\`${r.method}\`) succeeds` };
   }
-  return { range, markdown: `\`${expr}\` (environment) =\n\n${'```\n' + (opts.variables?.[expr] ?? '') + '\n```'}` };
+  return { range, markdown: `\`${expr}\` (environment) =\n\n${`\`\`\`\n${opts.variables?.[expr] ?? ''}\n\`\`\``}` };
 }

@@ -139,7 +139,7 @@ function tokenize(text: string, base: number, errors: JsonSyntaxError[]): Token[
       const raw = text.slice(i, j);
       let value: string;
       try {
-        value = JSON.parse(closed ? raw : raw + '"') as string;
+        value = JSON.parse(closed ? raw : `${raw}"`) as string;
       } catch {
         value = raw.slice(1, closed ? -1 : undefined);
         if (closed) errors.push({ range: at(i, j), message: 'invalid string: check its escapes (\\" \\\\ \\n \\uXXXX) and control characters' });
@@ -182,7 +182,7 @@ export function parseJsonTree(text: string, base = 0): JsonTree {
   const err = (t: Token, message: string): void => {
     errors.push({ range: { start: t.start, end: t.kind === 'eof' ? t.start : t.end }, message });
   };
-  const describe = (t: Token): string => (t.kind === 'eof' ? 'the end of the body' : `\`${t.text.length > 30 ? t.text.slice(0, 30) + '…' : t.text}\``);
+  const describe = (t: Token): string => (t.kind === 'eof' ? 'the end of the body' : `\`${t.text.length > 30 ? `${t.text.slice(0, 30)}…` : t.text}\``);
 
   let depth = 0;
 
@@ -201,7 +201,13 @@ export function parseJsonTree(text: string, base = 0): JsonTree {
       }
       case 'string':
         next();
-        return { kind: 'string', range: { start: t.start, end: t.end }, value: t.value ?? '', closed: t.closed ?? true, hasVariables: /\{\{[^{}]*\}\}/.test(t.value ?? '') };
+        return {
+          kind: 'string',
+          range: { start: t.start, end: t.end },
+          value: t.value ?? '',
+          closed: t.closed ?? true,
+          hasVariables: /\{\{[^{}]*\}\}/.test(t.value ?? ''),
+        };
       case 'number':
         next();
         return { kind: 'number', range: { start: t.start, end: t.end }, value: Number(t.text), text: t.text };
@@ -389,6 +395,7 @@ export function parseJsonTree(text: string, base = 0): JsonTree {
 /** Whether `offset` is strictly inside a node (an unclosed node extends to its end). */
 export function isInside(node: JsonNode, offset: number): boolean {
   const open = (node.kind === 'object' || node.kind === 'array' || node.kind === 'string') && !node.closed;
-  if (node.kind === 'object' || node.kind === 'array' || node.kind === 'string') return offset > node.range.start && (offset < node.range.end || (open && offset <= node.range.end));
+  if (node.kind === 'object' || node.kind === 'array' || node.kind === 'string')
+    return offset > node.range.start && (offset < node.range.end || (open && offset <= node.range.end));
   return offset >= node.range.start && offset <= node.range.end;
 }

@@ -178,13 +178,21 @@ export function parseDetailed(text: string): ParsedRequestFile {
         const nameRange = range(line.start + line.text.indexOf('@'), line.start + line.text.indexOf('@') + 1 + name.length);
         const whole = trimmedRange(line);
         if (phase !== 'pre') {
-          error(whole, 'bad-directive', `@${name} after the body: directives (@dc N, @profile NAME) go before the method line; after the body only assignments \`@name = {{response…}}\` are allowed`);
+          error(
+            whole,
+            'bad-directive',
+            `@${name} after the body: directives (@dc N, @profile NAME) go before the method line; after the body only assignments \`@name = {{response…}}\` are allowed`,
+          );
           continue;
         }
         directiveLines.push(line);
         if (name === 'dc') {
           if (!/^\d{1,5}$/.test(arg) || Number(arg) < 1 || Number(arg) > 65535) {
-            error(arg ? range(whole.end - arg.length, whole.end) : whole, 'bad-directive', `@dc needs a DC id 1..65535, e.g. \`@dc 2\`${arg ? `, got "${arg}"` : ''}`);
+            error(
+              arg ? range(whole.end - arg.length, whole.end) : whole,
+              'bad-directive',
+              `@dc needs a DC id 1..65535, e.g. \`@dc 2\`${arg ? `, got "${arg}"` : ''}`,
+            );
             continue;
           }
           if (seen.has('dc')) error(whole, 'bad-directive', '@dc is given twice for this request');
@@ -192,7 +200,11 @@ export function parseDetailed(text: string): ParsedRequestFile {
           dcId = Number(arg);
         } else if (name === 'profile') {
           if (!/^[A-Za-z0-9_.:-]+$/.test(arg)) {
-            error(arg ? range(whole.end - arg.length, whole.end) : whole, 'bad-directive', `@profile needs a profile name (sandbox, test, production or custom:<name>)${arg ? `, got "${arg}"` : ''}`);
+            error(
+              arg ? range(whole.end - arg.length, whole.end) : whole,
+              'bad-directive',
+              `@profile needs a profile name (sandbox, test, production or custom:<name>)${arg ? `, got "${arg}"` : ''}`,
+            );
             continue;
           }
           if (seen.has('profile')) error(whole, 'bad-directive', '@profile is given twice for this request');
@@ -205,7 +217,11 @@ export function parseDetailed(text: string): ParsedRequestFile {
       }
       if (phase === 'after') {
         lineKinds[line.index] = 'invalid';
-        error(trimmedRange(line), 'unexpected-text', 'unexpected text after the body: only `@name = …` assignments may follow it; start a new request with a `###` line');
+        error(
+          trimmedRange(line),
+          'unexpected-text',
+          'unexpected text after the body: only `@name = …` assignments may follow it; start a new request with a `###` line',
+        );
         continue;
       }
       // phase 'pre': the method line
@@ -227,7 +243,8 @@ export function parseDetailed(text: string): ParsedRequestFile {
     }
 
     if (!method) {
-      for (const l of directiveLines) error(trimmedRange(l), 'missing-method', 'a directive without a request: add the method line (e.g. users.getUsers) below it');
+      for (const l of directiveLines)
+        error(trimmedRange(l), 'missing-method', 'a directive without a request: add the method line (e.g. users.getUsers) below it');
       continue;
     }
 
@@ -280,7 +297,13 @@ export function parseDetailed(text: string): ParsedRequestFile {
   for (const v of fileVariables) lastByName.set(v.name, v);
   for (const v of fileVariables) {
     const last = lastByName.get(v.name)!;
-    if (last !== v) diagnostics.push({ range: v.nameRange, severity: 'warning', code: 'duplicate-variable', message: `@${v.name} is defined again later in the file; that later value wins` });
+    if (last !== v)
+      diagnostics.push({
+        range: v.nameRange,
+        severity: 'warning',
+        code: 'duplicate-variable',
+        message: `@${v.name} is defined again later in the file; that later value wins`,
+      });
   }
   diagnostics.sort((a, b) => a.range.start - b.range.start);
   return { text, lines, lineKinds, lineSegment, requests, variables: [...lastByName.values()], diagnostics };

@@ -149,14 +149,14 @@ class Runner {
 
   /** A variable's value: assigned > file variable (its own `{{…}}` expanded) > environment. */
   private resolve(name: string, offset: number, stack: readonly string[]): string {
-    if (Object.prototype.hasOwnProperty.call(this.variables, name)) return this.variables[name]!;
+    if (Object.hasOwn(this.variables, name)) return this.variables[name]!;
     const fv = this.fileVars.get(name);
     if (fv) {
       if (stack.includes(name)) throw new RequestFailure('UNDEFINED_VARIABLE', `variable \`${name}\` refers to itself: ${[...stack, name].join(' → ')}`);
       return this.expand(fv.value, fv.base, [...stack, name]);
     }
     const env = this.opts.environment ?? {};
-    if (Object.prototype.hasOwnProperty.call(env, name)) return env[name]!;
+    if (Object.hasOwn(env, name)) return env[name]!;
     throw new RequestFailure('UNDEFINED_VARIABLE', `undefined variable \`${name}\` (line ${this.lineOf(offset)})${this.assignHint(name)}`);
   }
 
@@ -179,9 +179,13 @@ class Runner {
       const at = ref.range.start - base;
       out += text.slice(last, at);
       if (looksLikeResponsePath(ref.expr)) {
-        throw new RequestFailure('UNDEFINED_VARIABLE', `\`{{${ref.expr}}}\` (line ${this.lineOf(ref.range.start)}): \`response\` only exists in the assignments after a body`);
+        throw new RequestFailure(
+          'UNDEFINED_VARIABLE',
+          `\`{{${ref.expr}}}\` (line ${this.lineOf(ref.range.start)}): \`response\` only exists in the assignments after a body`,
+        );
       }
-      if (!VARIABLE_NAME_RE.test(ref.expr)) throw new RequestFailure('UNDEFINED_VARIABLE', `\`{{${ref.expr}}}\` (line ${this.lineOf(ref.range.start)}) is not a variable name`);
+      if (!VARIABLE_NAME_RE.test(ref.expr))
+        throw new RequestFailure('UNDEFINED_VARIABLE', `\`{{${ref.expr}}}\` (line ${this.lineOf(ref.range.start)}) is not a variable name`);
       out += this.resolve(ref.expr, ref.range.start, stack);
       last = ref.range.end - base;
     }
@@ -192,7 +196,10 @@ class Runner {
   private build(r: RequestBlock): TlObject {
     const schema = this.opts.schema;
     if (!schema.methodByName(r.method)) {
-      throw new RequestFailure('VALIDATION', `unknown method \`${r.method}\` in layer ${schema.layer}${schema.constructorByName(r.method) ? ' (that is a constructor)' : ''}`);
+      throw new RequestFailure(
+        'VALIDATION',
+        `unknown method \`${r.method}\` in layer ${schema.layer}${schema.constructorByName(r.method) ? ' (that is a constructor)' : ''}`,
+      );
     }
     const body = this.expand(r.bodyText, r.bodyRange.start);
     let params: unknown = {};
@@ -200,14 +207,24 @@ class Runner {
       try {
         params = JSON.parse(body);
       } catch (e) {
-        throw new RequestFailure('VALIDATION', `the body of ${this.label(r)} is not valid JSON${body !== r.bodyText ? ' after substituting variables' : ''}: ${(e as Error).message}`);
+        throw new RequestFailure(
+          'VALIDATION',
+          `the body of ${this.label(r)} is not valid JSON${body !== r.bodyText ? ' after substituting variables' : ''}: ${(e as Error).message}`,
+        );
       }
     }
     if (!params || typeof params !== 'object' || Array.isArray(params)) {
-      throw new RequestFailure('VALIDATION', `the body of ${this.label(r)} must be a JSON object of its parameters, got ${Array.isArray(params) ? 'an array' : JSON.stringify(params)}`);
+      throw new RequestFailure(
+        'VALIDATION',
+        `the body of ${this.label(r)} must be a JSON object of its parameters, got ${Array.isArray(params) ? 'an array' : JSON.stringify(params)}`,
+      );
     }
     const named = (params as Record<string, unknown>)._;
-    if (named !== undefined && named !== r.method) throw new RequestFailure('VALIDATION', `the body names "_": ${JSON.stringify(named)}, but the method is ${r.method}`, { path: '_', expected: `"${r.method}" (or no "_")` });
+    if (named !== undefined && named !== r.method)
+      throw new RequestFailure('VALIDATION', `the body names "_": ${JSON.stringify(named)}, but the method is ${r.method}`, {
+        path: '_',
+        expected: `"${r.method}" (or no "_")`,
+      });
     try {
       return tlFromJson(schema, { ...(params as Record<string, unknown>), _: r.method }) as TlObject;
     } catch (e) {
@@ -226,7 +243,8 @@ class Runner {
       out += template.slice(last, at);
       const segments = parseResponsePath(ref.expr);
       if (segments) out += valueAsText(evaluatePath(response, segments));
-      else if (looksLikeResponsePath(ref.expr)) throw new PathError(`\`${ref.expr}\` is not a response path (write \`response\`, \`.field\`, \`[index]\`)`, ref.expr);
+      else if (looksLikeResponsePath(ref.expr))
+        throw new PathError(`\`${ref.expr}\` is not a response path (write \`response\`, \`.field\`, \`[index]\`)`, ref.expr);
       else out += this.resolve(ref.expr, ref.range.start, []);
       last = ref.range.end - base;
     }
@@ -280,7 +298,11 @@ class Runner {
       } catch (e) {
         if (!(e instanceof PathError) && !(e instanceof RequestFailure)) throw e;
         res.ok = false;
-        res.error = { code: 'ASSIGNMENT', message: `${this.label(r)}, @${a.name} (line ${this.lineOf(a.range.start)}): ${e.message}`, ...(e instanceof PathError ? { path: e.path } : {}) };
+        res.error = {
+          code: 'ASSIGNMENT',
+          message: `${this.label(r)}, @${a.name} (line ${this.lineOf(a.range.start)}): ${e.message}`,
+          ...(e instanceof PathError ? { path: e.path } : {}),
+        };
         this.failed.add(r.index);
         break;
       }

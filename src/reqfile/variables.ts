@@ -49,7 +49,7 @@ export function looksLikeResponsePath(expr: string): boolean {
 }
 
 export function formatPath(segments: readonly PathSegment[]): string {
-  return 'response' + segments.map((s) => ('key' in s ? `.${s.key}` : `[${s.index}]`)).join('');
+  return `response${segments.map((s) => ('key' in s ? `.${s.key}` : `[${s.index}]`)).join('')}`;
 }
 
 /** How a value is substituted: strings as their raw text, everything else as its JSON text. */

@@ -3,25 +3,10 @@
 import type { TlObject } from '../tl/types';
 import { srpServerChallenge, srpServerCheck } from '../crypto/srp';
 import { CONFIG_TTL_S, buildConfig, buildNearestDc, type DcEndpoint } from './config';
-import {
-  SandboxRpcError,
-  badRequest,
-  isRpcErrorLike,
-  methodNotSupported,
-  seeOther,
-  unauthorized,
-} from './errors';
+import { SandboxRpcError, badRequest, isRpcErrorLike, methodNotSupported, seeOther, unauthorized } from './errors';
 import { FaultInjector } from './faults';
 import { CODE_LENGTH, isSandboxDc, normalizePhone } from './phones';
-import {
-  SRP_G,
-  SRP_P,
-  SRP_P_BYTES,
-  World,
-  randomBytes,
-  type Authorization,
-  type SandboxUser,
-} from './world';
+import { SRP_G, SRP_P, SRP_P_BYTES, type World, randomBytes, type Authorization, type SandboxUser } from './world';
 
 /** What the dispatcher hands to the handler (a structural subset of session-server's ServerCall). */
 export interface SandboxCall {
@@ -274,7 +259,7 @@ const getPassword: MethodImpl = (ctx) => {
 const checkPassword: MethodImpl = (ctx, params) => {
   const { world } = ctx;
   const input = params.password as TlObject | undefined;
-  if (!input || input._ !== 'inputCheckPasswordSRP') throw badRequest('PASSWORD_HASH_INVALID');
+  if (input?._ !== 'inputCheckPasswordSRP') throw badRequest('PASSWORD_HASH_INVALID');
   const user = passwordUser(ctx);
   if (user) world.limits.checkPasswordAttempt(user.id);
   const challenge = world.takeChallenge(input.srp_id);
@@ -448,7 +433,7 @@ export class SandboxApi {
     const fault = this.faults.take(name, call.dcId);
     if (fault) throw fault;
     let auth = world.authorization(call.dcId, call.authKeyId);
-    let user = auth ? world.userById(auth.userId) : undefined;
+    const user = auth ? world.userById(auth.userId) : undefined;
     if (auth && !user) {
       world.unauthorize(call.dcId, call.authKeyId);
       auth = undefined;
@@ -459,9 +444,7 @@ export class SandboxApi {
       throw seeOther('USER_MIGRATE', user.homeDc);
     }
     const extra = this.opts.methods;
-    const impl =
-      (extra && Object.prototype.hasOwnProperty.call(extra, name) ? extra[name] : undefined) ??
-      (Object.prototype.hasOwnProperty.call(METHODS, name) ? METHODS[name] : undefined);
+    const impl = (extra && Object.hasOwn(extra, name) ? extra[name] : undefined) ?? (Object.hasOwn(METHODS, name) ? METHODS[name] : undefined);
     if (!impl) {
       this.log(`DC${call.dcId}: method ${name} (layer ${call.layer}) is not implemented in the sandbox`);
       throw methodNotSupported(name);

@@ -129,7 +129,7 @@ export async function runSandboxCommand(argv: string[]): Promise<void> {
     throw e;
   }
   if (args.help) {
-    process.stdout.write(SANDBOX_USAGE + '\n');
+    process.stdout.write(`${SANDBOX_USAGE}\n`);
     return;
   }
   const { schemaFiles, help: _help, ...opts } = args;

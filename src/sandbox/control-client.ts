@@ -24,7 +24,8 @@ export interface ControlReply {
 /** The `control` entry of an info file, checked; `where` names the file in errors. */
 export function controlEndpointOf(info: unknown, where: string): ControlEndpoint {
   const c = (info as { control?: Partial<ControlEndpoint> } | null)?.control;
-  if (!c || typeof c !== 'object') throw new ControlError(`${where} has no "control" entry: the sandbox that wrote it has no control channel (started by an older dclab?)`, 'protocol');
+  if (!c || typeof c !== 'object')
+    throw new ControlError(`${where} has no "control" entry: the sandbox that wrote it has no control channel (started by an older dclab?)`, 'protocol');
   if (typeof c.host !== 'string' || !Number.isInteger(c.port) || typeof c.token !== 'string' || c.token === '') {
     throw new ControlError(`${where}: "control" must be {host, port, token}`, 'protocol');
   }

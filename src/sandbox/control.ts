@@ -69,8 +69,12 @@ export const CONTROL_ACTIONS: readonly ControlAction[] = [
   },
   {
     name: 'restart-dc',
-    params: [DC, { name: 'downMs', kind: 'int', flag: '--down-ms', optional: true, what: 'milliseconds down (default 500)', min: 0, max: 600_000, label: 'MS' }],
-    summary: "DC N's listeners (IPv4 and IPv6) close with their connections and listen again on the same ports after --down-ms MS (default 500); keys, sessions and authorizations survive",
+    params: [
+      DC,
+      { name: 'downMs', kind: 'int', flag: '--down-ms', optional: true, what: 'milliseconds down (default 500)', min: 0, max: 600_000, label: 'MS' },
+    ],
+    summary:
+      "DC N's listeners (IPv4 and IPv6) close with their connections and listen again on the same ports after --down-ms MS (default 500); keys, sessions and authorizations survive",
     run: async (sb, a) => {
       const dc = int(a, 'dc')!;
       const downMs = int(a, 'downMs');
@@ -81,11 +85,15 @@ export const CONTROL_ACTIONS: readonly ControlAction[] = [
   {
     name: 'move-dc',
     params: [DC],
-    summary: 'DC N listens on a new (ephemeral) port; the old listener and its connections close; help.getConfig and the info file announce the new port, the config expires soon',
+    summary:
+      'DC N listens on a new (ephemeral) port; the old listener and its connections close; help.getConfig and the info file announce the new port, the config expires soon',
     run: async (sb, a) => {
       const dc = int(a, 'dc')!;
       const moved = await sb.moveDc(dc);
-      return { message: `DC${dc} moved from port ${moved.from.port} to port ${moved.to.port}${moved.to.ipv6 ? ` (IPv6 ${moved.to.ipv6})` : ''}; help.getConfig expires at ${moved.configExpires}`, data: moved };
+      return {
+        message: `DC${dc} moved from port ${moved.from.port} to port ${moved.to.port}${moved.to.ipv6 ? ` (IPv6 ${moved.to.ipv6})` : ''}; help.getConfig expires at ${moved.configExpires}`,
+        data: moved,
+      };
     },
   },
   {
@@ -111,7 +119,10 @@ export const CONTROL_ACTIONS: readonly ControlAction[] = [
   },
   {
     name: 'latency',
-    params: [{ ...DC, label: 'DC' }, { name: 'ms', kind: 'int', what: 'milliseconds per answer', min: 0, max: 600_000 }],
+    params: [
+      { ...DC, label: 'DC' },
+      { name: 'ms', kind: 'int', what: 'milliseconds per answer', min: 0, max: 600_000 },
+    ],
     summary: 'every frame DC sends is delayed by MS milliseconds (0 = none)',
     run: (sb, a) => {
       const dc = int(a, 'dc')!;
@@ -211,7 +222,8 @@ export function checkParam(action: ControlAction, p: ControlParam, v: unknown): 
     }
     return v;
   }
-  if (typeof v !== 'string' || v === '' || (p.pattern && !p.pattern.test(v))) throw new ControlArgumentError(`${label} needs ${p.what}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v === '' || (p.pattern && !p.pattern.test(v)))
+    throw new ControlArgumentError(`${label} needs ${p.what}, got ${JSON.stringify(v)}`);
   return v;
 }
 

@@ -12,17 +12,7 @@ import type { CallContext } from './api';
 import { buildConfig } from './config';
 import { SandboxRpcError, badRequest, seeOther } from './errors';
 import { isSandboxDc } from './phones';
-import {
-  PartsContent,
-  PrefixContent,
-  SEED,
-  SEED_DATE,
-  StreamContent,
-  photoSizeContentName,
-  seedIds,
-  type FileContent,
-  type SeedEntry,
-} from './seed';
+import { PartsContent, PrefixContent, SEED, SEED_DATE, StreamContent, photoSizeContentName, seedIds, type FileContent, type SeedEntry } from './seed';
 import { randomBytes, randomLong, weakSweepTimer, type SandboxUser } from './world';
 
 export const CDN_DC_ID = 203;
@@ -288,7 +278,13 @@ export class FileStore {
         dcId: e.dcId,
         date,
         cdn: false,
-        sizes: e.sizes.map((s) => ({ type: s.type, w: s.w, h: s.h, content: new StreamContent(photoSizeContentName(e.key, s.type), s.size), sha256: s.sha256 })),
+        sizes: e.sizes.map((s) => ({
+          type: s.type,
+          w: s.w,
+          h: s.h,
+          content: new StreamContent(photoSizeContentName(e.key, s.type), s.size),
+          sha256: s.sha256,
+        })),
       };
       this.photos.set(id, media);
     }
@@ -385,7 +381,12 @@ export class FileStore {
       };
     }
     const largest = m.sizes[m.sizes.length - 1]!;
-    const sizes = m.sizes.map((s) => ({ type: s.type, size: s.content.size, sha256: s.sha256 ?? contentHex(s.content), location: tlToJson(photoLocation(m, s.type)) as JsonLocation }));
+    const sizes = m.sizes.map((s) => ({
+      type: s.type,
+      size: s.content.size,
+      sha256: s.sha256 ?? contentHex(s.content),
+      location: tlToJson(photoLocation(m, s.type)) as JsonLocation,
+    }));
     return {
       key,
       kind: 'photo',
@@ -421,8 +422,8 @@ export class FileStore {
     if (part < total - 1 && (bytes.length % 1024 !== 0 || MAX_PART_SIZE % bytes.length !== 0)) throw badRequest('FILE_PART_SIZE_INVALID');
     const k = uploadKey(userId, fileId, dcId);
     let u = this.uploads.get(k);
-    if (u && u.big && u.total !== total) throw badRequest('FILE_PARTS_INVALID');
-    if (!u || !u.big) {
+    if (u?.big && u.total !== total) throw badRequest('FILE_PARTS_INVALID');
+    if (!u?.big) {
       u = { big: true, total, parts: new Map(), userId, bytes: 0, touched: this.now() };
       this.newUpload(k, u);
     }
@@ -435,7 +436,8 @@ export class FileStore {
     if (!f || (f._ !== 'inputFile' && f._ !== 'inputFileBig') || typeof f.id !== 'bigint') throw badRequest('MEDIA_INVALID');
     const big = f._ === 'inputFileBig';
     const parts = f.parts;
-    if (typeof parts !== 'number' || !Number.isInteger(parts) || parts < 1 || parts > (big ? BIG_FILE_MAX_PARTS : SMALL_FILE_MAX_PARTS)) throw badRequest('FILE_PARTS_INVALID');
+    if (typeof parts !== 'number' || !Number.isInteger(parts) || parts < 1 || parts > (big ? BIG_FILE_MAX_PARTS : SMALL_FILE_MAX_PARTS))
+      throw badRequest('FILE_PARTS_INVALID');
     let found: { k: string; u: UploadParts; dcId: number } | undefined;
     for (const dc of [callDc, 1, 2, 3, 4, 5]) {
       const k = uploadKey(userId, f.id, dc);
@@ -923,7 +925,10 @@ export function isFilePartResult(v: unknown): boolean {
  * result, right after the handler) is "never" after a file-part result and `threshold` otherwise. Telegram does not
  * gzip file parts either. Concurrent calls may make it pick wrongly, which only costs or saves a gzip attempt.
  */
-export function filePartGzipPolicy<C>(handler: (call: C) => Promise<unknown>, threshold = 1024): { handler: (call: C) => Promise<unknown>; threshold(): number } {
+export function filePartGzipPolicy<C>(
+  handler: (call: C) => Promise<unknown>,
+  threshold = 1024,
+): { handler: (call: C) => Promise<unknown>; threshold(): number } {
   let lastWasFile = false;
   return {
     handler: async (call: C) => {

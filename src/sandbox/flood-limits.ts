@@ -74,10 +74,7 @@ export class FloodLimits {
   readonly wrongCodes: SlidingWindow;
   readonly wrongPasswords: SlidingWindow;
   readonly enabled: boolean;
-  constructor(
-    now: () => number,
-    config: Partial<FloodLimitConfig> | false = {},
-  ) {
+  constructor(now: () => number, config: Partial<FloodLimitConfig> | false = {}) {
     const c = config === false ? DEFAULT_FLOOD_LIMITS : { ...DEFAULT_FLOOD_LIMITS, ...config };
     this.enabled = config !== false;
     this.codes = new SlidingWindow(c.codes, now);

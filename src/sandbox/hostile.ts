@@ -96,10 +96,26 @@ class HostileConnection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly dc: { mode: HostileModeOrNone; dcId: number; rsa: RsaKeyPair; stats: HostileDcStats; registry: HostileKeyRegistry; dripMs: number; note: (s: string) => void },
+    private readonly dc: {
+      mode: HostileModeOrNone;
+      dcId: number;
+      rsa: RsaKeyPair;
+      stats: HostileDcStats;
+      registry: HostileKeyRegistry;
+      dripMs: number;
+      note: (s: string) => void;
+    },
   ) {
     this.handshake = new HostileHandshake(dc.mode, dc.rsa);
-    this.session = new HostileSessionConn(dc.mode, dc.dcId, dc.registry, dc.stats, apiCodec(), (p) => this.sendFrame(p), (r) => this.end(r));
+    this.session = new HostileSessionConn(
+      dc.mode,
+      dc.dcId,
+      dc.registry,
+      dc.stats,
+      apiCodec(),
+      (p) => this.sendFrame(p),
+      (r) => this.end(r),
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.cleanup());

@@ -216,7 +216,7 @@ function nonNegativeInt(name: string, v: number): number {
 function writeInfoFile(file: string, info: SandboxInfo): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, file);
 }
@@ -237,7 +237,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const basePort = opts.basePort ?? DEFAULT_BASE_PORT;
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + 5 > 65535) throw new RangeError(`invalid base port ${basePort}`);
   const saltPeriodSeconds = opts.saltPeriodSeconds ?? DEFAULT_SALT_PERIOD_S;
-  if (!Number.isInteger(saltPeriodSeconds) || saltPeriodSeconds < 1) throw new RangeError(`salt period must be a positive number of seconds, got ${saltPeriodSeconds}`);
+  if (!Number.isInteger(saltPeriodSeconds) || saltPeriodSeconds < 1)
+    throw new RangeError(`salt period must be a positive number of seconds, got ${saltPeriodSeconds}`);
   const idleTimeoutSeconds = nonNegativeInt('idle timeout (seconds)', opts.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_S);
   const maxPerAddress = nonNegativeInt('max connections per address', opts.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
   const dataDir = opts.dataDir ?? defaultDataDir();
@@ -363,7 +364,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const v6: DcListener[] = [];
       try {
         for (const dcId of SANDBOX_DC_IDS) v6.push(await listen(dcId, '::1', basePort ? basePort + dcId : 0, (link) => serve(dcId, link)));
-        v6.forEach((l, i) => (endpoints[i]!.ipv6 = { host: '::1', port: l.port }));
+        v6.forEach((l, i) => {
+          endpoints[i]!.ipv6 = { host: '::1', port: l.port };
+        });
       } catch (e) {
         await Promise.all(v6.map(shut));
         dcListeners.splice(SANDBOX_DC_IDS.length);
@@ -396,15 +399,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     dcs: endpoints.map((d) => ({ id: d.id, host: d.host, port: d.port, ...(d.ipv6 ? { ipv6: { ...d.ipv6 } } : {}) })),
     rsa: { pem: pair.publicPem, fingerprint },
     ...(cdnKey && cdnEndpoint
-      ? { cdn: { id: CDN_DC_ID, host: cdnEndpoint.host, port: cdnEndpoint.port, rsa: { pem: cdnKey.pair.publicPem, fingerprint: cdnKey.pair.publicKey.fingerprint.toString() } } }
+      ? {
+          cdn: {
+            id: CDN_DC_ID,
+            host: cdnEndpoint.host,
+            port: cdnEndpoint.port,
+            rsa: { pem: cdnKey.pair.publicPem, fingerprint: cdnKey.pair.publicKey.fingerprint.toString() },
+          },
+        }
       : {}),
     files: fileStore.files(),
   };
   if (info.cdn) log(`CDN DC${CDN_DC_ID}: listening on ${info.cdn.host}:${info.cdn.port}, RSA fingerprint ${info.cdn.rsa.fingerprint}`);
   for (const d of info.dcs) log(`DC${d.id}: listening on ${d.host}:${d.port}${d.ipv6 ? ` and [${d.ipv6.host}]:${d.ipv6.port}` : ''}`);
   log(`API layers served: ${codecs.layers().join(', ')} (default ${API_LAYER}); nearest DC ${world.nearestDc}`);
-  log(`salt period ${saltPeriodSeconds} s; idle timeout ${idleTimeoutSeconds ? `${idleTimeoutSeconds} s` : 'off'}; at most ${maxPerAddress || 'unlimited'} connections per address and DC; config expires after ${configExpiry.ttlSeconds} s`);
-  log(`limits: frames complete within ${frameTimeoutMs ? `${frameTimeoutMs / 1000} s` : 'any time'}; incomplete frames ≤ ${inputBudget.limit} bytes in all; unread output ≤ ${maxOutputBytes} bytes per connection; idle sessions dropped after ${sessionIdleMs / 1000} s, unfinished uploads after ${uploadTtlMs / 1000} s`);
+  log(
+    `salt period ${saltPeriodSeconds} s; idle timeout ${idleTimeoutSeconds ? `${idleTimeoutSeconds} s` : 'off'}; at most ${maxPerAddress || 'unlimited'} connections per address and DC; config expires after ${configExpiry.ttlSeconds} s`,
+  );
+  log(
+    `limits: frames complete within ${frameTimeoutMs ? `${frameTimeoutMs / 1000} s` : 'any time'}; incomplete frames ≤ ${inputBudget.limit} bytes in all; unread output ≤ ${maxOutputBytes} bytes per connection; idle sessions dropped after ${sessionIdleMs / 1000} s, unfinished uploads after ${uploadTtlMs / 1000} s`,
+  );
 
   /** DC ids a knob accepts: 1..5, and the CDN DC where `cdn` says so and it runs. */
   const requireDc = (dcId: number, cdn: boolean): void => {
@@ -502,7 +516,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const configExpires = configExpiry.soon();
       writeInfo();
       const to = { port: endpoint.port, ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6.port } : {}) };
-      log(`DC${dcId}: moved from port ${from.port} to ${to.port}${to.ipv6 ? ` (IPv6 ${from.ipv6} → ${to.ipv6})` : ''}; help.getConfig expires at ${configExpires}`);
+      log(
+        `DC${dcId}: moved from port ${from.port} to ${to.port}${to.ipv6 ? ` (IPv6 ${from.ipv6} → ${to.ipv6})` : ''}; help.getConfig expires at ${configExpires}`,
+      );
       return { dcId, from, to, configExpires };
     },
     injectTransportError: (code, o = {}) => {

@@ -25,7 +25,9 @@ export const TRANSPORT_ERROR_RANGE = { min: 100, max: 999 } as const;
 export function transportErrorFrom(code: number): number {
   const abs = Math.abs(code);
   if (!Number.isInteger(code) || abs < TRANSPORT_ERROR_RANGE.min || abs > TRANSPORT_ERROR_RANGE.max) {
-    throw new RangeError(`transport error code must be ${TRANSPORT_ERROR_RANGE.min}..${TRANSPORT_ERROR_RANGE.max} or its negative (e.g. 404, 429, 444), got ${code}`);
+    throw new RangeError(
+      `transport error code must be ${TRANSPORT_ERROR_RANGE.min}..${TRANSPORT_ERROR_RANGE.max} or its negative (e.g. 404, 429, 444), got ${code}`,
+    );
   }
   return -abs;
 }
@@ -57,7 +59,8 @@ export class ConnectionFaults {
   constructor(opts: ConnectionFaultsOptions = {}) {
     this.log = opts.log ?? (() => {});
     this.maxPerAddress = opts.maxPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
-    if (!Number.isInteger(this.maxPerAddress) || this.maxPerAddress < 0) throw new RangeError(`max connections per address must be an integer ≥ 0, got ${this.maxPerAddress}`);
+    if (!Number.isInteger(this.maxPerAddress) || this.maxPerAddress < 0)
+      throw new RangeError(`max connections per address must be an integer ≥ 0, got ${this.maxPerAddress}`);
   }
 
   /**

@@ -9,16 +9,7 @@ import { bigIntToBytes } from '../crypto/bigint';
 import { TELEGRAM_DH_PRIME } from '../crypto/dh';
 import { SandboxRpcError, badRequest } from './errors';
 import { FloodLimits, type FloodLimitConfig } from './flood-limits';
-import {
-  CODE_LENGTH,
-  TEST_PASSWORD,
-  hasTestPassword,
-  isSandboxDc,
-  normalizePhone,
-  seedPhones,
-  testPhoneCode,
-  testPhoneDc,
-} from './phones';
+import { CODE_LENGTH, TEST_PASSWORD, hasTestPassword, isSandboxDc, normalizePhone, seedPhones, testPhoneCode, testPhoneDc } from './phones';
 
 export const SRP_G = 3;
 export const SRP_P = TELEGRAM_DH_PRIME;

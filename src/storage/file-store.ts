@@ -126,8 +126,19 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
       throw new StoreFileError(this.filePath, `the store file is corrupt (not valid JSON${where}); fix or move it away — it was left untouched`);
     }
     const d = data as Partial<FileShape> | null;
-    if (typeof d !== 'object' || d === null || Array.isArray(d) || d.format !== FILE_STORE_FORMAT || typeof d.entries !== 'object' || d.entries === null || Array.isArray(d.entries)) {
-      throw new StoreFileError(this.filePath, `the store file is corrupt (expected {"format":"${FILE_STORE_FORMAT}","version":${FILE_STORE_VERSION},"entries":{...}}); fix or move it away — it was left untouched`);
+    if (
+      typeof d !== 'object' ||
+      d === null ||
+      Array.isArray(d) ||
+      d.format !== FILE_STORE_FORMAT ||
+      typeof d.entries !== 'object' ||
+      d.entries === null ||
+      Array.isArray(d.entries)
+    ) {
+      throw new StoreFileError(
+        this.filePath,
+        `the store file is corrupt (expected {"format":"${FILE_STORE_FORMAT}","version":${FILE_STORE_VERSION},"entries":{...}}); fix or move it away — it was left untouched`,
+      );
     }
     if (typeof d.version !== 'number' || d.version > FILE_STORE_VERSION) {
       throw new StoreFileError(this.filePath, `unsupported store version ${String(d.version)} (this build reads ${FILE_STORE_VERSION})`);
@@ -137,7 +148,7 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 
   private async persist(entries: Map<string, unknown>): Promise<void> {
     const body: FileShape = { format: FILE_STORE_FORMAT, version: FILE_STORE_VERSION, entries: Object.fromEntries(entries) };
-    const text = JSON.stringify(body, null, 2) + '\n';
+    const text = `${JSON.stringify(body, null, 2)}\n`;
     const dir = dirname(this.filePath);
     const tmp = join(dir, `.${basename(this.filePath)}.${process.pid}.${++tmpCounter}.tmp`);
     try {

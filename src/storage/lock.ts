@@ -51,7 +51,10 @@ export async function acquireLock(target: string, opts: LockOptions = {}): Promi
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOCKED') {
       const lockPath = opts.lockfilePath ?? `${target}.lock`;
-      throw new LockBusyError(target, `${target} is locked by another process (${lockPath})${waitMs > 0 ? ` — still held after ${Math.round(waitMs / 1000)} s` : ''}`);
+      throw new LockBusyError(
+        target,
+        `${target} is locked by another process (${lockPath})${waitMs > 0 ? ` — still held after ${Math.round(waitMs / 1000)} s` : ''}`,
+      );
     }
     throw e;
   }

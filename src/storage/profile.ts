@@ -51,7 +51,9 @@ function checkJsonReady(v: unknown, path: string): void {
     return;
   }
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJsonReady(x, `${path}[${i}]`));
+    v.forEach((x, i) => {
+      checkJsonReady(x, `${path}[${i}]`);
+    });
     return;
   }
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
@@ -164,7 +166,7 @@ export class ProfileStore {
     await this.serial(async () => {
       await this.backends.secrets.set(this.k(`dc:${rec.dcId}:authKey`), encodeBytes(rec.authKey));
       await this.setPlain(`dc:${rec.dcId}:session`, plain);
-      const index = (await this.getDcList('dcKeys'));
+      const index = await this.getDcList('dcKeys');
       await this.setPlain('dcKeys', sortNums([...index, rec.dcId]));
     });
   }
@@ -188,16 +190,23 @@ export class ProfileStore {
     await this.serial(async () => {
       await this.backends.secrets.delete(this.k(`dc:${dcId}:authKey`));
       await this.backends.plain.delete(this.k(`dc:${dcId}:session`));
-      const index = (await this.getDcList('dcKeys'));
-      await this.setPlain('dcKeys', index.filter((d) => d !== dcId));
-      const auth = (await this.getDcList('authorizedDcs'));
-      if (auth.includes(dcId)) await this.setPlain('authorizedDcs', auth.filter((d) => d !== dcId));
+      const index = await this.getDcList('dcKeys');
+      await this.setPlain(
+        'dcKeys',
+        index.filter((d) => d !== dcId),
+      );
+      const auth = await this.getDcList('authorizedDcs');
+      if (auth.includes(dcId))
+        await this.setPlain(
+          'authorizedDcs',
+          auth.filter((d) => d !== dcId),
+        );
     });
   }
 
   async listDcKeys(): Promise<number[]> {
     await this.queue;
-    return sortNums((await this.getDcList('dcKeys')));
+    return sortNums(await this.getDcList('dcKeys'));
   }
 
   // --- authorized DCs ----------------------------------------------------------------------------------------------
@@ -209,7 +218,7 @@ export class ProfileStore {
 
   private async readAuthorizedDcs(): Promise<number[]> {
     await this.queue;
-    return sortNums((await this.getDcList('authorizedDcs')));
+    return sortNums(await this.getDcList('authorizedDcs'));
   }
 
   /**
@@ -224,7 +233,7 @@ export class ProfileStore {
     await this.serial(async () => {
       let next = mine;
       if (base) {
-        const cur = (await this.getDcList('authorizedDcs'));
+        const cur = await this.getDcList('authorizedDcs');
         next = sortNums([...cur.filter((d) => mine.includes(d) || !base.includes(d)), ...mine.filter((d) => !base.includes(d))]);
       }
       await this.setPlain('authorizedDcs', next);
@@ -235,15 +244,18 @@ export class ProfileStore {
   async addAuthorizedDc(dcId: number): Promise<void> {
     checkDcId(dcId);
     await this.serial(async () => {
-      const cur = (await this.getDcList('authorizedDcs'));
+      const cur = await this.getDcList('authorizedDcs');
       await this.setPlain('authorizedDcs', sortNums([...cur, dcId]));
     });
   }
 
   async removeAuthorizedDc(dcId: number): Promise<void> {
     await this.serial(async () => {
-      const cur = (await this.getDcList('authorizedDcs'));
-      await this.setPlain('authorizedDcs', cur.filter((d) => d !== dcId));
+      const cur = await this.getDcList('authorizedDcs');
+      await this.setPlain(
+        'authorizedDcs',
+        cur.filter((d) => d !== dcId),
+      );
     });
   }
 
@@ -323,7 +335,7 @@ export class ProfileStore {
   /** Removes everything of this profile from both backends; other profiles are untouched. */
   async clear(): Promise<void> {
     await this.serial(async () => {
-      const dcs = (await this.getDcList('dcKeys'));
+      const dcs = await this.getDcList('dcKeys');
       await this.backends.secrets.delete([this.k('apiHash'), ...dcs.map((d) => this.k(`dc:${d}:authKey`))]);
       await this.backends.plain.delete([
         ...['homeDc', 'userId', 'authorizedDcs', 'dcOptions', 'apiId', 'lastTrace'].map((f) => this.k(f)),

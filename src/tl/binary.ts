@@ -182,8 +182,7 @@ export class TlReader {
   }
 
   private need(n: number, type: string): void {
-    if (this.pos + n > this.end)
-      throw new TlDecodeError(`unexpected end of data (need ${n} bytes, ${this.end - this.pos} left)`, this.pos, type);
+    if (this.pos + n > this.end) throw new TlDecodeError(`unexpected end of data (need ${n} bytes, ${this.end - this.pos} left)`, this.pos, type);
   }
 
   int(): number {
@@ -246,8 +245,7 @@ export class TlReader {
       header = 4;
     } else throw new TlDecodeError('invalid length prefix 0xff', start, type);
     const total = (header + len + 3) & ~3;
-    if (start + total > this.end)
-      throw new TlDecodeError(`${type} of ${len} bytes runs past the end (${this.end - start} left)`, start, type);
+    if (start + total > this.end) throw new TlDecodeError(`${type} of ${len} bytes runs past the end (${this.end - start} left)`, start, type);
     const out = this.data.subarray(start + header, start + header + len);
     this.pos = start + total;
     return out;

@@ -174,7 +174,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   if (v instanceof Uint8Array) return 'Uint8Array';
   if (typeof v === 'object') return typeof (v as TlObject)._ === 'string' ? `object ${(v as TlObject)._}` : 'object';
-  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -184,7 +184,7 @@ export function isTlObject(v: unknown): v is TlObject {
 }
 
 function hex(id: number): string {
-  return '0x' + (id >>> 0).toString(16).padStart(8, '0');
+  return `0x${(id >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 export class TlCodec {
@@ -302,7 +302,12 @@ export class TlCodec {
       ...(p.flag ? { flagField: p.flag.field } : {}),
     }));
     for (const p of params) if (p.node.k === 'flags') p.deps = params.filter((d) => d.flagField === p.name);
-    c = { entry: e, params, names: new Set(e.params.map((p) => p.name)), isMessage: e === MT_MESSAGE_ENTRY || (e.name === 'message' && e.params.map((p) => p.name).join() === 'msg_id,seqno,bytes,body') };
+    c = {
+      entry: e,
+      params,
+      names: new Set(e.params.map((p) => p.name)),
+      isMessage: e === MT_MESSAGE_ENTRY || (e.name === 'message' && e.params.map((p) => p.name).join() === 'msg_id,seqno,bytes,body'),
+    };
     this.compiled.set(e, c);
     return c;
   }
@@ -397,7 +402,11 @@ export class TlCodec {
         const empty = this.schema.constructorsOfType(type).find((c) => c.params.every((p) => p.flag || p.type === '#'));
         if (empty) return this.writeBoxed(w, { _: empty.name }, n, false);
       }
-      throw new TlEncodeError(`unknown ${n.k === 'any' ? 'constructor or method' : 'constructor'} ${v._}`, type === 'Object' ? 'a constructor or method of the schema' : `a constructor of ${type}`, top ? '' : '_');
+      throw new TlEncodeError(
+        `unknown ${n.k === 'any' ? 'constructor or method' : 'constructor'} ${v._}`,
+        type === 'Object' ? 'a constructor or method of the schema' : `a constructor of ${type}`,
+        top ? '' : '_',
+      );
     }
     if (n.k === 'object' && e.kind === 'constructor' && e.type !== type && this.schema.hasType(type))
       throw new TlEncodeError(`constructor ${v._} is of type ${e.type}`, `a constructor of ${type}`, '_');
@@ -449,9 +458,14 @@ export class TlCodec {
           if (v === undefined || v === null) {
             // a bit shared with a field that is present (e.g. user.bot and bot_info_version on flags.14)
             if (((flagValues?.[p.flagField] ?? 0) & p.mask) === 0) continue;
-            const setter = c.params.find((d) => d !== p && d.flagField === p.flagField && d.mask === p.mask && (d.isTrue ? obj[d.name] === true : obj[d.name] != null));
+            const setter = c.params.find(
+              (d) => d !== p && d.flagField === p.flagField && d.mask === p.mask && (d.isTrue ? obj[d.name] === true : obj[d.name] != null),
+            );
             if (!this.lenient)
-              throw new TlEncodeError(`missing field, required because ${setter?.name ?? 'another field'} sets ${p.flagField}.${31 - Math.clz32(p.mask)}`, this.expectedOf(p.node, p.type));
+              throw new TlEncodeError(
+                `missing field, required because ${setter?.name ?? 'another field'} sets ${p.flagField}.${31 - Math.clz32(p.mask)}`,
+                this.expectedOf(p.node, p.type),
+              );
             v = this.zeroValue(p.node, p.type);
           }
         } else if (c.isMessage && p.name === 'bytes') {
@@ -627,7 +641,11 @@ export class TlCodec {
         // each element takes at least minSize bytes (at least 1 counted, so zero-size elements stay bounded too)
         const min = Math.max(1, this.minSize(n.elem));
         if (count < 0 || count * min > r.remaining)
-          throw new TlDecodeError(`invalid vector length ${count} (${count < 0 ? 'negative' : `at least ${count * min} bytes, ${r.remaining} left`})`, at, n.text);
+          throw new TlDecodeError(
+            `invalid vector length ${count} (${count < 0 ? 'negative' : `at least ${count * min} bytes, ${r.remaining} left`})`,
+            at,
+            n.text,
+          );
         this.deeper(r, n.text);
         const out = new Array<unknown>(count);
         for (let i = 0; i < count; i++) {
@@ -663,8 +681,17 @@ export class TlCodec {
     } catch (e) {
       const tooBig = e instanceof RangeError || (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
       if (tooBig && allowed < limit)
-        throw new TlDecodeError(`gzip_packed exceeds what is left of this message's inflate budget (${allowed} bytes; at most ${GZIP_PACKET_BUDGET}, ${GZIP_MAX_RATIO}× the message above ${GZIP_RATIO_FLOOR})`, at, 'gzip_packed');
-      if (tooBig) throw new TlDecodeError(`gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound (at most ${GZIP_MAX_INFLATED} bytes, ${GZIP_MAX_RATIO}× above ${GZIP_RATIO_FLOOR})`, at, 'gzip_packed');
+        throw new TlDecodeError(
+          `gzip_packed exceeds what is left of this message's inflate budget (${allowed} bytes; at most ${GZIP_PACKET_BUDGET}, ${GZIP_MAX_RATIO}× the message above ${GZIP_RATIO_FLOOR})`,
+          at,
+          'gzip_packed',
+        );
+      if (tooBig)
+        throw new TlDecodeError(
+          `gzip_packed of ${packed.length} bytes inflates beyond its ${limit}-byte bound (at most ${GZIP_MAX_INFLATED} bytes, ${GZIP_MAX_RATIO}× above ${GZIP_RATIO_FLOOR})`,
+          at,
+          'gzip_packed',
+        );
       throw new TlDecodeError(`gzip_packed does not inflate: ${(e as Error).message}`, at, 'gzip_packed');
     }
     this.inflateBudget -= out.byteLength;

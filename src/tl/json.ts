@@ -101,10 +101,17 @@ function toJsonTyped(v: unknown, schema: TlSchema, kind: Kind): unknown {
 function describe(v: unknown, path: string): string {
   if (v === null) return 'null';
   // a value given for a secret field (a login code, a password) is never quoted back: errors end up in logs
-  if (isSecretPath(path)) return typeof v === 'string' ? `a string of ${v.length} characters (value not shown)` : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v} (value not shown)`;
+  if (isSecretPath(path))
+    return typeof v === 'string'
+      ? `a string of ${v.length} characters (value not shown)`
+      : Array.isArray(v)
+        ? 'an array'
+        : typeof v === 'object'
+          ? 'an object'
+          : `a ${typeof v} (value not shown)`;
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -189,8 +196,7 @@ function fromJson(schema: TlSchema, v: unknown, kind: Kind, type: string, path: 
       if (typeof v === 'string') return v;
       return fail(`got ${describe(v, path)}`);
     case 'bytes':
-      if (typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v) && v.replace(/=+$/, '').length % 4 !== 1)
-        return new Uint8Array(Buffer.from(v, 'base64'));
+      if (typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v) && v.replace(/=+$/, '').length % 4 !== 1) return new Uint8Array(Buffer.from(v, 'base64'));
       return fail(`got ${describe(v, path)}`);
     case 'int128':
     case 'int256': {
@@ -218,13 +224,7 @@ function fromJson(schema: TlSchema, v: unknown, kind: Kind, type: string, path: 
   }
 }
 
-function fromObject(
-  schema: TlSchema,
-  v: unknown,
-  path: string,
-  want: { type?: string; bare?: TlEntry } | undefined,
-  allowMethods: boolean,
-): TlObject {
+function fromObject(schema: TlSchema, v: unknown, path: string, want: { type?: string; bare?: TlEntry } | undefined, allowMethods: boolean): TlObject {
   const type = want?.type;
   const expected = want?.bare
     ? `${want.bare.name} (object)`
@@ -270,7 +270,11 @@ function fromObject(
           (d) => d !== p && d.flag?.field === f.field && d.flag.bit === f.bit && (d.type === 'true' ? v[d.name] === true : v[d.name] != null),
         );
         if (setter)
-          throw new TlJsonError(fp, jsonExpectedText(classify(schema, p.type), p.type), `missing field, required because ${setter.name} sets ${f.field}.${f.bit}`);
+          throw new TlJsonError(
+            fp,
+            jsonExpectedText(classify(schema, p.type), p.type),
+            `missing field, required because ${setter.name} sets ${f.field}.${f.bit}`,
+          );
       }
       if (p.flag || (entry === MT_MESSAGE_ENTRY && p.name === 'bytes')) continue;
       const k = classify(schema, p.type);

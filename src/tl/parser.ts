@@ -370,6 +370,8 @@ function parseDeclaration(decl: string, kind: TlEntry['kind'], lineNo: number): 
     throw new TlParseError(parsed.message, lineNo);
   }
   const { syntax } = parsed;
-  const params = syntax.params.map((p): TlParam => (p.flag ? { name: p.name, type: p.type, flag: { field: p.flag.field, bit: p.flag.bit } } : { name: p.name, type: p.type }));
+  const params = syntax.params.map(
+    (p): TlParam => (p.flag ? { name: p.name, type: p.type, flag: { field: p.flag.field, bit: p.flag.bit } } : { name: p.name, type: p.type }),
+  );
   return { kind, name: syntax.name, id: syntax.writtenId ?? computeTlId(decl), params, type: syntax.resultType };
 }

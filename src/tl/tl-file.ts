@@ -186,7 +186,8 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
   let layer: number | undefined;
 
   // pass 1: entries (references need every type of the file, so they come after)
-  const declarations: { entry: TlFileEntry; source: TlMappedText; params: { typeStart: number; typeEnd: number }[]; resultStart: number; resultEnd: number }[] = [];
+  const declarations: { entry: TlFileEntry; source: TlMappedText; params: { typeStart: number; typeEnd: number }[]; resultStart: number; resultEnd: number }[] =
+    [];
   const builtinTypesDeclared = new Set<string>();
   const commentBlockEndingAt = new Map<number, string[]>();
   const items: TlSourceItem[] = scanTlSource(text);
@@ -212,7 +213,13 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
     const parsed = parseTlDeclarationSyntax(source.text);
     if (!parsed.ok) {
       if (parsed.builtin) builtinTypesDeclared.add(parsed.resultType.split(' ')[0]!);
-      else diagnostics.push({ range: source.sourceRange(parsed.start, Math.min(parsed.end, source.text.length)), severity: 'error', message: parsed.message, code: 'syntax' });
+      else
+        diagnostics.push({
+          range: source.sourceRange(parsed.start, Math.min(parsed.end, source.text.length)),
+          severity: 'error',
+          message: parsed.message,
+          code: 'syntax',
+        });
       continue;
     }
     const syntax = parsed.syntax;
@@ -279,7 +286,8 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
 
   // pass 2: id checks and references
   const references: TlFileReference[] = [];
-  const isTypeDefined = (type: string) => constructorsByType.has(type) || builtinDoc(type) !== undefined || builtinTypesDeclared.has(type) || knownTypes.has(type);
+  const isTypeDefined = (type: string) =>
+    constructorsByType.has(type) || builtinDoc(type) !== undefined || builtinTypesDeclared.has(type) || knownTypes.has(type);
   for (const [entryIndex, { entry, source, params, resultStart, resultEnd }] of declarations.entries()) {
     if (entry.writtenId !== undefined && entry.writtenId !== entry.computedId && !entry.equivalentNormalized)
       diagnostics.push({
@@ -290,7 +298,13 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
       });
 
     const typeParamNames = new Set(entry.typeParams.map((t) => t.name));
-    const makeRef = (raw: RawReference, kind: TlFileReference['kind'], defined: boolean): TlFileReference => ({ range: raw.range, entry: entryIndex, kind, target: raw.name, defined });
+    const makeRef = (raw: RawReference, kind: TlFileReference['kind'], defined: boolean): TlFileReference => ({
+      range: raw.range,
+      entry: entryIndex,
+      kind,
+      target: raw.name,
+      defined,
+    });
     const resolve = (raw: RawReference): TlFileReference => {
       const name = raw.name;
       if (typeParamNames.has(name) && raw.prefix !== '%') return makeRef(raw, 'type-param', true);
@@ -328,7 +342,12 @@ export function analyzeTlFile(text: string, opts: TlFileAnalysisOptions = {}): T
         const fieldRange = { start: param.flag.range.start, end: param.flag.range.start + param.flag.field.length };
         references.push({ range: fieldRange, entry: entryIndex, kind: 'flag-field', target: param.flag.field, defined: !!field });
         if (!field)
-          diagnostics.push({ range: fieldRange, severity: 'error', message: `flag field "${param.flag.field}" is not a "#" parameter before "${param.name}"`, code: 'syntax' });
+          diagnostics.push({
+            range: fieldRange,
+            severity: 'error',
+            message: `flag field "${param.flag.field}" is not a "#" parameter before "${param.name}"`,
+            code: 'syntax',
+          });
       }
       if (param.type === '#') flagFields.add(param.name);
       addTypeReferences(params[i]!.typeStart, params[i]!.typeEnd, true);
@@ -440,7 +459,8 @@ function referenceHover(analysis: TlFileAnalysis, ref: TlFileReference): string 
     }
     case 'constructor': {
       const constructors = constructorsByName.get(ref.target) ?? [];
-      if (!constructors.length) return ref.defined ? `**constructor** \`${ref.target}\` used as a bare type (not defined in this file)` : `**unknown constructor** \`${ref.target}\``;
+      if (!constructors.length)
+        return ref.defined ? `**constructor** \`${ref.target}\` used as a bare type (not defined in this file)` : `**unknown constructor** \`${ref.target}\``;
       return `**constructor** \`${ref.target}\` used as a bare type (no id on the wire)\n\n${constructorList(constructors)}`;
     }
     case 'bare-type':

@@ -1,19 +1,20 @@
 // The trace event model: one JSON object per event, linked to the call that caused it by parentId.
 
-export type TraceKind =
-  | 'call'
-  | 'result'
-  | 'error'
-  | 'redirect'
-  | 'key'
-  | 'transfer'
-  | 'state'
-  | 'file'
-  | 'flood-wait'
-  | 'wire-in'
-  | 'wire-out';
+export type TraceKind = 'call' | 'result' | 'error' | 'redirect' | 'key' | 'transfer' | 'state' | 'file' | 'flood-wait' | 'wire-in' | 'wire-out';
 
-export const TRACE_KINDS: readonly TraceKind[] = ['call', 'result', 'error', 'redirect', 'key', 'transfer', 'state', 'file', 'flood-wait', 'wire-in', 'wire-out'];
+export const TRACE_KINDS: readonly TraceKind[] = [
+  'call',
+  'result',
+  'error',
+  'redirect',
+  'key',
+  'transfer',
+  'state',
+  'file',
+  'flood-wait',
+  'wire-in',
+  'wire-out',
+];
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 

@@ -77,7 +77,15 @@ export class TraceStore {
   /** Adds a wire event of the MTProto layer (out → wire-out, in → wire-in, local → state). */
   addWire(w: WireTraceEvent, parentId?: number): TraceEvent {
     const kind: TraceKind = w.dir === 'out' ? 'wire-out' : w.dir === 'in' ? 'wire-in' : 'state';
-    const note = [w.kind, `${w.size}B`, w.seqno !== undefined ? `seqno=${w.seqno}` : '', w.containerId ? `container=${w.containerId}` : '', w.reqMsgId ? `req=${w.reqMsgId}` : '', w.acked ? 'acked' : '', w.note ?? '']
+    const note = [
+      w.kind,
+      `${w.size}B`,
+      w.seqno !== undefined ? `seqno=${w.seqno}` : '',
+      w.containerId ? `container=${w.containerId}` : '',
+      w.reqMsgId ? `req=${w.reqMsgId}` : '',
+      w.acked ? 'acked' : '',
+      w.note ?? '',
+    ]
       .filter(Boolean)
       .join(' ');
     return this.add({
@@ -225,14 +233,21 @@ const OPTIONAL_STR = ['connId', 'msgId', 'from', 'to', 'note'] as const;
 
 function validateEvent(raw: unknown, path: string, prevId: number): TraceEvent {
   if (!isRecord(raw)) throw new TraceImportError(path, 'expected an object');
-  if (!Number.isSafeInteger(raw.id) || (raw.id as number) <= prevId) throw new TraceImportError(`${path}.id`, `expected an integer greater than ${prevId}, got ${show(raw.id)}`);
+  if (!Number.isSafeInteger(raw.id) || (raw.id as number) <= prevId)
+    throw new TraceImportError(`${path}.id`, `expected an integer greater than ${prevId}, got ${show(raw.id)}`);
   if (typeof raw.time !== 'number' || !Number.isFinite(raw.time)) throw new TraceImportError(`${path}.time`, `expected a number, got ${show(raw.time)}`);
-  if (!TRACE_KINDS.includes(raw.kind as TraceKind)) throw new TraceImportError(`${path}.kind`, `expected one of ${TRACE_KINDS.join(', ')}, got ${show(raw.kind)}`);
+  if (!TRACE_KINDS.includes(raw.kind as TraceKind))
+    throw new TraceImportError(`${path}.kind`, `expected one of ${TRACE_KINDS.join(', ')}, got ${show(raw.kind)}`);
   if (typeof raw.name !== 'string') throw new TraceImportError(`${path}.name`, `expected a string, got ${show(raw.name)}`);
-  for (const k of OPTIONAL_INT) if (raw[k] !== undefined && !Number.isSafeInteger(raw[k])) throw new TraceImportError(`${path}.${k}`, `expected an integer, got ${show(raw[k])}`);
-  for (const k of OPTIONAL_NUM) if (raw[k] !== undefined && (typeof raw[k] !== 'number' || !Number.isFinite(raw[k]))) throw new TraceImportError(`${path}.${k}`, `expected a number, got ${show(raw[k])}`);
-  for (const k of OPTIONAL_STR) if (raw[k] !== undefined && typeof raw[k] !== 'string') throw new TraceImportError(`${path}.${k}`, `expected a string, got ${show(raw[k])}`);
-  if (raw.parentId !== undefined && (raw.parentId as number) >= (raw.id as number)) throw new TraceImportError(`${path}.parentId`, `a parent must come before its child (parentId ${show(raw.parentId)} ≥ id ${show(raw.id)})`);
+  for (const k of OPTIONAL_INT)
+    if (raw[k] !== undefined && !Number.isSafeInteger(raw[k])) throw new TraceImportError(`${path}.${k}`, `expected an integer, got ${show(raw[k])}`);
+  for (const k of OPTIONAL_NUM)
+    if (raw[k] !== undefined && (typeof raw[k] !== 'number' || !Number.isFinite(raw[k])))
+      throw new TraceImportError(`${path}.${k}`, `expected a number, got ${show(raw[k])}`);
+  for (const k of OPTIONAL_STR)
+    if (raw[k] !== undefined && typeof raw[k] !== 'string') throw new TraceImportError(`${path}.${k}`, `expected a string, got ${show(raw[k])}`);
+  if (raw.parentId !== undefined && (raw.parentId as number) >= (raw.id as number))
+    throw new TraceImportError(`${path}.parentId`, `a parent must come before its child (parentId ${show(raw.parentId)} ≥ id ${show(raw.id)})`);
   const e = stripUndefined({ ...raw }) as unknown as TraceEvent;
   // Imported payloads are redacted again: a hand-edited or foreign file must not smuggle a secret into the UI.
   if (raw.payload !== undefined) e.payload = redact(raw.payload, { method: raw.name as string }) as JsonValue;

@@ -127,7 +127,10 @@ function storyLabels(story: readonly TraceEvent[], byId: ReadonlyMap<number, Tra
 
 export function formatTraceTimeline(events: readonly TraceEvent[], opts: { details?: boolean; wire?: boolean } = {}): string {
   const details = opts.details ?? true;
-  const shown = events.filter((e) => opts.wire || !isWire(e)).slice().sort((a, b) => a.id - b.id);
+  const shown = events
+    .filter((e) => opts.wire || !isWire(e))
+    .slice()
+    .sort((a, b) => a.id - b.id);
   if (shown.length === 0) return '(no events)';
   const byId = new Map(shown.map((e) => [e.id, e]));
   const children = new Map<number, TraceEvent[]>();

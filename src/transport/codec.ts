@@ -1,13 +1,6 @@
 // MTProto TCP framing codecs (core.telegram.org/mtproto/mtproto-transports) and server-side transport detection.
 // The codecs themselves live in frames.ts (shared with obfuscated.ts); this module is the public entry point.
-import {
-  createFrameCodec,
-  FORBIDDEN_FIRST_WORDS,
-  MAX_PAYLOAD_LENGTH,
-  readUint32le,
-  type FrameCodec,
-  type TransportName,
-} from './frames';
+import { createFrameCodec, FORBIDDEN_FIRST_WORDS, MAX_PAYLOAD_LENGTH, readUint32le, type FrameCodec, type TransportName } from './frames';
 import { parseObfuscatedHeader } from './obfuscated';
 
 export * from './frames';

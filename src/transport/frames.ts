@@ -38,9 +38,7 @@ export interface EncodeOptions {
 }
 
 /** One decoded unit: a payload (with the quick-ack request bit, server side) or a quick-ack token (client side). */
-export type DecodedFrame =
-  | { kind: 'payload'; payload: Uint8Array; quickAck: boolean }
-  | { kind: 'quick-ack'; token: number };
+export type DecodedFrame = { kind: 'payload'; payload: Uint8Array; quickAck: boolean } | { kind: 'quick-ack'; token: number };
 
 export interface FrameCodec {
   readonly name: TransportName;
@@ -190,9 +188,7 @@ function checkPayloadSize(name: TransportName, payload: Uint8Array): void {
 }
 
 function tooLong(name: TransportName, length: number): TransportFramingError {
-  return new TransportFramingError(
-    `${name}: frame length ${length} exceeds the ${MAX_PAYLOAD_LENGTH}-byte limit (garbage or desynchronised stream)`,
-  );
+  return new TransportFramingError(`${name}: frame length ${length} exceeds the ${MAX_PAYLOAD_LENGTH}-byte limit (garbage or desynchronised stream)`);
 }
 
 /**
@@ -318,7 +314,10 @@ class AbridgedCodec extends BaseCodec {
 class IntermediateCodec extends BaseCodec {
   readonly name: 'intermediate' | 'padded';
 
-  constructor(side: TransportSide, private readonly padded: boolean) {
+  constructor(
+    side: TransportSide,
+    private readonly padded: boolean,
+  ) {
     super(side);
     this.name = padded ? 'padded' : 'intermediate';
   }
@@ -512,4 +511,3 @@ export function encodeTransportError(code: number): Uint8Array {
   writeUint32le(out, 0, -Math.abs(code) >>> 0);
   return out;
 }
-

@@ -115,7 +115,7 @@ export class InputBudget {
   private readonly holdBack: boolean;
   constructor(
     readonly limit: number,
-    opts: { bigPartial?: number; /** false: no link is held back, eviction alone keeps the limit */ holdBack?: boolean } = {},
+    opts: { bigPartial?: number /** false: no link is held back, eviction alone keeps the limit */; holdBack?: boolean } = {},
   ) {
     if (!(limit > 0)) throw new RangeError(`input budget must be > 0 bytes, got ${limit}`);
     this.bigPartial = opts.bigPartial ?? Math.max(64 * 1024, Math.min(2 * 1024 * 1024, Math.floor(limit / 32)));
@@ -529,7 +529,12 @@ export function connectTcp(opts: ConnectOptions): Promise<TcpLink> {
       settled = true;
       clearTimeout(timer);
       socket.setNoDelay(true);
-      const linkOpts: LinkOptions = { transport: opts.transport, obfuscated: !!opts.obfuscated, remote, maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES };
+      const linkOpts: LinkOptions = {
+        transport: opts.transport,
+        obfuscated: !!opts.obfuscated,
+        remote,
+        maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+      };
       if (opts.idleTimeoutMs) linkOpts.idleTimeoutMs = opts.idleTimeoutMs;
       const link = new TcpFrameLink(socket, codec, linkOpts);
       link.writeRaw(first);

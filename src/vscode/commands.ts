@@ -139,7 +139,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }),
 
     reg('dclab.startSandbox', async () => {
-      const sb = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'DC Lab: starting the sandbox' }, () => lab.startSandbox());
+      const sb = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'DC Lab: starting the sandbox' }, () =>
+        lab.startSandbox(),
+      );
       void vscode.window.showInformationMessage(`DC Lab: sandbox running — ${sb.info.dcs.map((d) => `DC${d.id} :${d.port}`).join(', ')}`);
     }),
 
@@ -157,7 +159,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const state = faultsState(lab);
       if (!state.available) {
         const start = 'Start Sandbox';
-        const choice = await vscode.window.showWarningMessage(`DC Lab: faults need the embedded sandbox: ${state.reason ?? 'it is not running'}`, ...(lab.profileName === 'sandbox' ? [start] : []));
+        const choice = await vscode.window.showWarningMessage(
+          `DC Lab: faults need the embedded sandbox: ${state.reason ?? 'it is not running'}`,
+          ...(lab.profileName === 'sandbox' ? [start] : []),
+        );
         if (choice === start) await vscode.commands.executeCommand('dclab.startSandbox');
         return undefined;
       }
@@ -202,7 +207,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const spec = IPC_FAULT_SPECS[req.action];
       const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `DC Lab: ${spec.label}` }, () => runSandboxFault(lab, req));
       if (req.action === 'status') {
-        const doc = await vscode.workspace.openTextDocument(results.add('sandbox-status', JSON.stringify(r.status, null, 2) + '\n'));
+        const doc = await vscode.workspace.openTextDocument(results.add('sandbox-status', `${JSON.stringify(r.status, null, 2)}\n`));
         await vscode.languages.setTextDocumentLanguage(doc, 'json');
         await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
       } else {
@@ -270,7 +275,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           return v === undefined ? cancelled() : v;
         },
         signUp: async () => {
-          const first = await vscode.window.showInputBox({ title: `DC Lab: +${phone} is not registered — first name`, ignoreFocusOut: true, validateInput: (x) => (x.trim() ? undefined : 'required') });
+          const first = await vscode.window.showInputBox({
+            title: `DC Lab: +${phone} is not registered — first name`,
+            ignoreFocusOut: true,
+            validateInput: (x) => (x.trim() ? undefined : 'required'),
+          });
           if (first === undefined) return cancelled();
           const last = await vscode.window.showInputBox({ title: 'DC Lab: last name (optional)', ignoreFocusOut: true });
           return { firstName: first.trim(), ...(last?.trim() ? { lastName: last.trim() } : {}) };
@@ -280,7 +289,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const chain = chainSince(lab, mark, 'auth.sendCode');
       if (chain) log.info(`login chain: ${chain}`);
       const name = [user.first_name, user.last_name].filter((x) => typeof x === 'string' && x).join(' ');
-      void vscode.window.showInformationMessage(`DC Lab: logged in as ${name || `user ${String(user.id)}`} — home DC${st?.homeDc ?? '?'}${chain.includes('MIGRATE') ? ` (${chain})` : ''}`);
+      void vscode.window.showInformationMessage(
+        `DC Lab: logged in as ${name || `user ${String(user.id)}`} — home DC${st?.homeDc ?? '?'}${chain.includes('MIGRATE') ? ` (${chain})` : ''}`,
+      );
     }),
 
     reg('dclab.logOut', async () => {
@@ -312,7 +323,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           .filter((e) => e.kind === 'method')
           .map((e) => ({ label: e.name, description: e.type, detail: e.comment?.slice(0, 160) }))
           .sort((a, b) => a.label.localeCompare(b.label));
-        const pick = await vscode.window.showQuickPick(items, { title: `DC Lab: Run Query (layer ${schema.layer})`, placeHolder: 'method, e.g. help.getConfig', matchOnDescription: false, matchOnDetail: false, ignoreFocusOut: true });
+        const pick = await vscode.window.showQuickPick(items, {
+          title: `DC Lab: Run Query (layer ${schema.layer})`,
+          placeHolder: 'method, e.g. help.getConfig',
+          matchOnDescription: false,
+          matchOnDetail: false,
+          ignoreFocusOut: true,
+        });
         if (!pick) return;
         method = pick.label;
       }
@@ -367,7 +384,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const chain = chainSince(lab, mark, method);
       log.info(`${method}: ${res.ms} ms${chain ? ` — ${chain}` : ''}`);
       const links = res.traceId > 0 ? [{ line: 0, traceId: res.traceId, title: 'Show call in DC Lab trace' }] : [];
-      const uri = results.add(`${method}${dcId !== undefined ? `@DC${dcId}` : ''}`, JSON.stringify(res.result, null, 2) + '\n', links);
+      const uri = results.add(`${method}${dcId !== undefined ? `@DC${dcId}` : ''}`, `${JSON.stringify(res.result, null, 2)}\n`, links);
       const doc = await vscode.workspace.openTextDocument(uri);
       await vscode.languages.setTextDocumentLanguage(doc, 'json');
       await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
@@ -395,11 +412,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           }
         }
         items.push({ label: '$(json) Enter a dc_id and an InputFileLocation JSON…' });
-        const pick = await vscode.window.showQuickPick(items, { title: 'DC Lab: Download File by dc_id', placeHolder: items.length > 1 ? 'a file of Saved Messages, or enter a location' : 'enter a location (log in to list your files)', matchOnDescription: true, ignoreFocusOut: true });
+        const pick = await vscode.window.showQuickPick(items, {
+          title: 'DC Lab: Download File by dc_id',
+          placeHolder: items.length > 1 ? 'a file of Saved Messages, or enter a location' : 'enter a location (log in to list your files)',
+          matchOnDescription: true,
+          ignoreFocusOut: true,
+        });
         if (!pick) return;
         const base = pick.req;
         const dcText = await vscode.window.showInputBox({
-          title: 'DC Lab: the file\'s dc_id',
+          title: "DC Lab: the file's dc_id",
           prompt: base ? `The media says dc_id ${base.dcId}; another DC answers FILE_MIGRATE_${base.dcId}` : 'dc_id of the file (the DC that stores it)',
           ...(base ? { value: String(base.dcId) } : {}),
           ignoreFocusOut: true,
@@ -432,9 +454,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const d = await done;
       if (d.state === 'done') {
         const open = 'Reveal';
-        void vscode.window.showInformationMessage(`DC Lab: downloaded ${d.name} (${d.bytes.toLocaleString('en-US')} bytes) via DC ${d.dcPath?.join(' → ') ?? d.dcId}${d.cdn ? ' (CDN)' : ''}`, open).then((c) => {
-          if (c === open && d.path) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(d.path));
-        });
+        void vscode.window
+          .showInformationMessage(
+            `DC Lab: downloaded ${d.name} (${d.bytes.toLocaleString('en-US')} bytes) via DC ${d.dcPath?.join(' → ') ?? d.dcId}${d.cdn ? ' (CDN)' : ''}`,
+            open,
+          )
+          .then((c) => {
+            if (c === open && d.path) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(d.path));
+          });
       } else if (d.state === 'failed') throw new Error(`download failed: ${d.error}`);
       return d;
     }),
@@ -469,7 +496,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await vscode.workspace.getConfiguration('dclab').update('profile', pick.value, vscode.ConfigurationTarget.Global);
       if ((pick.value === 'test' || pick.value === 'production') && !(await lab.store.getApiHash())) {
         const set = 'Set api_hash';
-        const c = await vscode.window.showInformationMessage(`DC Lab: the ${pick.value} profile needs "dclab.apiId" in the settings and an api_hash (kept in SecretStorage)`, set);
+        const c = await vscode.window.showInformationMessage(
+          `DC Lab: the ${pick.value} profile needs "dclab.apiId" in the settings and an api_hash (kept in SecretStorage)`,
+          set,
+        );
         if (c === set) await vscode.commands.executeCommand('dclab.setApiHash');
       }
     }),
@@ -493,7 +523,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }),
 
     reg('dclab.addCustomServer', async () => {
-      const name = await vscode.window.showInputBox({ title: 'DC Lab: custom server name', placeHolder: 'mylab', validateInput: (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'letters, digits, _ . - (1..64)') });
+      const name = await vscode.window.showInputBox({
+        title: 'DC Lab: custom server name',
+        placeHolder: 'mylab',
+        validateInput: (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'letters, digits, _ . - (1..64)'),
+      });
       if (!name) return;
       const dcsText = await vscode.window.showInputBox({
         title: 'DC Lab: DC addresses',
@@ -506,10 +540,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         const m = /^\s*(\d+)=(\[[0-9a-fA-F:.]+\]|[^:=\s]+):(\d+)\s*$/.exec(s)!;
         return { id: Number(m[1]), host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
       });
-      const pem = await vscode.window.showOpenDialog({ title: 'The server RSA public key (PEM)', canSelectMany: false, filters: { PEM: ['pem', 'pub', 'key', 'txt'] } });
+      const pem = await vscode.window.showOpenDialog({
+        title: 'The server RSA public key (PEM)',
+        canSelectMany: false,
+        filters: { PEM: ['pem', 'pub', 'key', 'txt'] },
+      });
       if (!pem?.[0]) return;
       const rsaPem = readFileSync(pem[0].fsPath, 'utf8');
-      const mode = await vscode.window.showQuickPick(['production-style (dc id as is)', 'test mode (dc + 10000 in p_q_inner_data_dc)'], { title: 'Handshake mode' });
+      const mode = await vscode.window.showQuickPick(['production-style (dc id as is)', 'test mode (dc + 10000 in p_q_inner_data_dc)'], {
+        title: 'Handshake mode',
+      });
       if (!mode) return;
       const profile = parseProfileName(`custom:${name}`);
       await lab.saveCustomServer(profile, { dcs, rsaPem, testMode: mode.startsWith('test') });

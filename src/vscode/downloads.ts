@@ -17,7 +17,9 @@ export interface DownloadRequest {
 }
 
 function safeName(name: string | undefined, fallback: string): string {
-  const n = basename((name ?? '').replace(/\\/g, '/')).replace(/[^\w.\- ]+/g, '_').trim();
+  const n = basename((name ?? '').replace(/\\/g, '/'))
+    .replace(/[^\w.\- ]+/g, '_')
+    .trim();
   return n && n !== '.' && n !== '..' ? n.slice(0, 200) : fallback;
 }
 
@@ -66,7 +68,16 @@ export class DownloadManager {
     const name = freeName(folder, safeName(req.name, `dc${req.dcId}-file-${this.seq}.bin`));
     const out = join(folder, name);
     const abort = new AbortController();
-    const d: IpcDownload & { abort: AbortController } = { downloadId: id, name, dcId: req.dcId, state: 'running', bytes: 0, speed: 0, startedAt: Date.now(), abort };
+    const d: IpcDownload & { abort: AbortController } = {
+      downloadId: id,
+      name,
+      dcId: req.dcId,
+      state: 'running',
+      bytes: 0,
+      speed: 0,
+      startedAt: Date.now(),
+      abort,
+    };
     if (req.size !== undefined) d.total = req.size;
     this.downloads.set(id, d);
     this.publish(d);
@@ -113,7 +124,9 @@ export class DownloadManager {
             d.cdn = res.cdn;
             d.dcPath = res.dcPath;
             d.speed = res.ms > 0 ? Math.round((res.bytes * 1000) / res.ms) : res.bytes;
-            this.log.info(`download ${id}: done, ${res.bytes} bytes in ${res.ms} ms via DC ${res.dcPath.join(' → ')}${res.cdn ? ' (CDN)' : ''}, sha256 ${res.sha256}, saved to ${res.path}`);
+            this.log.info(
+              `download ${id}: done, ${res.bytes} bytes in ${res.ms} ms via DC ${res.dcPath.join(' → ')}${res.cdn ? ' (CDN)' : ''}, sha256 ${res.sha256}, saved to ${res.path}`,
+            );
           } catch (e) {
             const aborted = abort.signal.aborted;
             d.state = aborted ? 'cancelled' : 'failed';

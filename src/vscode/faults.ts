@@ -72,7 +72,12 @@ export async function runSandboxFault(lab: LabSession, req: IpcFaultRequest): Pr
   const result = await runFaultOn(sb, req);
   if (req.action !== 'status') {
     // in the trace, so the reconnects and errors that follow read as its consequences
-    lab.trace.add({ kind: 'state', name: `sandbox fault: ${req.action}`, note: result.message, ...('dcId' in req && req.dcId !== undefined ? { dcId: req.dcId } : {}) });
+    lab.trace.add({
+      kind: 'state',
+      name: `sandbox fault: ${req.action}`,
+      note: result.message,
+      ...('dcId' in req && req.dcId !== undefined ? { dcId: req.dcId } : {}),
+    });
     lab.log.info(`sandbox fault: ${result.message}`);
   }
   lab.changed();

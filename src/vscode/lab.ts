@@ -142,7 +142,9 @@ export class LabSession extends EventEmitter {
       await store.clear();
       if (trace) await store.setLastTrace(trace as { events: unknown[] }).catch(() => undefined);
       this.sandbox = sb;
-      this.log.info(`sandbox started: ${sb.info.dcs.map((d) => `DC${d.id} ${d.host}:${d.port}`).join(', ')}${sb.info.cdn ? `, CDN DC${sb.info.cdn.id} ${sb.info.cdn.host}:${sb.info.cdn.port}` : ''}`);
+      this.log.info(
+        `sandbox started: ${sb.info.dcs.map((d) => `DC${d.id} ${d.host}:${d.port}`).join(', ')}${sb.info.cdn ? `, CDN DC${sb.info.cdn.id} ${sb.info.cdn.host}:${sb.info.cdn.port}` : ''}`,
+      );
       this.trace.add({ kind: 'state', name: 'sandbox started', note: sb.info.dcs.map((d) => `DC${d.id} :${d.port}`).join(' ') });
       this.changed();
       return sb;
@@ -253,7 +255,11 @@ export class LabSession extends EventEmitter {
     const c = this.client;
     if (!c) return;
     for (const d of c.status().dcs) {
-      if (d.connected) void c.ping(d.dcId).then(() => this.changed(), () => undefined);
+      if (d.connected)
+        void c.ping(d.dcId).then(
+          () => this.changed(),
+          () => undefined,
+        );
     }
   }
 

@@ -58,7 +58,13 @@ export class LabPanel implements vscode.Disposable {
   /** A trace event to show once the webview is ready (the panel was just created or restored). */
   private pendingTraceFocus: number | undefined;
 
-  static show(extensionUri: vscode.Uri, lab: LabSession, downloads: DownloadManager, log: vscode.LogOutputChannel, focus?: { tab: IpcTab; method?: string }): LabPanel {
+  static show(
+    extensionUri: vscode.Uri,
+    lab: LabSession,
+    downloads: DownloadManager,
+    log: vscode.LogOutputChannel,
+    focus?: { tab: IpcTab; method?: string },
+  ): LabPanel {
     if (LabPanel.current) {
       LabPanel.current.panel.reveal(undefined, false);
     } else {
@@ -77,7 +83,12 @@ export class LabPanel implements vscode.Disposable {
     };
   }
 
-  static serializer(extensionUri: vscode.Uri, lab: LabSession, downloads: DownloadManager, log: vscode.LogOutputChannel): vscode.WebviewPanelSerializer<PanelState> {
+  static serializer(
+    extensionUri: vscode.Uri,
+    lab: LabSession,
+    downloads: DownloadManager,
+    log: vscode.LogOutputChannel,
+  ): vscode.WebviewPanelSerializer<PanelState> {
     return {
       async deserializeWebviewPanel(panel, state) {
         panel.webview.options = LabPanel.options(extensionUri);
@@ -250,7 +261,10 @@ ${missing}
     'download/cancel': ({ downloadId }) => this.downloads.cancel(downloadId),
     'download/open': async ({ downloadId }) => {
       const d = this.downloads.downloads.get(downloadId);
-      if (d?.path) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(d.path)).then(undefined, () => vscode.window.showTextDocument(vscode.Uri.file(d.path!)));
+      if (d?.path)
+        await vscode.commands
+          .executeCommand('revealFileInOS', vscode.Uri.file(d.path))
+          .then(undefined, () => vscode.window.showTextDocument(vscode.Uri.file(d.path!)));
     },
     'trace/clear': () => {
       this.lab.trace.clear();
@@ -278,7 +292,11 @@ ${missing}
       return { events, lastId: this.lab.trace.lastId };
     },
     'trace/export': async () => {
-      const uri = await vscode.window.showSaveDialog({ filters: { 'DC Lab trace': ['json'] }, saveLabel: 'Export trace', defaultUri: vscode.Uri.file(`dclab-trace-${Date.now()}.json`) });
+      const uri = await vscode.window.showSaveDialog({
+        filters: { 'DC Lab trace': ['json'] },
+        saveLabel: 'Export trace',
+        defaultUri: vscode.Uri.file(`dclab-trace-${Date.now()}.json`),
+      });
       if (!uri) return { saved: false };
       const json = this.lab.trace.exportJson();
       await vscode.workspace.fs.writeFile(uri, Buffer.from(json, 'utf8'));
@@ -296,7 +314,12 @@ ${missing}
         return { imported: false, path: uri.fsPath, error: e instanceof Error ? e.message : String(e) };
       }
     },
-    'schema/methods': () => ({ layer: API_LAYER, methods: apiSchema().entries.filter((e) => e.kind === 'method').map(ipcEntry) }),
+    'schema/methods': () => ({
+      layer: API_LAYER,
+      methods: apiSchema()
+        .entries.filter((e) => e.kind === 'method')
+        .map(ipcEntry),
+    }),
     'schema/constructorsOfType': ({ types }) => {
       const schema = apiSchema();
       const constructors: Record<string, ReturnType<typeof ipcEntry>[]> = {};

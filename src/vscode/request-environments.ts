@@ -122,10 +122,16 @@ export class RequestEnvironments implements vscode.Disposable {
     };
     type Item = vscode.QuickPickItem & { value: string | undefined };
     const items: Item[] = [
-      { label: '$(circle-slash) No environment', description: `${SHARED} only${current === undefined ? ' · selected' : ''}`, detail: vars(SHARED) || undefined, value: undefined },
+      {
+        label: '$(circle-slash) No environment',
+        description: `${SHARED} only${current === undefined ? ' · selected' : ''}`,
+        detail: vars(SHARED) || undefined,
+        value: undefined,
+      },
       ...names.map((n) => ({ label: n, description: n === current ? 'selected' : '', detail: vars(n) || undefined, value: n })),
     ];
-    if (current !== undefined && !names.includes(current)) items.push({ label: current, description: `selected, not in ${file ?? ENV_FILE_NAME}`, value: current });
+    if (current !== undefined && !names.includes(current))
+      items.push({ label: current, description: `selected, not in ${file ?? ENV_FILE_NAME}`, value: current });
     const pick = await vscode.window.showQuickPick(items, {
       title: 'DC Lab: request environment',
       placeHolder: file ? `environments of ${vscode.workspace.asRelativePath(file)}` : `no ${ENV_FILE_NAME} found next to the request file or above it`,

@@ -7,11 +7,31 @@
 import * as vscode from 'vscode';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { analyzeRequestFile, clientRunCall, completeAt, hoverAt, parseRequestFile, runRequests, type ReqCompletion, type ReqDiagnostic, type RequestBlock, type RequestRunResult } from '../reqfile';
+import {
+  analyzeRequestFile,
+  clientRunCall,
+  completeAt,
+  hoverAt,
+  parseRequestFile,
+  runRequests,
+  type ReqCompletion,
+  type ReqDiagnostic,
+  type RequestBlock,
+  type RequestRunResult,
+} from '../reqfile';
 import { connectWithProgress, guarded, type CommandDeps } from './commands';
 import { DocumentDiagnostics, toRange } from './document-diagnostics';
 import { RequestEnvironments, requestFilePath } from './request-environments';
-import { abortableCall, blockingErrors, describeDiagnostics, renderResults, requestFoldingRanges, requestIndexAt, requestLabel, runSummary } from './request-results';
+import {
+  abortableCall,
+  blockingErrors,
+  describeDiagnostics,
+  renderResults,
+  requestFoldingRanges,
+  requestIndexAt,
+  requestLabel,
+  runSummary,
+} from './request-results';
 import type { RequestSchemaSource } from './request-schema';
 import { ResultDocuments, showResultDocument } from './result-documents';
 import { topologyOf } from './topology';
@@ -69,7 +89,9 @@ export function registerRequestFiles(deps: CommandDeps, schema: RequestSchemaSou
 
     vscode.languages.registerCodeLensProvider(SELECTOR, {
       provideCodeLenses(doc) {
-        return parseRequestFile(doc.getText()).requests.filter((r) => r.method !== '').flatMap((r) => requestLenses(doc, r));
+        return parseRequestFile(doc.getText())
+          .requests.filter((r) => r.method !== '')
+          .flatMap((r) => requestLenses(doc, r));
       },
     }),
 
@@ -79,7 +101,9 @@ export function registerRequestFiles(deps: CommandDeps, schema: RequestSchemaSou
         async provideCompletionItems(doc, position) {
           const env = await environments.load(doc);
           const offset = doc.offsetAt(position);
-          const items = completeAt(doc.getText(), offset, schema.get(), { knownVariables: Object.keys(env.variables) }).map((c, i) => completionItem(doc, position, c, i));
+          const items = completeAt(doc.getText(), offset, schema.get(), { knownVariables: Object.keys(env.variables) }).map((c, i) =>
+            completionItem(doc, position, c, i),
+          );
           return new vscode.CompletionList(items, false);
         },
       },
@@ -108,7 +132,8 @@ export function registerRequestFiles(deps: CommandDeps, schema: RequestSchemaSou
 
     reg('dclab.runRequest', async (uriArg?: unknown, indexArg?: unknown) => {
       const { doc, index } = await requestTarget(uriArg, indexArg);
-      if (index === undefined) return void vscode.window.showInformationMessage('DC Lab: this file has no requests (a request is a method name line, then its JSON body)');
+      if (index === undefined)
+        return void vscode.window.showInformationMessage('DC Lab: this file has no requests (a request is a method name line, then its JSON body)');
       await runner.run(doc, { only: index });
     }),
 
@@ -138,7 +163,12 @@ function requestLenses(doc: vscode.TextDocument, r: RequestBlock): vscode.CodeLe
       arguments: [doc.uri, r.index],
       tooltip: `Run ${label}${r.dcId !== undefined ? ` on DC${r.dcId}` : ''} with the logged-in DC Lab client`,
     }),
-    new vscode.CodeLens(range, { title: 'Run on DC…', command: 'dclab.runRequestOnDc', arguments: [doc.uri, r.index], tooltip: `Run ${label} on a DC you choose` }),
+    new vscode.CodeLens(range, {
+      title: 'Run on DC…',
+      command: 'dclab.runRequestOnDc',
+      arguments: [doc.uri, r.index],
+      tooltip: `Run ${label} on a DC you choose`,
+    }),
   ];
 }
 
@@ -179,8 +209,13 @@ async function pickDc(deps: CommandDeps, request: RequestBlock | undefined): Pro
   type Item = vscode.QuickPickItem & { dcId: number };
   const items: Item[] = nodes.map((n) => ({
     label: `DC ${n.dcId}`,
-    description: [n.home ? 'home' : n.authorized ? 'authorized' : n.hasKey ? 'auth key' : 'no auth key yet', n.latencyMs !== undefined ? `${n.latencyMs} ms` : ''].filter(Boolean).join(' · '),
-    detail: request?.dcId === n.dcId ? 'the request\'s @dc' : undefined,
+    description: [
+      n.home ? 'home' : n.authorized ? 'authorized' : n.hasKey ? 'auth key' : 'no auth key yet',
+      n.latencyMs !== undefined ? `${n.latencyMs} ms` : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
+    detail: request?.dcId === n.dcId ? "the request's @dc" : undefined,
     dcId: n.dcId,
   }));
   const preselect = request?.dcId ?? topology.homeDc;
@@ -232,7 +267,9 @@ class RequestRunner {
     const env = await this.environments.load(doc);
     if (env.error) {
       const choose = 'Select Environment';
-      void vscode.window.showErrorMessage(`DC Lab: ${env.error}`, choose).then((c) => c === choose && vscode.commands.executeCommand('dclab.selectRequestEnvironment'));
+      void vscode.window
+        .showErrorMessage(`DC Lab: ${env.error}`, choose)
+        .then((c) => c === choose && vscode.commands.executeCommand('dclab.selectRequestEnvironment'));
       return;
     }
     const schema = this.schema.get();
@@ -275,7 +312,7 @@ class RequestRunner {
             signal: abort.signal,
             onResult: (r) => {
               results.push(r);
-              progress.report({ message: `${requestLabel(r)} → ${r.ok ? 'ok' : r.error?.code ?? 'failed'}` });
+              progress.report({ message: `${requestLabel(r)} → ${r.ok ? 'ok' : (r.error?.code ?? 'failed')}` });
             },
           });
         } finally {
@@ -289,7 +326,9 @@ class RequestRunner {
     for (const r of results) {
       const assigned = Object.keys(r.assigned);
       // names only: assigned values may be anything a response holds
-      log.info(`request ${name} ${requestLabel(r)}${r.dcId !== undefined ? ` @DC${r.dcId}` : ''} → ${r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message}`} (${r.durationMs} ms)${assigned.length ? `, assigned ${assigned.join(', ')}` : ''}${r.chain ? ` — ${r.chain.split('\n')[0]!.replace(/^\+\s*\d+ms\s+chain #\d+:\s*/, '')}` : ''}`);
+      log.info(
+        `request ${name} ${requestLabel(r)}${r.dcId !== undefined ? ` @DC${r.dcId}` : ''} → ${r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message}`} (${r.durationMs} ms)${assigned.length ? `, assigned ${assigned.join(', ')}` : ''}${r.chain ? ` — ${r.chain.split('\n')[0]!.replace(/^\+\s*\d+ms\s+chain #\d+:\s*/, '')}` : ''}`,
+      );
     }
     if (results.length === 0) return void vscode.window.showInformationMessage(`DC Lab: ${what}: cancelled, nothing ran`);
 
@@ -304,7 +343,9 @@ class RequestRunner {
     const traceId = Number((failed ?? results[results.length - 1])?.traceId);
     const showTrace = 'Show in Trace';
     const buttons = Number.isSafeInteger(traceId) && traceId > 0 ? [showTrace] : [];
-    const shown = failed ? vscode.window.showErrorMessage(`DC Lab: ${summary}`, ...buttons) : vscode.window.showInformationMessage(`DC Lab: ${summary}`, ...buttons);
+    const shown = failed
+      ? vscode.window.showErrorMessage(`DC Lab: ${summary}`, ...buttons)
+      : vscode.window.showInformationMessage(`DC Lab: ${summary}`, ...buttons);
     void shown.then((c) => c === showTrace && vscode.commands.executeCommand('dclab.showTraceEvent', traceId));
   }
 
@@ -315,7 +356,11 @@ class RequestRunner {
     if (lab.status()?.state === 'authorized') return true;
     const login = 'Log In';
     const anyway = 'Run Anyway';
-    const c = await vscode.window.showWarningMessage(`DC Lab: not logged in on the ${lab.profileName} profile — most methods need a logged-in user (AUTH_KEY_UNREGISTERED otherwise).`, login, anyway);
+    const c = await vscode.window.showWarningMessage(
+      `DC Lab: not logged in on the ${lab.profileName} profile — most methods need a logged-in user (AUTH_KEY_UNREGISTERED otherwise).`,
+      login,
+      anyway,
+    );
     if (c === anyway) return true;
     if (c !== login) return false;
     await vscode.commands.executeCommand('dclab.login');

@@ -63,7 +63,7 @@ export function resultJson(r: RequestRunResult): RequestResultJson {
  */
 export function renderResults(results: readonly RequestRunResult[], opts: { all: boolean }): { text: string; links: TraceLink[] } {
   const entries = results.map(resultJson);
-  const text = JSON.stringify(opts.all ? entries : entries[0] ?? {}, null, 2) + '\n';
+  const text = `${JSON.stringify(opts.all ? entries : (entries[0] ?? {}), null, 2)}\n`;
   const links: TraceLink[] = [];
   const lines = text.split('\n');
   // each entry's "request" key sits at a known indentation (deeper keys of a result never match it)
@@ -174,7 +174,9 @@ function abortError(): Error {
 /** One line for a notification: `#1 users.getUsers → ok on DC4 (12 ms)`, or for several requests a count. */
 export function runSummary(results: readonly RequestRunResult[], requested: number): string {
   const one = (r: RequestRunResult): string =>
-    r.ok ? `${requestLabel(r)} → ok${r.dcId !== undefined ? ` on DC${r.dcId}` : ''} (${r.durationMs} ms)` : `${requestLabel(r)} → ${r.error?.code ?? 'failed'}: ${r.error?.message ?? ''}`;
+    r.ok
+      ? `${requestLabel(r)} → ok${r.dcId !== undefined ? ` on DC${r.dcId}` : ''} (${r.durationMs} ms)`
+      : `${requestLabel(r)} → ${r.error?.code ?? 'failed'}: ${r.error?.message ?? ''}`;
   if (requested === 1 && results.length === 1) return one(results[0]!);
   const ok = results.filter((r) => r.ok).length;
   const failed = results.find((r) => !r.ok);

@@ -63,7 +63,11 @@ export class RequestSchemaSource implements vscode.Disposable {
   private load(): TlSchema {
     this.path = undefined;
     const values = vscode.workspace.getConfiguration('dclab').inspect<string>(SCHEMA_FILE_SETTING) ?? {};
-    const choice = chooseSchemaFile(values, { trusted: vscode.workspace.isTrusted, workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, home: process.env.HOME });
+    const choice = chooseSchemaFile(values, {
+      trusted: vscode.workspace.isTrusted,
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      home: process.env.HOME,
+    });
     if (choice.kind === 'bundled') {
       if (choice.note) this.log.info(`request files: ${choice.note}; using the bundled schema`);
       return apiSchema();
@@ -79,7 +83,9 @@ export class RequestSchemaSource implements vscode.Disposable {
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       this.log.warn(`request files: dclab.schemaFile ${path}: ${why}; using the bundled schema`);
-      void vscode.window.showWarningMessage(`DC Lab: the schema file ${path} cannot be used (${why}); request files use the bundled layer ${apiSchema().layer} schema.`);
+      void vscode.window.showWarningMessage(
+        `DC Lab: the schema file ${path} cannot be used (${why}); request files use the bundled layer ${apiSchema().layer} schema.`,
+      );
       return apiSchema();
     }
   }

@@ -66,7 +66,14 @@ export class ResultDocuments implements vscode.TextDocumentContentProvider, vsco
     const links = this.docs.get(document.uri.path)?.links ?? [];
     return links.flatMap((l, i) =>
       l.line < document.lineCount
-        ? [new vscode.CodeLens(new vscode.Range(l.line, 0, l.line, 0), { title: `$(list-tree) ${l.title}`, command: SHOW_ENTRY_TRACE, arguments: [document.uri.toString(), i], tooltip: `Open the DC Lab panel's trace at event #${l.traceId}` })]
+        ? [
+            new vscode.CodeLens(new vscode.Range(l.line, 0, l.line, 0), {
+              title: `$(list-tree) ${l.title}`,
+              command: SHOW_ENTRY_TRACE,
+              arguments: [document.uri.toString(), i],
+              tooltip: `Open the DC Lab panel's trace at event #${l.traceId}`,
+            }),
+          ]
         : [],
     );
   }

@@ -30,7 +30,10 @@ export function resolveSchemaFile(setting: string, workspaceFolder: string | und
  * The file to read, or why none is. A workspace (or folder) value wins over the user's own when the workspace is
  * trusted; in an untrusted one it is ignored (the user's value, if any, still applies) and the note says so.
  */
-export function chooseSchemaFile(values: SchemaFileSettingValues, env: { trusted: boolean; workspaceFolder: string | undefined; home: string | undefined }): SchemaFileChoice {
+export function chooseSchemaFile(
+  values: SchemaFileSettingValues,
+  env: { trusted: boolean; workspaceFolder: string | undefined; home: string | undefined },
+): SchemaFileChoice {
   const user = values.globalValue?.trim() || undefined;
   const workspace = (values.workspaceFolderValue ?? values.workspaceValue)?.trim() || undefined;
   let note: string | undefined;

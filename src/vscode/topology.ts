@@ -17,7 +17,9 @@ export function dcConnectionView(
   dcId: number,
 ): { connectOrder?: IpcConnectEndpoint[]; connection?: IpcDcConnection } {
   const info = client?.pool.connectionInfo(dcId);
-  const connection: IpcDcConnection | undefined = info ? { state: info.state, reconnects: info.reconnects, ...(info.endpoint ? { endpoint: info.endpoint } : {}) } : undefined;
+  const connection: IpcDcConnection | undefined = info
+    ? { state: info.state, reconnects: info.reconnects, ...(info.endpoint ? { endpoint: info.endpoint } : {}) }
+    : undefined;
   if (!profile) return connection ? { connection } : {};
   let order: IpcConnectEndpoint[];
   try {
@@ -50,10 +52,31 @@ export function topologyOf(lab: LabSession, edgeEvents: Iterable<IpcTraceEvent>)
   const topo = st?.topology;
   for (const d of profileDcs) {
     const n = node(d.id);
-    if (!topo) n.endpoints.push({ host: d.host, port: d.port, ipv6: false, mediaOnly: false, tcpoOnly: false, cdn: false, static: false, thisPortOnly: false, hasSecret: false });
+    if (!topo)
+      n.endpoints.push({
+        host: d.host,
+        port: d.port,
+        ipv6: false,
+        mediaOnly: false,
+        tcpoOnly: false,
+        cdn: false,
+        static: false,
+        thisPortOnly: false,
+        hasSecret: false,
+      });
   }
   for (const e of topo?.endpoints ?? []) {
-    node(e.id).endpoints.push({ host: e.host, port: e.port, ipv6: e.ipv6, mediaOnly: e.mediaOnly, tcpoOnly: e.tcpoOnly, cdn: e.cdn, static: e.static, thisPortOnly: e.thisPortOnly, hasSecret: e.hasSecret });
+    node(e.id).endpoints.push({
+      host: e.host,
+      port: e.port,
+      ipv6: e.ipv6,
+      mediaOnly: e.mediaOnly,
+      tcpoOnly: e.tcpoOnly,
+      cdn: e.cdn,
+      static: e.static,
+      thisPortOnly: e.thisPortOnly,
+      hasSecret: e.hasSecret,
+    });
   }
   for (const d of st?.dcs ?? []) {
     const n = node(d.dcId);

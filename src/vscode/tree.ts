@@ -31,7 +31,17 @@ export class LabTree implements vscode.TreeDataProvider<Node> {
     return {
       kind: 'leaf',
       label: `${e.ipv6 ? `[${e.host}]` : e.host}:${e.port}`,
-      description: [e.ipv6 ? 'ipv6' : 'ipv4', e.mediaOnly && 'media', e.cdn && 'cdn', e.static && 'static', e.tcpoOnly && 'tcpo', e.thisPortOnly && 'this port', e.hasSecret && 'secret'].filter(Boolean).join(' · '),
+      description: [
+        e.ipv6 ? 'ipv6' : 'ipv4',
+        e.mediaOnly && 'media',
+        e.cdn && 'cdn',
+        e.static && 'static',
+        e.tcpoOnly && 'tcpo',
+        e.thisPortOnly && 'this port',
+        e.hasSecret && 'secret',
+      ]
+        .filter(Boolean)
+        .join(' · '),
       icon: 'globe',
     };
   }
@@ -55,19 +65,24 @@ export class LabTree implements vscode.TreeDataProvider<Node> {
       const dc = n.dc;
       const leaves: Node[] = [];
       if (dc.connection) {
-        leaves.push({ kind: 'leaf', label: 'connection', description: connectionText(dc.connection), icon: dc.connection.state === 'ready' ? 'plug' : 'debug-disconnect' });
+        leaves.push({
+          kind: 'leaf',
+          label: 'connection',
+          description: connectionText(dc.connection),
+          icon: dc.connection.state === 'ready' ? 'plug' : 'debug-disconnect',
+        });
       }
       const order = dc.connectOrder ?? [];
       const used = dc.connection?.state === 'idle' || dc.connection?.state === 'closed' ? 'last used' : 'in use';
-      order.forEach((e, i) =>
+      for (const [i, e] of order.entries()) {
         leaves.push({
           kind: 'leaf',
           label: `${i + 1}. ${e.ipv6 ? `[${e.host}]` : e.host}:${e.port}`,
           description: [e.source, e.obfuscated && 'obfuscated', e.inUse && `◀ ${used}`].filter(Boolean).join(' · '),
           icon: e.inUse ? 'arrow-right' : 'globe',
           tooltip: `Tried ${i + 1}. of ${order.length}: ${connectEndpointText(e)}`,
-        }),
-      );
+        });
+      }
       // dc_options the client does not dial for calls (media-only, IPv6 when not preferred, CDN) stay visible
       const tried = new Set(order.map((e) => `${e.host}|${e.port}`));
       for (const e of dc.endpoints) {

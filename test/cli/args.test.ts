@@ -40,11 +40,12 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 const D = ['--data-dir', join(dir, 'data')];
 
 test('parseArgs: --flag value, --flag=value, booleans, lists, -- and positionals', () => {
-  const p = parseArgs(
-    'x',
-    ['A', '--n', '3', '--s=v', '--b', '--l', 'one', '--l=two', '--', '--not-a-flag'],
-    { '--n': { kind: 'int', min: 1, max: 5 }, '--s': { kind: 'string' }, '--b': { kind: 'boolean' }, '--l': { kind: 'list' } },
-  );
+  const p = parseArgs('x', ['A', '--n', '3', '--s=v', '--b', '--l', 'one', '--l=two', '--', '--not-a-flag'], {
+    '--n': { kind: 'int', min: 1, max: 5 },
+    '--s': { kind: 'string' },
+    '--b': { kind: 'boolean' },
+    '--l': { kind: 'list' },
+  });
   assert.deepEqual(p.positionals, ['A', '--not-a-flag']);
   assert.equal(p.flags.get('--n'), 3);
   assert.equal(p.flags.get('--s'), 'v');
@@ -53,8 +54,15 @@ test('parseArgs: --flag value, --flag=value, booleans, lists, -- and positionals
 });
 
 test('parseArgs: errors name the flag and the expected value', () => {
-  const specs = { '--dc': { kind: 'int' as const, value: 'a DC id 1..65535', min: 1, max: 65535 }, '--name': { kind: 'string' as const, value: 'a name' }, '--b': { kind: 'boolean' as const } };
-  assert.throws(() => parseArgs('x', ['--dc', 'four'], specs), (e: unknown) => e instanceof UsageError && e.message === '--dc needs a DC id 1..65535, got "four"');
+  const specs = {
+    '--dc': { kind: 'int' as const, value: 'a DC id 1..65535', min: 1, max: 65535 },
+    '--name': { kind: 'string' as const, value: 'a name' },
+    '--b': { kind: 'boolean' as const },
+  };
+  assert.throws(
+    () => parseArgs('x', ['--dc', 'four'], specs),
+    (e: unknown) => e instanceof UsageError && e.message === '--dc needs a DC id 1..65535, got "four"',
+  );
   assert.throws(() => parseArgs('x', ['--dc', '0'], specs), /--dc needs a DC id 1\.\.65535, got 0/);
   assert.throws(() => parseArgs('x', ['--name'], specs), /--name needs a name$/);
   assert.throws(() => parseArgs('x', ['--name', '--b'], specs), /--name needs a name$/);
@@ -195,7 +203,7 @@ test('trace on an empty data dir: exit 1 with a hint; status works offline', asy
 
 test('test profile: missing credentials fail with exit 1 naming what to pass; a malformed api_hash is not echoed', async () => {
   const d = ['--data-dir', join(dir, 'tp')];
-  let r = await run(['call', ...d, '--profile', 'test', 'help.getConfig']);
+  const r = await run(['call', ...d, '--profile', 'test', 'help.getConfig']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /needs an api_id .*--api-id N/);
   const i = io();

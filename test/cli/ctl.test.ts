@@ -30,7 +30,10 @@ test('dclab sandbox ctl as a process: status JSON, restart-dc, transport-error; 
   const st = await dclab(ctl('status'));
   assert.equal(st.code, 0, st.stderr);
   const status = JSON.parse(st.stdout) as { dcs: { id: number; port: number; connections: number }[]; saltPeriodSeconds: number };
-  assert.deepEqual(status.dcs.map((d) => d.id), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    status.dcs.map((d) => d.id),
+    [1, 2, 3, 4, 5],
+  );
   assert.equal(status.dcs[1]!.port, port(2));
   assert.equal(status.saltPeriodSeconds, 3600);
 
@@ -89,11 +92,17 @@ test('a login survives move-dc (same world id), and status --json shows each sto
   assert.equal(st.code, 0, st.stderr);
   const report = JSON.parse(st.stdout) as { dcs: { dcId: number; key: boolean; authKeyId?: string }[] };
   const keyed = report.dcs.filter((d) => d.key);
-  assert.deepEqual(keyed.map((d) => d.dcId), [2, 4]);
+  assert.deepEqual(
+    keyed.map((d) => d.dcId),
+    [2, 4],
+  );
   const created = [...sandbox.log().matchAll(/DC(\d): dc\d-\d+: auth key (-?\d+) created/g)].map((m) => [Number(m[1]), m[2]]);
   for (const d of keyed) {
     assert.match(d.authKeyId!, /^-?\d+$/);
-    assert.ok(created.some(([dc, id]) => dc === d.dcId && id === d.authKeyId), `DC${d.dcId}'s key id is the one the sandbox made`);
+    assert.ok(
+      created.some(([dc, id]) => dc === d.dcId && id === d.authKeyId),
+      `DC${d.dcId}'s key id is the one the sandbox made`,
+    );
   }
   assert.ok(report.dcs.filter((d) => !d.key).every((d) => d.authKeyId === undefined));
   const secrets = JSON.parse(readFileSync(join(D, 'secrets.json'), 'utf8')) as { entries: Record<string, unknown> };

@@ -36,16 +36,26 @@ test('four `dclab call --dc N` at once on one data dir all succeed and the store
   assert.equal(login.code, 0, login.stderr + login.stdout);
 
   const dcs = [1, 3, 4, 5];
-  const runs = await Promise.all(dcs.map((n) => dclab(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--dc', String(n), ...A], { timeoutMs: 90_000 })));
-  runs.forEach((r, i) => assert.equal(r.code, 0, `call --dc ${dcs[i]}: ${r.stderr}${r.stdout}`));
-  runs.forEach((r, i) => assert.match(r.stdout, /"_": ?"user"/, `call --dc ${dcs[i]} printed the user`));
+  const runs = await Promise.all(
+    dcs.map((n) => dclab(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--dc', String(n), ...A], { timeoutMs: 90_000 })),
+  );
+  runs.forEach((r, i) => {
+    assert.equal(r.code, 0, `call --dc ${dcs[i]}: ${r.stderr}${r.stdout}`);
+  });
+  runs.forEach((r, i) => {
+    assert.match(r.stdout, /"_": ?"user"/, `call --dc ${dcs[i]} printed the user`);
+  });
 
   const st = await dclab(['status', '--json', ...A]);
   assert.equal(st.code, 0, st.stderr);
   const s = JSON.parse(st.stdout) as Status;
   assert.equal(s.homeDc, 2);
   assert.equal(s.loggedIn, true);
-  assert.deepEqual(s.dcs.filter((d) => d.key).map((d) => d.dcId), [1, 2, 3, 4, 5], 'an auth key for every DC');
+  assert.deepEqual(
+    s.dcs.filter((d) => d.key).map((d) => d.dcId),
+    [1, 2, 3, 4, 5],
+    'an auth key for every DC',
+  );
   assert.deepEqual(s.authorizedDcs, [1, 2, 3, 4, 5], 'every DC authorized');
   // the secrets file holds the five keys too (not just the index in state.json)
   const secrets = JSON.parse(readFileSync(join(D, 'secrets.json'), 'utf8')) as { entries: Record<string, unknown> };
@@ -68,7 +78,13 @@ test('dclab download does not replace an existing file without --force; two at o
 
   // two processes downloading to one new path at once: exactly one gets it, the other is refused by the lock
   const both = join(dir, 'both.bin');
-  const two = await Promise.all([0, 1].map(() => dclab(['download', '--dc', String(f.dcId), '--location', JSON.stringify(f.location), '--size', String(f.size), '--out', both, ...A], { timeoutMs: 60_000 })));
+  const two = await Promise.all(
+    [0, 1].map(() =>
+      dclab(['download', '--dc', String(f.dcId), '--location', JSON.stringify(f.location), '--size', String(f.size), '--out', both, ...A], {
+        timeoutMs: 60_000,
+      }),
+    ),
+  );
   const codes = two.map((r) => r.code).sort();
   // the second may also start after the first finished: then the file exists and it is refused for that reason
   assert.deepEqual(codes, [0, 1], two.map((r) => r.stderr).join('\n---\n'));

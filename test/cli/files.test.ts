@@ -73,7 +73,10 @@ test('login, then history lists the seeded media with their dc_ids and location 
     if (f.name) assert.equal(r.name, f.name);
   }
   // newest first
-  assert.deepEqual(rows.map((r) => r.messageId), [...rows.map((r) => r.messageId)].sort((a, b) => b - a));
+  assert.deepEqual(
+    rows.map((r) => r.messageId),
+    [...rows.map((r) => r.messageId)].sort((a, b) => b - a),
+  );
 
   // the table: one row per media with dc_id and the pasteable JSON
   const table = await dclabIn(['history', ...A]);
@@ -139,7 +142,16 @@ test('upload --send of a temp file: dc_id and location printed, history shows it
 
 test('validation: a bad --location exits 2 naming the field; missing flags name the flag', { timeout: 30_000 }, async () => {
   const f = seed('medium-dc3');
-  const bad = await dclab(['download', '--dc', '3', '--location', JSON.stringify({ ...f.location, access_hash: 'not-a-number' }), '--out', join(dir, 'x.bin'), ...A]);
+  const bad = await dclab([
+    'download',
+    '--dc',
+    '3',
+    '--location',
+    JSON.stringify({ ...f.location, access_hash: 'not-a-number' }),
+    '--out',
+    join(dir, 'x.bin'),
+    ...A,
+  ]);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /--location: field access_hash: .*expected/);
   assert.ok(!existsSync(join(dir, 'x.bin.part')), 'nothing written');
@@ -170,7 +182,22 @@ test('validation: a bad --location exits 2 naming the field; missing flags name 
 test('Ctrl+C mid-download keeps FILE.part + sidecar (no FILE); --resume finishes it byte-identical', { timeout: 120_000 }, async () => {
   const f = seed('big-64m');
   const out = join(dir, 'big.bin');
-  const args = ['--import', 'tsx', resolve(ROOT, 'src/cli.ts'), 'download', '--dc', '4', '--location', JSON.stringify(f.location), '--size', String(f.size), '--out', out, '--no-cdn', ...A];
+  const args = [
+    '--import',
+    'tsx',
+    resolve(ROOT, 'src/cli.ts'),
+    'download',
+    '--dc',
+    '4',
+    '--location',
+    JSON.stringify(f.location),
+    '--size',
+    String(f.size),
+    '--out',
+    out,
+    '--no-cdn',
+    ...A,
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';

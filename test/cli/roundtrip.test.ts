@@ -50,7 +50,10 @@ test('login → status → call → trace across processes, no second login and 
   assert.deepEqual(s.authorizedDcs, [4]);
   const keyed = s.dcs.filter((d: { key: boolean }) => d.key).map((d: { dcId: number }) => d.dcId);
   assert.deepEqual(keyed, [2, 4]);
-  assert.ok(s.dcs.every((d: { connected?: boolean }) => d.connected === undefined), 'status did not connect');
+  assert.ok(
+    s.dcs.every((d: { connected?: boolean }) => d.connected === undefined),
+    'status did not connect',
+  );
   assert.equal(s.world.kind, 'attached');
   assert.equal(s.world.current, true);
   await new Promise((r) => setTimeout(r, 200));
@@ -94,10 +97,15 @@ test('login → status → call → trace across processes, no second login and 
   // 5. the session trace: the login chain with PHONE_MIGRATE_4 and the later commands
   const trace = await dclab(['trace', '--data-dir', D]);
   assert.equal(trace.code, 0, trace.stderr);
-  assert.match(trace.stdout, /chain #\d+: auth\.sendCode @DC2 → PHONE_MIGRATE_4 → .*connect DC4 → auth key DC4 \(3 round trips\) → auth\.sendCode @DC4 → auth\.sentCode/);
+  assert.match(
+    trace.stdout,
+    /chain #\d+: auth\.sendCode @DC2 → PHONE_MIGRATE_4 → .*connect DC4 → auth key DC4 \(3 round trips\) → auth\.sendCode @DC4 → auth\.sentCode/,
+  );
   assert.match(trace.stdout, /dclab call/);
   assert.match(trace.stdout, /stored auth key DC4/);
-  const full = JSON.parse((await dclabIn(['trace', '--json', '--data-dir', D])).stdout) as { events: { kind: string; name: string; payload?: Record<string, unknown> }[] };
+  const full = JSON.parse((await dclabIn(['trace', '--json', '--data-dir', D])).stdout) as {
+    events: { kind: string; name: string; payload?: Record<string, unknown> }[];
+  };
   const signIn = full.events.find((e) => e.kind === 'call' && e.name === 'auth.signIn' && e.payload);
   assert.ok(signIn, 'the signIn call is in the trace');
   assert.equal(signIn.payload!.phone_code, '[redacted]', 'the code is redacted in the stored trace');
@@ -122,7 +130,10 @@ test('login → status → call → trace across processes, no second login and 
   const secrets = readJson(join(D, 'secrets.json')) as { entries: Record<string, unknown> };
   const state = readFileSync(join(D, 'state.json'), 'utf8');
   const keyEntries = Object.entries(secrets.entries).filter(([k]) => /dc:\d+:authKey/.test(k));
-  assert.ok(keyEntries.some(([k]) => k.includes('dc:4:authKey')), 'secrets.json holds the DC4 key');
+  assert.ok(
+    keyEntries.some(([k]) => k.includes('dc:4:authKey')),
+    'secrets.json holds the DC4 key',
+  );
   assert.ok(!state.includes('authKey'), 'state.json has no auth key field');
   for (const [, v] of keyEntries) {
     const b64 = String(typeof v === 'object' && v && 'value' in v ? (v as { value: unknown }).value : v).replace(/^"|"$/g, '');
@@ -167,12 +178,17 @@ test('a forgotten --sandbox-info does not drop a live login; a restarted sandbox
   assert.match(out.stdout, /Logged out user 7000019234/);
   st = JSON.parse((await dclabIn(['status', '--json', ...A])).stdout);
   assert.equal(st.loggedIn, false);
-  assert.deepEqual(st.dcs.filter((d: { key: boolean }) => d.key), []);
+  assert.deepEqual(
+    st.dcs.filter((d: { key: boolean }) => d.key),
+    [],
+  );
 });
 
 test('2FA with --password-stdin: a wrong password fails (exit 1) without echoing it', { timeout: 30_000 }, async () => {
   const d = ['--sandbox-info', F, '--data-dir', join(dir, 'pw')];
-  const r = await dclabIn(['login', '--phone', '9996629234', '--password-stdin', ...d], { input: 'hunter2-wrong\nhunter2-wrong\nhunter2-wrong\nhunter2-wrong\n' });
+  const r = await dclabIn(['login', '--phone', '9996629234', '--password-stdin', ...d], {
+    input: 'hunter2-wrong\nhunter2-wrong\nhunter2-wrong\nhunter2-wrong\n',
+  });
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /PASSWORD_HASH_INVALID|wrong password/);
   assert.ok(!(r.stdout + r.stderr).includes('hunter2'));
@@ -199,7 +215,9 @@ test('custom profile (pointed at the sandbox): definition stored, api_hash from 
   assert.match(login.stdout, /PHONE_MIGRATE_5/);
   assert.match(login.stdout, /home DC 5/);
   // later commands need neither the definition nor the credentials again
-  const call = await dclabIn(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--profile', 'custom:lab', '--data-dir', C], { env: { DCLAB_API_HASH: '' } });
+  const call = await dclabIn(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--profile', 'custom:lab', '--data-dir', C], {
+    env: { DCLAB_API_HASH: '' },
+  });
   assert.equal(call.code, 0, call.stderr);
   assert.equal(JSON.parse(call.stdout)[0].id, '7000051234');
   const st = JSON.parse((await dclabIn(['status', '--json', '--profile', 'custom:lab', '--data-dir', C])).stdout);

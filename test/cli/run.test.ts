@@ -51,14 +51,26 @@ test('the example file runs in a new process: headers, results, assignments and 
 test('--json: one array of results on stdout; --request N and --title pick one request', { timeout: 30_000 }, async () => {
   const json = await dclabIn(['run', EXAMPLE, '--env', 'sandbox', '--json', ...A]);
   assert.equal(json.code, 0, json.stderr);
-  const results = JSON.parse(json.stdout) as { index: number; method: string; ok: boolean; dcId: number; result: unknown; assigned: Record<string, string>; traceId: string; chain: string }[];
-  assert.deepEqual(results.map((x) => [x.index, x.method, x.ok, x.dcId]), [
-    [0, 'users.getUsers', true, 4],
-    [1, 'users.getUsers', true, 4],
-    [2, 'users.getFullUser', true, 2],
-    [3, 'messages.getHistory', true, 4],
-    [4, 'help.getNearestDc', true, 4],
-  ]);
+  const results = JSON.parse(json.stdout) as {
+    index: number;
+    method: string;
+    ok: boolean;
+    dcId: number;
+    result: unknown;
+    assigned: Record<string, string>;
+    traceId: string;
+    chain: string;
+  }[];
+  assert.deepEqual(
+    results.map((x) => [x.index, x.method, x.ok, x.dcId]),
+    [
+      [0, 'users.getUsers', true, 4],
+      [1, 'users.getUsers', true, 4],
+      [2, 'users.getFullUser', true, 2],
+      [3, 'messages.getHistory', true, 4],
+      [4, 'help.getNearestDc', true, 4],
+    ],
+  );
   assert.equal(results[0]!.assigned.me, '7000041234');
   assert.match(results[0]!.traceId, /^\d+$/);
   assert.deepEqual(results[4]!.result, { _: 'nearestDc', country: 'XX', this_dc: 4, nearest_dc: 2 });
@@ -84,7 +96,10 @@ test('schema errors: FILE:LINE:COL lines, exit 2 and nothing sent; a missing env
   const r = await dclabIn(['run', bad, ...A]);
   assert.equal(r.code, 2, r.stderr);
   const lines = r.stderr.trim().split('\n');
-  assert.equal(lines[0], `${bad}:3:17: error: id[0]._: "inputPeerSelf" is of type InputPeer, not InputUser; InputUser is one of: inputUserEmpty, inputUserSelf, inputUser, inputUserFromMessage`);
+  assert.equal(
+    lines[0],
+    `${bad}:3:17: error: id[0]._: "inputPeerSelf" is of type InputPeer, not InputUser; InputUser is one of: inputUserEmpty, inputUserSelf, inputUser, inputUserFromMessage`,
+  );
   assert.equal(lines[1], `${bad}:3:37: error: unknown parameter "limit" of users.getUsers; its parameters: id`);
   assert.equal(lines[2], `${bad}:5:1: error: unknown method \`messages.getHistroy\` in layer 227; did you mean \`messages.getHistory\`?`);
   assert.match(lines[3]!, /dclab run: 3 errors in .*bad\.mtproto; nothing was sent/);
@@ -102,7 +117,10 @@ test('schema errors: FILE:LINE:COL lines, exit 2 and nothing sent; a missing env
 
   // --schema: a user's .tl replaces the bundled layer for the check (here one where users.getUsers takes a limit)
   const tl = join(dir, 'mine.tl');
-  writeFileSync(tl, 'inputUserSelf#f7c1b13f = InputUser;\nuser#12345678 id:long = User;\n---functions---\nusers.getUsers#0d91a548 id:Vector<InputUser> limit:int = Vector<User>;\n');
+  writeFileSync(
+    tl,
+    'inputUserSelf#f7c1b13f = InputUser;\nuser#12345678 id:long = User;\n---functions---\nusers.getUsers#0d91a548 id:Vector<InputUser> limit:int = Vector<User>;\n',
+  );
   const withLimit = join(dir, 'limit.mtproto');
   writeFileSync(withLimit, 'users.getUsers\n{ "id": [{ "_": "inputUserSelf" }], "limit": "five" }\n');
   const mine = await dclabIn(['run', withLimit, '--schema', tl, ...A]);
@@ -115,7 +133,10 @@ test('schema errors: FILE:LINE:COL lines, exit 2 and nothing sent; a missing env
 
 test('an rpc error: exit 1, the error code in the header, the message and chain on stderr; --continue-on-error', { timeout: 30_000 }, async () => {
   const file = join(dir, 'rpc.mtproto');
-  writeFileSync(file, 'users.getUsers\n{ "id": [{ "_": "inputUserSelf" }] }\n###\nusers.getFullUser\n{ "id": { "_": "inputUser", "user_id": "1", "access_hash": "0" } }\n###\nhelp.getNearestDc\n');
+  writeFileSync(
+    file,
+    'users.getUsers\n{ "id": [{ "_": "inputUserSelf" }] }\n###\nusers.getFullUser\n{ "id": { "_": "inputUser", "user_id": "1", "access_hash": "0" } }\n###\nhelp.getNearestDc\n',
+  );
   const r = await dclabIn(['run', file, ...A]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /### \[1\] users\.getUsers @DC4 → ok/);
@@ -127,6 +148,9 @@ test('an rpc error: exit 1, the error code in the header, the message and chain 
   const all = await dclabIn(['run', file, '--continue-on-error', '--json', ...A]);
   assert.equal(all.code, 1);
   const results = JSON.parse(all.stdout) as { ok: boolean; error?: { code: string; dcId: number } }[];
-  assert.deepEqual(results.map((x) => x.ok), [true, false, true]);
+  assert.deepEqual(
+    results.map((x) => x.ok),
+    [true, false, true],
+  );
   assert.deepEqual(results[1]!.error, { code: 'USER_ID_INVALID', message: '400 USER_ID_INVALID from users.getFullUser on DC4', dcId: 4 });
 });

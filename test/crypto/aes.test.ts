@@ -11,9 +11,7 @@ import { hex, SAMPLE } from './samples-auth-key';
 
 // Reference IGE built on node:crypto aes-256-ecb, block by block (slow but obviously right).
 function refIge(data: Uint8Array, key: Uint8Array, iv: Uint8Array, decrypt: boolean): Uint8Array {
-  const c = decrypt
-    ? createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false)
-    : createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+  const c = decrypt ? createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false) : createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
   const out = new Uint8Array(data.length);
   // encrypt: prevIn = previous plaintext (iv[16..32]), prevOut = previous ciphertext (iv[0..16])
   let xorIn = decrypt ? iv.subarray(16, 32) : iv.subarray(0, 16);
@@ -40,8 +38,7 @@ test('IGE: the well-known Telethon/GramJS vector (ASCII key, iv and 64-byte text
   const key = new TextEncoder().encode('the key needs 32 characters long');
   const iv = new TextEncoder().encode('the iv needs 32 characters long.');
   const plain = new TextEncoder().encode('this should hold a 64 characters long string. only 10 more left.');
-  const cipher =
-    '4a657a834edc2956ec95b2a42ec8c1f2d1f0a6028ac26fd830ed23855574b4e69dd1a2be2ba18a53a49b879b245e1065e14b6e8ac5ba9b24befaff3209b77b5f';
+  const cipher = '4a657a834edc2956ec95b2a42ec8c1f2d1f0a6028ac26fd830ed23855574b4e69dd1a2be2ba18a53a49b879b245e1065e14b6e8ac5ba9b24befaff3209b77b5f';
   assert.equal(Buffer.from(aesIgeEncrypt(plain, key, iv)).toString('hex'), cipher);
   assert.deepEqual(aesIgeDecrypt(hex(cipher), key, iv), plain);
 });
@@ -136,13 +133,17 @@ test('IGE agrees with @mtcute/wasm (independent implementation) on 64 KiB, both 
   };
   console.warn = warn;
   wasm.initSync(fs.readFileSync(require.resolve('@mtcute/wasm/mtcute.wasm')));
-  const key = randomBytes(32), iv = randomBytes(32), data = randomBytes(65536);
+  const key = randomBytes(32),
+    iv = randomBytes(32),
+    data = randomBytes(65536);
   assert.deepEqual(aesIgeEncrypt(data, key, iv), new Uint8Array(wasm.ige256Encrypt(data, key, iv)));
   assert.deepEqual(aesIgeDecrypt(data, key, iv), new Uint8Array(wasm.ige256Decrypt(data, key, iv)));
 });
 
 test('AesCtr: stream continues across updates and matches a one-shot node aes-256-ctr', () => {
-  const key = randomBytes(32), iv = randomBytes(16), data = randomBytes(1000);
+  const key = randomBytes(32),
+    iv = randomBytes(16),
+    data = randomBytes(1000);
   const ref = createCipheriv('aes-256-ctr', key, iv).update(data);
   const ctr = new AesCtr(key, iv);
   const parts = [ctr.update(data.subarray(0, 7)), ctr.update(data.subarray(7, 500)), ctr.update(data.subarray(500))];
@@ -219,7 +220,12 @@ test('IGE WebAssembly decrypt: unaligned views in and out, in place, the input l
     const iv = u8Random(32);
     const plain = u8Random(n);
     const cipher = aesIgeEncrypt(plain, key, iv);
-    for (const [inShift, outShift] of [[1, 0], [0, 3], [2, 2], [3, 1]] as const) {
+    for (const [inShift, outShift] of [
+      [1, 0],
+      [0, 3],
+      [2, 2],
+      [3, 1],
+    ] as const) {
       const host = new Uint8Array(n + 4);
       host.set(cipher, inShift);
       const view = host.subarray(inShift, inShift + n);
@@ -244,7 +250,10 @@ test('IGE WebAssembly decrypt: 0 bytes, 16 bytes, bad lengths, and an output big
   const big = new Uint8Array(48).fill(0xee);
   ige.decryptWasm(one, big);
   assert.deepEqual(big.subarray(0, 16), refIge(one, key, iv, true));
-  assert.ok(big.subarray(16).every((b) => b === 0xee), 'bytes past the input are left alone');
+  assert.ok(
+    big.subarray(16).every((b) => b === 0xee),
+    'bytes past the input are left alone',
+  );
   assert.throws(() => ige.decryptWasm(new Uint8Array(17)), RangeError);
   assert.throws(() => ige.decryptWasm(new Uint8Array(32), new Uint8Array(16)), RangeError);
 });

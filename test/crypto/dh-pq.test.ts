@@ -45,7 +45,7 @@ test('TELEGRAM_DH_PRIME (pre-seeded as proven) really is a safe 2048-bit prime, 
 });
 
 test('checkDhParams accepts the RFC 3526 2048-bit group (safe prime, p mod 8 = 7) with g = 2', () => {
-  const p = BigInt('0x' + getDiffieHellman('modp14').getPrime('hex'));
+  const p = BigInt(`0x${getDiffieHellman('modp14').getPrime('hex')}`);
   assert.equal(p % 8n, 7n);
   checkDhParams(p, 2);
 });
@@ -99,7 +99,7 @@ test('dhKeyPair / dhShared agree on both sides and match bigint modPow', () => {
 
 test('modPow (native path) equals square-and-multiply, incl. exponent ≥ modulus and tiny moduli', () => {
   const base = P / 3n + 12345n;
-  for (const e of [2n, 65537n, P - 2n, P * 7n + 5n, (P * P) + 3n]) assert.equal(modPow(base, e, P), modPowJs(base, e, P));
+  for (const e of [2n, 65537n, P - 2n, P * 7n + 5n, P * P + 3n]) assert.equal(modPow(base, e, P), modPowJs(base, e, P));
   assert.equal(modPow(3n, 1000n, 1000003n), modPowJs(3n, 1000n, 1000003n));
   assert.equal(modPow(7n, 0n, P), 1n);
   assert.equal(modPow(-2n, 3n, 11n), 3n); // (-8) mod 11
@@ -112,28 +112,49 @@ test('factorizePq refuses pq ≥ 2^63 at once: a 16-byte pq (two 64-bit primes) 
   const p = generatePrimeSync(64, { bigint: true });
   const q = generatePrimeSync(64, { bigint: true });
   const started = Date.now();
-  assert.throws(() => factorizePq(p * q), (e: unknown) => e instanceof PqError && e.check === 'pq-size' && /2\^63/.test(e.message));
-  assert.throws(() => factorizePq(1n << 63n), (e: unknown) => e instanceof PqError && e.check === 'pq-size');
+  assert.throws(
+    () => factorizePq(p * q),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-size' && /2\^63/.test(e.message),
+  );
+  assert.throws(
+    () => factorizePq(1n << 63n),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-size',
+  );
   assert.ok(Date.now() - started < 100, 'refused without factoring');
 });
 
 test('factorizePq refuses pq with three prime factors and pq that is a prime', () => {
   const three = 1000003n * 1000033n * 1000037n; // below 2^63
   assert.ok(three < 1n << 63n);
-  assert.throws(() => factorizePq(three), (e: unknown) => e instanceof PqError && e.check === 'pq-factors');
-  assert.throws(() => factorizePq(2147483647n), (e: unknown) => e instanceof PqError && e.check === 'pq-prime');
+  assert.throws(
+    () => factorizePq(three),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-factors',
+  );
+  assert.throws(
+    () => factorizePq(2147483647n),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-prime',
+  );
 });
 
 test('Pollard-Brent stops at its step budget with a clear error instead of running on', () => {
   const { pq } = generatePq();
-  assert.throws(() => brent(pq, { maxSteps: 16 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget' && /budget/.test(e.message));
+  assert.throws(
+    () => brent(pq, { maxSteps: 16 }),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-budget' && /budget/.test(e.message),
+  );
   // a prime never splits: without the budget this loop would never end
-  assert.throws(() => brent(4294967291n, { maxSteps: 10_000 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget');
+  assert.throws(
+    () => brent(4294967291n, { maxSteps: 10_000 }),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-budget',
+  );
 });
 
 test('factorizePq stops at its time budget', () => {
   const { pq } = generatePq();
-  assert.throws(() => factorizePq(pq, { budgetMs: 0 }), (e: unknown) => e instanceof PqError && e.check === 'pq-budget');
+  assert.throws(
+    () => factorizePq(pq, { budgetMs: 0 }),
+    (e: unknown) => e instanceof PqError && e.check === 'pq-budget',
+  );
 });
 
 test('checkDhParamsAsync: the same checks, with the primality proofs off the event loop', async () => {
@@ -148,6 +169,6 @@ test('checkDhParamsAsync: the same checks, with the primality proofs off the eve
   await assert.rejects(checkDhParamsAsync(P, 2), failsWith('g-residue'));
   await assert.rejects(checkDhParamsAsync((P - 1n) / 2n, 4), failsWith('p-size'));
   await assert.rejects(checkDhParamsAsync(P, 8), failsWith('g-range'));
-  await checkDhParamsAsync(BigInt('0x' + getDiffieHellman('modp14').getPrime('hex')), 2);
+  await checkDhParamsAsync(BigInt(`0x${getDiffieHellman('modp14').getPrime('hex')}`), 2);
   await checkDhParamsAsync(P, 3);
 });

@@ -11,7 +11,7 @@ import { factorizePq } from '../../src/crypto/pq';
 import { hex, SAMPLE } from './samples-auth-key';
 
 test('sample: pq 17ED48941A08F981 factors into 494C553B * 53911073', () => {
-  const [p, q] = factorizePq(BigInt('0x' + SAMPLE.pq));
+  const [p, q] = factorizePq(BigInt(`0x${SAMPLE.pq}`));
   assert.equal(p, 0x494c553bn);
   assert.equal(q, 0x53911073n);
 });
@@ -46,13 +46,13 @@ test('sample: server_DH_inner_data carries TELEGRAM_DH_PRIME, g_a; g^b and g_a^b
   const dhPrime = bigIntFromBytes(answer.subarray(44, 300));
   assert.equal(dhPrime, TELEGRAM_DH_PRIME);
   const gA = bigIntFromBytes(answer.subarray(304, 560));
-  assert.equal(gA, BigInt('0x' + SAMPLE.gA));
+  assert.equal(gA, BigInt(`0x${SAMPLE.gA}`));
   assert.equal(dv.readInt32LE(560), SAMPLE.serverTime);
   checkDhValue(gA, dhPrime, 'g_a');
 
-  const b = BigInt('0x' + SAMPLE.b);
+  const b = BigInt(`0x${SAMPLE.b}`);
   const gB = modPow(BigInt(SAMPLE.g), b, dhPrime);
-  assert.equal(gB, BigInt('0x' + SAMPLE.gB));
+  assert.equal(gB, BigInt(`0x${SAMPLE.gB}`));
   const authKey = bigIntToBytes(dhShared(gA, b, dhPrime), 256);
   assert.equal(Buffer.from(authKey).toString('hex').toUpperCase(), SAMPLE.authKey);
 
@@ -66,11 +66,15 @@ test('sample: server_DH_inner_data carries TELEGRAM_DH_PRIME, g_a; g^b and g_a^b
 
 test('sample: the page pairs this prime with g = 2, which the security rules reject (p mod 8 = 3)', () => {
   assert.equal(TELEGRAM_DH_PRIME % 8n, 3n);
-  assert.throws(() => checkDhParams(TELEGRAM_DH_PRIME, 2), (e: unknown) => e instanceof DhCheckError && e.check === 'g-residue');
+  assert.throws(
+    () => checkDhParams(TELEGRAM_DH_PRIME, 2),
+    (e: unknown) => e instanceof DhCheckError && e.check === 'g-residue',
+  );
 });
 
 test('sample: initial server_salt = new_nonce[0:8] XOR server_nonce[0:8] as int64 LE', () => {
-  const nn = hex(SAMPLE.newNonce), sn = hex(SAMPLE.serverNonce);
+  const nn = hex(SAMPLE.newNonce),
+    sn = hex(SAMPLE.serverNonce);
   const x = Buffer.alloc(8);
   for (let i = 0; i < 8; i++) x[i] = nn[i]! ^ sn[i]!;
   // 31^A5 1C^CF 85^4D DB^33 23^F4 4A^A1 A2^1E 64^A8 = 94 D3 C8 E8 D7 EB BC CC

@@ -48,18 +48,24 @@ test('messageKeyIv: MTProto 2.0 layout of sha256_a / sha256_b; deterministic; x 
 });
 
 test('hashes over several parts equal the hash of the concatenation; pbkdf2 matches a known RFC-style vector', () => {
-  const a = randomBytes(10), b = randomBytes(70);
+  const a = randomBytes(10),
+    b = randomBytes(70);
   const ab = Buffer.concat([a, b]);
   assert.deepEqual(sha1(a, b), H('sha1', ab));
   assert.deepEqual(sha256(a, b), H('sha256', ab));
   assert.deepEqual(sha512(a, b), H('sha512', ab));
   assert.equal(Buffer.from(sha256(new TextEncoder().encode('abc'))).toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   // PBKDF2-HMAC-SHA512("password", "salt", 1) first 16 bytes (well-known test vector)
-  assert.equal(Buffer.from(pbkdf2Sha512('password', new TextEncoder().encode('salt'), 1)).toString('hex').slice(0, 32), '867f70cf1ade02cff3752599a3a53dc4');
+  assert.equal(
+    Buffer.from(pbkdf2Sha512('password', new TextEncoder().encode('salt'), 1))
+      .toString('hex')
+      .slice(0, 32),
+    '867f70cf1ade02cff3752599a3a53dc4',
+  );
   assert.equal(pbkdf2Sha512('x', new Uint8Array(4), 2, 32).length, 32);
 });
 
-test('bigint helpers: endianness, padding, two\'s complement and overflow', () => {
+test("bigint helpers: endianness, padding, two's complement and overflow", () => {
   assert.equal(bigIntFromBytes(Uint8Array.of(1, 2)), 0x0102n);
   assert.equal(bigIntFromBytes(Uint8Array.of(1, 2), 'le'), 0x0201n);
   assert.equal(bigIntFromBytes(new Uint8Array(0)), 0n);

@@ -27,7 +27,13 @@ const serverWire: WireEvent[] = [];
 const handshakes = (dcId: number): number => serverWire.filter((e) => e.dir === 'in' && e.dcId === dcId && e.ctor === 'req_pq_multi').length;
 
 before(async () => {
-  sandbox = await startSandbox({ basePort: 0, dataDir: mkdtempSync(join(tmpdir(), 'dclab-pool-')), ipv6: false, log: () => {}, onWire: (e) => void serverWire.push(e) });
+  sandbox = await startSandbox({
+    basePort: 0,
+    dataDir: mkdtempSync(join(tmpdir(), 'dclab-pool-')),
+    ipv6: false,
+    log: () => {},
+    onWire: (e) => void serverWire.push(e),
+  });
   profile = profileFromSandboxInfo(sandbox.info);
 });
 after(async () => {
@@ -43,7 +49,10 @@ test('concurrent get()s share one connect + handshake; the session is reused; th
     const sessions = await Promise.all([pool.get(1), pool.get(1), pool.get(1, { parentId: 7 })]);
     assert.equal(new Set(sessions).size, 1, 'one session for three concurrent gets');
     assert.equal(handshakes(1) - before, 1, 'the server saw exactly one handshake');
-    assert.deepEqual(events.map((e) => e.type), ['connecting', 'connected', 'key-creating', 'key-created']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['connecting', 'connected', 'key-creating', 'key-created'],
+    );
     assert.equal(events.find((e) => e.type === 'key-created')!.roundTrips, 3);
     assert.equal(await pool.get(1), sessions[0], 'reused afterwards');
     assert.equal(keys.size, 1);

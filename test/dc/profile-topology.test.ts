@@ -2,15 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateRsaKeyPair, TELEGRAM_PRODUCTION_KEYS, TELEGRAM_TEST_KEYS } from '../../src/crypto/rsa';
-import {
-  dcEndpoints,
-  customProfile,
-  dcAddress,
-  handshakeDcId,
-  productionProfile,
-  profileFromSandboxInfo,
-  testProfile,
-} from '../../src/dc/profile';
+import { dcEndpoints, customProfile, dcAddress, handshakeDcId, productionProfile, profileFromSandboxInfo, testProfile } from '../../src/dc/profile';
 import { dcIdsOf, endpointsOf, topologyFromConfig } from '../../src/dc/topology';
 import { DcError } from '../../src/dc/errors';
 
@@ -34,14 +26,20 @@ test('profileFromSandboxInfo: sandbox key, DC 2 first, sandbox api id, no test m
   assert.equal(profileFromSandboxInfo(info, { firstDc: 5, transport: 'abridged' }).firstDc, 5);
   assert.throws(() => profileFromSandboxInfo({ ...info, rsa: { pem: pair.publicPem, fingerprint: '123' } }), /fingerprint/);
   assert.throws(() => profileFromSandboxInfo(info, { firstDc: 9 }), /first DC 9/);
-  assert.throws(() => dcAddress(p, 7), (e: unknown) => e instanceof DcError && e.code === 'UNKNOWN_DC' && /DC 7/.test(e.message));
+  assert.throws(
+    () => dcAddress(p, 7),
+    (e: unknown) => e instanceof DcError && e.code === 'UNKNOWN_DC' && /DC 7/.test(e.message),
+  );
 });
 
 test('testProfile: Telegram test DCs, test RSA key, +10000 in the handshake', () => {
   const p = testProfile({ apiId: 17, apiHash: 'h' });
   assert.equal(p.name, 'test');
   assert.equal(p.testMode, true);
-  assert.deepEqual(p.dcs.map((d) => d.id), [1, 2, 3]);
+  assert.deepEqual(
+    p.dcs.map((d) => d.id),
+    [1, 2, 3],
+  );
   assert.equal(p.dcs.find((d) => d.id === 2)!.host, '149.154.167.40');
   assert.equal(p.rsaKeys, TELEGRAM_TEST_KEYS);
   assert.equal(handshakeDcId(p, 2), 10002);
@@ -57,7 +55,10 @@ test('testProfile: Telegram test DCs, test RSA key, +10000 in the handshake', ()
 test('productionProfile and customProfile', () => {
   const p = productionProfile();
   assert.equal(p.testMode, false);
-  assert.deepEqual(p.dcs.map((d) => d.id), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    p.dcs.map((d) => d.id),
+    [1, 2, 3, 4, 5],
+  );
   assert.equal(p.rsaKeys, TELEGRAM_PRODUCTION_KEYS);
   assert.equal(handshakeDcId(p, 2), 2);
   const c = customProfile({ dcs: [{ id: 7, host: '10.0.0.7', port: 443 }], rsaPem: pair.publicPem, testMode: true });
@@ -88,11 +89,23 @@ test('topologyFromConfig: every dcOption flag, this_dc; main DCs; endpoints; the
   assert.equal(t.endpoints.length, 7);
   assert.deepEqual(dcIdsOf(t), [1, 2, 3]);
   const dc2 = endpointsOf(t, 2);
-  assert.deepEqual(dc2.map((e) => e.host), ['2.2.2.2']);
+  assert.deepEqual(
+    dc2.map((e) => e.host),
+    ['2.2.2.2'],
+  );
   assert.equal(dc2[0]!.static, true);
   assert.equal(dc2[0]!.thisPortOnly, true);
-  assert.deepEqual(endpointsOf(t, 2, { media: true }).map((e) => [e.host, e.mediaOnly]), [['2.2.2.2', false], ['2.2.2.3', true]]);
-  assert.deepEqual(endpointsOf(t, 1).map((e) => e.ipv6), [false, true]);
+  assert.deepEqual(
+    endpointsOf(t, 2, { media: true }).map((e) => [e.host, e.mediaOnly]),
+    [
+      ['2.2.2.2', false],
+      ['2.2.2.3', true],
+    ],
+  );
+  assert.deepEqual(
+    endpointsOf(t, 1).map((e) => e.ipv6),
+    [false, true],
+  );
   const dc3 = endpointsOf(t, 3)[0]!;
   assert.equal(dc3.tcpoOnly, true);
   assert.equal(dc3.hasSecret, true);
@@ -107,7 +120,10 @@ test('topologyFromConfig: every dcOption flag, this_dc; main DCs; endpoints; the
   assert.ok(dc3eps[0]!.secret && dc3eps[0]!.secret.length > 0);
   assert.deepEqual(dc3eps.at(-1), { host: '127.0.0.1', port: 40003, ipv6: false, obfuscated: false, source: 'profile' }, 'the profile address comes last');
   // IPv6 endpoints only when the profile prefers IPv6, and then first
-  assert.deepEqual(dcEndpoints(p, 1, t).map((e) => e.ipv6), [false, false]);
+  assert.deepEqual(
+    dcEndpoints(p, 1, t).map((e) => e.ipv6),
+    [false, false],
+  );
   assert.equal(dcEndpoints({ ...p, preferIpv6: true }, 1, t)[0]!.ipv6, true);
   assert.deepEqual(dcAddress(p, 5, t), { host: '127.0.0.1', port: 40005 });
   assert.throws(() => topologyFromConfig({ _: 'nearestDc' }), /expected a config/);

@@ -124,7 +124,12 @@ export async function runE2e({ context, url, dirs, out, log }) {
         if (Date.now() > deadline) throw new Error(`the trace shows no auth.sendCode → PHONE_MIGRATE_4: ${text.slice(0, 1500)}`);
         await page.waitForTimeout(500);
       }
-      return { lines: text.split('\n').filter((l) => /PHONE_MIGRATE_4|sendCode/.test(l)).slice(0, 6) };
+      return {
+        lines: text
+          .split('\n')
+          .filter((l) => /PHONE_MIGRATE_4|sendCode/.test(l))
+          .slice(0, 6),
+      };
     });
 
     await step('webview-topology', async () => {
@@ -132,7 +137,8 @@ export async function runE2e({ context, url, dirs, out, log }) {
       const topo = webview.locator('[data-testid=topology]');
       await topo.waitFor({ state: 'visible', timeout: 15_000 });
       const text = await topo.innerText();
-      if (!/Home: DC ?4/.test(text) || !/PHONE_MIGRATE_4/.test(text)) throw new Error(`the topology does not show DC4 as home with the redirect edge: ${text.slice(0, 1500)}`);
+      if (!/Home: DC ?4/.test(text) || !/PHONE_MIGRATE_4/.test(text))
+        throw new Error(`the topology does not show DC4 as home with the redirect edge: ${text.slice(0, 1500)}`);
       return { summary: text.split('\n').find((l) => /Home:/.test(l)) };
     });
 
@@ -167,7 +173,10 @@ export async function runE2e({ context, url, dirs, out, log }) {
       await webview.locator('[data-testid=method-list] li[data-method="help.getNearestDc"]').click({ timeout: 15_000 });
       await webview.locator('[data-testid=query-run]').click();
       const result = webview.locator('[data-testid=query-result]');
-      await result.getByText(/nearestDc/).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await result
+        .getByText(/nearestDc/)
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
       return { result: (await result.innerText()).slice(0, 300) };
     });
 
@@ -188,17 +197,29 @@ export async function runE2e({ context, url, dirs, out, log }) {
       await tab('Downloads').click();
       const list = webview.locator('[data-testid=downloads]');
       await list.waitFor({ state: 'visible', timeout: 15_000 });
-      await list.getByText(/medium-dc3\.bin/).first().waitFor({ state: 'visible', timeout: 15_000 });
+      await list
+        .getByText(/medium-dc3\.bin/)
+        .first()
+        .waitFor({ state: 'visible', timeout: 15_000 });
       const text = await list.innerText();
       await screenshot('downloads');
       // the download and its transfer to DC3 in the trace (filtered by DC 3)
       await tab('Trace').click();
       await webview.locator('[data-testid=trace-text] input, input[data-testid=trace-text]').first().fill('download');
       const viewport = webview.locator('[data-testid=trace-viewport]');
-      await viewport.getByText(/download/).first().waitFor({ state: 'visible', timeout: 10_000 });
+      await viewport
+        .getByText(/download/)
+        .first()
+        .waitFor({ state: 'visible', timeout: 10_000 });
       const trace = await viewport.innerText();
       await screenshot('trace-download');
-      return { downloads: text.slice(0, 300), trace: trace.split('\n').filter((l) => /download/.test(l)).slice(0, 4) };
+      return {
+        downloads: text.slice(0, 300),
+        trace: trace
+          .split('\n')
+          .filter((l) => /download/.test(l))
+          .slice(0, 4),
+      };
     });
 
     // Request files (issue 6): a .mtproto file in the workspace, run from its CodeLens with the logged-in client.
@@ -257,7 +278,7 @@ export async function runE2e({ context, url, dirs, out, log }) {
       const dir = join(dirs.workspace, 'requests');
       mkdirSync(dir, { recursive: true });
       // {{self}} comes from the environment file ($shared), {{me}} / {{meHash}} from the first request's result
-      writeFileSync(join(dir, 'dclab.env.json'), JSON.stringify({ $shared: { self: { _: 'inputUserSelf' } } }, null, 2) + '\n');
+      writeFileSync(join(dir, 'dclab.env.json'), `${JSON.stringify({ $shared: { self: { _: 'inputUserSelf' } } }, null, 2)}\n`);
       writeFileSync(
         join(dir, 'e2e.mtproto'),
         [
@@ -278,7 +299,10 @@ export async function runE2e({ context, url, dirs, out, log }) {
       );
       // the .tl file of the last step is written now too: Quick Open's file list is cached after its first use
       mkdirSync(join(dirs.workspace, 'schema'), { recursive: true });
-      writeFileSync(join(dirs.workspace, 'schema', 'mini.tl'), '// written by test/e2e/extension.e2e.mjs\nboolFalse#bc799737 = Bool;\nboolTrue#997275b4 = Bool;\n');
+      writeFileSync(
+        join(dirs.workspace, 'schema', 'mini.tl'),
+        '// written by test/e2e/extension.e2e.mjs\nboolFalse#bc799737 = Bool;\nboolTrue#997275b4 = Bool;\n',
+      );
       await quickOpen('e2e.mtproto');
       await mtprotoEditor.waitFor({ state: 'visible', timeout: 30_000 });
       await lens(mtprotoEditor, '▶ Run', 1);
@@ -322,15 +346,22 @@ export async function runE2e({ context, url, dirs, out, log }) {
       const row = await selected.innerText();
       if (!/users\.getUsers/.test(row)) throw new Error(`the selected trace row is not the call: ${row}`);
       const detail = await webview.locator('[data-testid=trace-detail]').innerText();
-      if (!/transfer DC4/.test(detail) && !/auth\.exportAuthorization/.test(detail)) throw new Error(`the detail pane does not show the call's chain: ${detail.slice(0, 1000)}`);
+      if (!/transfer DC4/.test(detail) && !/auth\.exportAuthorization/.test(detail))
+        throw new Error(`the detail pane does not show the call's chain: ${detail.slice(0, 1000)}`);
       return { row: row.replace(/\s+/g, ' ').trim(), detail: detail.split('\n').slice(0, 8) };
     });
 
     await step('request-file-run-on-dc', async () => {
       // "Run on DC…": a quick pick of the profile's DCs (the home DC preselected for a request without @dc)
-      await page.locator('.tab', { hasText: /e2e\.mtproto(?!\.result)/ }).first().click();
+      await page
+        .locator('.tab', { hasText: /e2e\.mtproto(?!\.result)/ })
+        .first()
+        .click();
       await (await lens(mtprotoEditor, 'Run on DC…', 0)).click();
-      await quickInput.locator('.quick-input-title', { hasText: /run #1 users\.getUsers on DC/ }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await quickInput
+        .locator('.quick-input-title', { hasText: /run #1 users\.getUsers on DC/ })
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
       const preselected = (await quickInput.locator('.monaco-list-row.focused').first().innerText()).replace(/\s+/g, ' ').trim();
       if (!/^DC 4(?!\d)/.test(preselected)) throw new Error(`the home DC is not preselected: ${preselected}`);
       await pick(/run #1 users\.getUsers on DC/, 'DC 3');
@@ -339,7 +370,13 @@ export async function runE2e({ context, url, dirs, out, log }) {
         (t) => /"request": "#1 users\.getUsers"/.test(t) && /"dc": 3/.test(t) && /"ok": true/.test(t),
         'the result of request #1 on DC 3 did not appear',
       );
-      return { preselected, trace: text.split('\n').filter((l) => /@DC3/.test(l)).map((l) => l.trim()) };
+      return {
+        preselected,
+        trace: text
+          .split('\n')
+          .filter((l) => /@DC3/.test(l))
+          .map((l) => l.trim()),
+      };
     });
 
     await step('request-file-diagnostics', async () => {
@@ -392,8 +429,11 @@ export async function runE2e({ context, url, dirs, out, log }) {
         }
       }
       await screenshot('request-file-completion');
-      const focused = (await page.locator('.suggest-widget.visible .monaco-list-row.focused').first().innerText({ timeout: 5_000 })).replace(/\s+/g, ' ').trim();
-      if (!/^users\.getFullUser\b/.test(focused)) throw new Error(`the focused suggestion is not users.getFullUser: ${focused} (rows: ${suggested.join(' | ')})`);
+      const focused = (await page.locator('.suggest-widget.visible .monaco-list-row.focused').first().innerText({ timeout: 5_000 }))
+        .replace(/\s+/g, ' ')
+        .trim();
+      if (!/^users\.getFullUser\b/.test(focused))
+        throw new Error(`the focused suggestion is not users.getFullUser: ${focused} (rows: ${suggested.join(' | ')})`);
       await page.keyboard.press('Enter');
       const completed = await waitForEditorText(
         mtprotoEditor,
@@ -410,7 +450,10 @@ export async function runE2e({ context, url, dirs, out, log }) {
       await page.keyboard.press('Backspace');
       await waitForEditorText(mtprotoEditor, (t) => t === before, 'the file did not return to its text before the step', 10_000);
       await page.keyboard.press('Control+S');
-      await page.locator('.tab.dirty', { hasText: /e2e\.mtproto(?!\.result)/ }).first().waitFor({ state: 'detached', timeout: 10_000 });
+      await page
+        .locator('.tab.dirty', { hasText: /e2e\.mtproto(?!\.result)/ })
+        .first()
+        .waitFor({ state: 'detached', timeout: 10_000 });
 
       // hover: the first `users.getUsers` method line (the topmost view line with that text)
       let target;
@@ -442,7 +485,10 @@ export async function runE2e({ context, url, dirs, out, log }) {
       return {
         suggestions: suggested.slice(0, 5),
         completedLine: completed.split('\n').find((l) => l.trim() === 'users.getFullUser'),
-        hover: hoverText.split('\n').filter((l) => l.trim()).slice(0, 4),
+        hover: hoverText
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(0, 4),
       };
     });
 
@@ -452,7 +498,10 @@ export async function runE2e({ context, url, dirs, out, log }) {
       const tlEditor = page.locator('[data-uri$="mini.tl"]').first();
       await tlEditor.waitFor({ state: 'visible', timeout: 30_000 });
       await tlEditor.locator('.squiggly-error').first().waitFor({ state: 'attached', timeout: 15_000 });
-      await tlEditor.locator('.view-lines span', { hasText: /^boolTrue$/ }).first().hover();
+      await tlEditor
+        .locator('.view-lines span', { hasText: /^boolTrue$/ })
+        .first()
+        .hover();
       const hover = page.locator('.monaco-hover', { hasText: /997275b5/ }).first();
       await hover.waitFor({ state: 'visible', timeout: 15_000 });
       return { hover: (await hover.innerText()).split('\n').slice(0, 6) };

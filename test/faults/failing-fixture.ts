@@ -39,6 +39,8 @@ const hang: Scenario = {
 };
 
 void runFaults({ scenarios: [broken, leaky, throwing, hang], seeds: 2, firstSeed: 10, runTimeoutMs: 300 }).then((s) => {
-  process.stdout.write(`${JSON.stringify({ ok: s.ok, rows: s.rows, failures: s.failures.map((f) => ({ scenario: f.scenario, seed: f.seed, error: f.error })) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ok: s.ok, rows: s.rows, failures: s.failures.map((f) => ({ scenario: f.scenario, seed: f.seed, error: f.error })) })}\n`,
+  );
   process.exit(0);
 });

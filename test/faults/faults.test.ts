@@ -57,8 +57,14 @@ test('prng: a stream per (seed, name), values in range, every item reachable', (
   const b = new Prng(7, 'x');
   const c = new Prng(7, 'y');
   const xs = Array.from({ length: 50 }, () => a.next64());
-  assert.deepEqual(Array.from({ length: 50 }, () => b.next64()), xs);
-  assert.notDeepEqual(Array.from({ length: 50 }, () => c.next64()), xs);
+  assert.deepEqual(
+    Array.from({ length: 50 }, () => b.next64()),
+    xs,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 50 }, () => c.next64()),
+    xs,
+  );
   assert.equal(new Set(xs).size, 50);
   const r = new Prng(1);
   const seen = new Set<number>();
@@ -80,7 +86,13 @@ test('percentile: nearest rank', () => {
   assert.equal(percentile([], 50), 0);
   assert.equal(percentile([5], 99), 5);
   assert.equal(percentile([4, 1, 3, 2], 50), 2);
-  assert.equal(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99), 99);
+  assert.equal(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      99,
+    ),
+    99,
+  );
 });
 
 test('a broken invariant, a leaked rejection, an uncaught exception and a hang each fail their run, with the seed', () => {

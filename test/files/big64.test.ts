@@ -79,7 +79,10 @@ test('OUR client downloads big-64m through the direct path (DC 2 → transfer �
     assert.equal(statSync(out).size, SIZE);
     assert.equal(await sha256OfFile(out), big.sha256, 'the bytes on disk, hashed again as a stream');
     assert.ok(!existsSync(`${out}.part`) && !existsSync(`${out}.part.json`), 'no .part / sidecar left');
-    assert.ok(events.some((e) => e.kind === 'transfer'), 'the authorization was transferred to DC 4 first');
+    assert.ok(
+      events.some((e) => e.kind === 'transfer'),
+      'the authorization was transferred to DC 4 first',
+    );
     assert.deepEqual(client.status().authorizedDcs, [2, 4]);
     console.log(`# ours: 64 MiB in ${ms.toFixed(0)} ms (${mbs(SIZE, ms)}), ${res.parts} parts, DC ${res.dcPath.join(' → ')}`);
   } finally {
@@ -113,7 +116,10 @@ test('GramJS (unmodified, layer 198, full transport) downloads big-64m following
     const ms = performance.now() - t0;
     assert.equal(statSync(out).size, SIZE);
     assert.equal(await sha256OfFile(out), big.sha256, 'GramJS wrote the same bytes');
-    assert.ok(h.dials.some((d) => d.dcId === 4), 'GramJS dialled DC 4 itself');
+    assert.ok(
+      h.dials.some((d) => d.dcId === 4),
+      'GramJS dialled DC 4 itself',
+    );
     console.log(`# gramjs: 64 MiB in ${ms.toFixed(0)} ms (${mbs(SIZE, ms)}), DCs dialled ${[...new Set(h.dials.map((d) => d.dcId))].join(', ')}`);
   } finally {
     await h.destroy();

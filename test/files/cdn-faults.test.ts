@@ -153,10 +153,19 @@ test('dropAuthKeys(203) after the first CDN part: −404, a new CDN key (CDN RSA
   const keys = chain.filter((e) => e.dcId === 203 && e.kind === 'key').map((e) => e.name);
   assert.deepEqual(keys, ['auth key', 'auth key dropped', 'auth key'], 'key made, dropped on −404, made again');
   const made = chain.filter((e) => e.dcId === 203 && e.kind === 'key' && e.name === 'auth key');
-  assert.ok(made.every((e) => /checked against help\.getCdnConfig/.test(e.note ?? '')), 'both keys made with the getCdnConfig RSA key');
-  assert.ok(chain.some((e) => e.kind === 'error' && e.dcId === 203 && /retry 1\//.test(e.note ?? '')), 'the part that met the −404 was retried');
+  assert.ok(
+    made.every((e) => /checked against help\.getCdnConfig/.test(e.note ?? '')),
+    'both keys made with the getCdnConfig RSA key',
+  );
+  assert.ok(
+    chain.some((e) => e.kind === 'error' && e.dcId === 203 && /retry 1\//.test(e.note ?? '')),
+    'the part that met the −404 was retried',
+  );
   const dropAt = chain.find((e) => e.name === 'auth key dropped')!.id;
-  assert.ok(chain.some((e) => e.kind === 'result' && e.name === 'upload.cdnFile' && e.id > dropAt), 'CDN parts after the new key');
+  assert.ok(
+    chain.some((e) => e.kind === 'result' && e.name === 'upload.cdnFile' && e.id > dropAt),
+    'CDN parts after the new key',
+  );
   assert.equal(chain.filter((e) => e.kind === 'result' && e.name === 'upload.file').length, 0, 'no part from the master');
   // the server side: two handshakes on DC 203 during this download, a −404 between them
   const w = wire.slice(wireFrom);
@@ -174,6 +183,8 @@ test('dropAuthKeys(203) between two downloads: the kept CDN key gets −404, a n
   const res = await downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: lab.out('cdn-k2.bin'), partSize: 524288 });
   assert.equal(res.sha256, f.sha256);
   assert.equal(res.cdn, true);
-  const names = chainOf(events, res.traceId).filter((e) => e.dcId === 203 && (e.kind === 'key' || e.name === 'stored auth key')).map((e) => e.name);
+  const names = chainOf(events, res.traceId)
+    .filter((e) => e.dcId === 203 && (e.kind === 'key' || e.name === 'stored auth key'))
+    .map((e) => e.name);
   assert.deepEqual(names, ['stored auth key', 'auth key dropped', 'auth key']);
 });

@@ -14,7 +14,9 @@ test('cdnDecrypt: any part decrypts on its own with iv[12..16] = offset/16', () 
   for (let off = 0; off < plain.length; off += part) {
     const ivp = Buffer.from(iv);
     ivp.writeUInt32BE(off / 16, 12);
-    createCipheriv('aes-256-ctr', key, ivp).update(plain.subarray(off, off + part)).copy(enc, off);
+    createCipheriv('aes-256-ctr', key, ivp)
+      .update(plain.subarray(off, off + part))
+      .copy(enc, off);
   }
   for (let off = 0; off < plain.length; off += part) {
     const got = cdnDecrypt(enc.subarray(off, off + part), key, iv, off);
@@ -28,7 +30,13 @@ test('CdnHashes: verifies ranges, fetches missing ones once, reports the first b
   const all: FileHashEntry[] = [];
   for (let off = 0; off < data.length; off += 131072) {
     const limit = Math.min(131072, data.length - off);
-    all.push({ offset: off, limit, hash: createHash('sha256').update(data.subarray(off, off + limit)).digest() });
+    all.push({
+      offset: off,
+      limit,
+      hash: createHash('sha256')
+        .update(data.subarray(off, off + limit))
+        .digest(),
+    });
   }
   const fetched: number[] = [];
   const h = new CdnHashes(async (offset) => {

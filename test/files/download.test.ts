@@ -95,7 +95,22 @@ test('Saved Messages list the seeded media with dc_id and location JSON; the pho
   const res = await downloadFile(client, { location: photo.location, dcId: photo.dcId, size: photo.size, out });
   assert.equal(res.sha256, biggest.sha256);
   // locationOf on a raw messageMediaPhoto picks a named size too
-  assert.equal(locationOf({ _: 'photo', id: 1n, access_hash: 2n, file_reference: new Uint8Array(), date: 0, dc_id: 2, sizes: [{ _: 'photoStrippedSize', type: 'i', bytes: new Uint8Array(3) }, { _: 'photoSize', type: 'm', w: 1, h: 1, size: 10 }, { _: 'photoSizeProgressive', type: 'y', w: 1, h: 1, sizes: [5, 50, 500] }] }).thumb, 'y');
+  assert.equal(
+    locationOf({
+      _: 'photo',
+      id: 1n,
+      access_hash: 2n,
+      file_reference: new Uint8Array(),
+      date: 0,
+      dc_id: 2,
+      sizes: [
+        { _: 'photoStrippedSize', type: 'i', bytes: new Uint8Array(3) },
+        { _: 'photoSize', type: 'm', w: 1, h: 1, size: 10 },
+        { _: 'photoSizeProgressive', type: 'y', w: 1, h: 1, sizes: [5, 50, 500] },
+      ],
+    }).thumb,
+    'y',
+  );
 });
 
 test('FILE_MIGRATE in the middle: the rest moves to the new DC (after a transfer), finished parts kept, byte-identical', async () => {
@@ -124,7 +139,10 @@ test('FILE_MIGRATE in the middle: the rest moves to the new DC (after a transfer
     const redirect = chain.find((e) => e.kind === 'redirect' && e.name === 'FILE_MIGRATE_5');
     assert.ok(redirect, 'a FILE_MIGRATE_5 redirect event under the download');
     const transfers = chain.filter((e) => e.kind === 'transfer');
-    assert.deepEqual(transfers.map((e) => e.targetDc), [3, 5]);
+    assert.deepEqual(
+      transfers.map((e) => e.targetDc),
+      [3, 5],
+    );
     assert.ok(transfers[1]!.id > redirect.id, 'the transfer to DC5 follows the redirect');
     // parts before the move came from DC3, after it from DC5
     const results = chain.filter((e) => e.kind === 'result' && e.name === 'upload.file').map((e) => e.dcId);
@@ -233,7 +251,10 @@ test('the DC forgets its auth keys mid-download (−404): new key, new transfer,
   assert.ok(dropped > 0);
   assert.equal(res.sha256, f.sha256);
   const chain = chainOf(events, res.traceId);
-  assert.ok(chain.some((e) => e.kind === 'key' && e.name === 'auth key dropped' && e.dcId === 3), 'the −404 dropped the key');
+  assert.ok(
+    chain.some((e) => e.kind === 'key' && e.name === 'auth key dropped' && e.dcId === 3),
+    'the −404 dropped the key',
+  );
   assert.equal(chain.filter((e) => e.kind === 'transfer' && e.targetDc === 3).length, 2, 'a second transfer after the new key');
 });
 
@@ -292,10 +313,13 @@ test('CDN: fileCdnRedirect → CDN DC 203 (its own RSA key), AES-256-CTR parts c
   const chain = chainOf(events, res.traceId);
   const names = chain.map((e) => `${e.kind}:${e.name}@${e.dcId}`);
   assert.ok(names.includes(`redirect:fileCdnRedirect@${f.dcId}`), names.join(' | '));
-  assert.ok(names.includes('call:help.getCdnConfig@' + f.dcId));
+  assert.ok(names.includes(`call:help.getCdnConfig@${f.dcId}`));
   assert.ok(names.includes('key:auth key@203'));
   assert.ok(names.some((n) => n.startsWith('file:upload.reuploadCdnFile@')));
-  assert.ok(names.some((n) => n.startsWith('file:upload.getCdnFileHashes@')), 'missing hash ranges fetched from the master');
+  assert.ok(
+    names.some((n) => n.startsWith('file:upload.getCdnFileHashes@')),
+    'missing hash ranges fetched from the master',
+  );
   assert.ok(chain.filter((e) => e.kind === 'result' && e.name === 'upload.cdnFile' && e.dcId === 203).length >= 4);
 });
 
@@ -335,7 +359,10 @@ test('CDN: connections to DC 203 dropped mid-download: the CDN link reconnects (
     assert.equal(res.sha256, f.sha256);
     assert.equal(res.cdn, true);
     const chain = chainOf(events, res.traceId);
-    assert.ok(chain.some((e) => e.kind === 'error' && e.dcId === 203 && /retry/.test(e.note ?? '')), 'a CDN part was retried');
+    assert.ok(
+      chain.some((e) => e.kind === 'error' && e.dcId === 203 && /retry/.test(e.note ?? '')),
+      'a CDN part was retried',
+    );
     assert.ok(chain.filter((e) => e.kind === 'state' && e.name === 'connect' && e.dcId === 203).length >= 2, 'the CDN link reconnected');
   } finally {
     lab.sandbox.clearConnectionFaults();
@@ -378,6 +405,8 @@ test('the seeded 64 MiB file through the CDN path is byte-identical (sha256)', a
   assert.equal(res.sha256, f.sha256);
   assert.equal(res.cdn, true);
   assert.equal(sha256File(out), lab.seeded('big-64m').sha256);
-  process.stderr.write(`[files] 64 MiB via CDN: ${res.ms} ms, ${(f.size / 1e6 / (res.ms / 1000)).toFixed(1)} MB/s, ${res.parts} parts, DC ${res.dcPath.join(' → ')}\n`);
+  process.stderr.write(
+    `[files] 64 MiB via CDN: ${res.ms} ms, ${(f.size / 1e6 / (res.ms / 1000)).toFixed(1)} MB/s, ${res.parts} parts, DC ${res.dcPath.join(' → ')}\n`,
+  );
   void readFileSync;
 });

@@ -28,7 +28,11 @@ after(async () => {
 });
 
 /** Replaces a method of every FileHandle (the class is not exported) for the length of `fn`. */
-async function withFileHandlePatch<K extends 'datasync' | 'sync'>(name: K, impl: (orig: () => Promise<void>, calls: number) => Promise<void>, fn: () => Promise<void>): Promise<void> {
+async function withFileHandlePatch<K extends 'datasync' | 'sync'>(
+  name: K,
+  impl: (orig: () => Promise<void>, calls: number) => Promise<void>,
+  fn: () => Promise<void>,
+): Promise<void> {
   const probe = await fs.promises.open(__filename, 'r');
   const proto = Object.getPrototypeOf(probe) as Record<K, () => Promise<void>>;
   await probe.close();
@@ -59,7 +63,10 @@ test('an existing file is not replaced unless overwrite is asked; the error name
   const f = lab.seeded('small-dc1');
   const out = join(dir, 'exists.bin');
   writeFileSync(out, 'precious');
-  await assert.rejects(downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out }), (e: unknown) => e instanceof FileError && e.code === 'EXISTS' && e.message.includes(out));
+  await assert.rejects(
+    downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out }),
+    (e: unknown) => e instanceof FileError && e.code === 'EXISTS' && e.message.includes(out),
+  );
   assert.equal(readFileSync(out, 'utf8'), 'precious');
   assert.ok(!existsSync(`${out}.part`), 'refused before a .part was made');
   const res = await downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out, overwrite: true });
@@ -83,7 +90,10 @@ test('a file that appears at <out> during the download is not replaced either (t
 test('two downloads to one path are refused: in one process, and from another process', async () => {
   const out = join(dir, 'twice.bin');
   const first = await PartFile.open(out, { location: loc, dcId: 2, size: 4096, partSize: 4096 });
-  await assert.rejects(PartFile.open(out, { location: loc, dcId: 2, size: 4096, partSize: 4096 }), (e: unknown) => e instanceof FileError && e.code === 'BUSY' && e.message.includes(out));
+  await assert.rejects(
+    PartFile.open(out, { location: loc, dcId: 2, size: 4096, partSize: 4096 }),
+    (e: unknown) => e instanceof FileError && e.code === 'BUSY' && e.message.includes(out),
+  );
   await first.close();
   const again = await PartFile.open(out, { location: loc, dcId: 2, size: 4096, partSize: 4096 });
   await again.close();
@@ -99,7 +109,10 @@ test('two downloads to one path are refused: in one process, and from another pr
   });
   const { client } = await lab.login(2);
   const f = lab.seeded('small-dc1');
-  await assert.rejects(downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: other }), (e: unknown) => e instanceof FileError && e.code === 'BUSY');
+  await assert.rejects(
+    downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: other }),
+    (e: unknown) => e instanceof FileError && e.code === 'BUSY',
+  );
   child.stdin!.end();
   assert.equal(await exited, 0, err);
   const res = await downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: other, resume: false });
@@ -144,7 +157,10 @@ test('a failed datasync fails the download (not swallowed); no file appears at <
       return orig();
     },
     async () => {
-      await assert.rejects(downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: dl, partSize: 65536, parallel: 2 }), /datasync of .*sync-download\.bin\.part failed/);
+      await assert.rejects(
+        downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out: dl, partSize: 65536, parallel: 2 }),
+        /datasync of .*sync-download\.bin\.part failed/,
+      );
     },
   );
   assert.equal(existsSync(dl), false, 'nothing at <out>');
@@ -175,7 +191,10 @@ test('free space: a known size that does not fit is refused before any request; 
   await withStatfs(
     () => ({ bavail: Math.floor((f.size + DISK_RESERVE) / 4096) - 1, bsize: 4096 }),
     async () => {
-      await assert.rejects(downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out }), (e: unknown) => e instanceof FileError && e.code === 'NO_SPACE' && /not enough free space/.test(e.message) && e.message.includes(out));
+      await assert.rejects(
+        downloadFile(client, { location: f.location, dcId: f.dcId, size: f.size, out }),
+        (e: unknown) => e instanceof FileError && e.code === 'NO_SPACE' && /not enough free space/.test(e.message) && e.message.includes(out),
+      );
     },
   );
   assert.equal(existsSync(out), false);
@@ -195,7 +214,10 @@ test('free space: a known size that does not fit is refused before any request; 
           return { bavail: Math.max(0, Math.floor((start - st) / 1024)), bsize: 1024 };
         },
         async () => {
-          await assert.rejects(downloadFile(client, { location: f.location, dcId: f.dcId, out: out2, partSize: 65536, parallel: 1 }), (e: unknown) => e instanceof FileError && e.code === 'NO_SPACE' && /nearly full/.test(e.message));
+          await assert.rejects(
+            downloadFile(client, { location: f.location, dcId: f.dcId, out: out2, partSize: 65536, parallel: 1 }),
+            (e: unknown) => e instanceof FileError && e.code === 'NO_SPACE' && /nearly full/.test(e.message),
+          );
         },
       );
     },
@@ -210,18 +232,33 @@ test('free space: a known size that does not fit is refused before any request; 
 test('a huge declared size: planned lazily, refused above the largest Telegram file (API and panel validation)', async () => {
   const it = planDownloadLazy({ size: Number.MAX_SAFE_INTEGER, partSize: 1024 * 1024 });
   const first = [it.next().value, it.next().value];
-  assert.deepEqual(first.map((r) => r?.offset), [0, 1024 * 1024], 'the first requests come at once, nothing built up front');
+  assert.deepEqual(
+    first.map((r) => r?.offset),
+    [0, 1024 * 1024],
+    'the first requests come at once, nothing built up front',
+  );
   assert.equal(planDownload({ size: 3 * 1024 * 1024 + 5 }).length, 4, 'the eager form is the lazy one, collected');
 
   const { client } = await lab.login(2);
   const f = lab.seeded('small-dc1');
   for (const size of [2 ** 53 - 1, MAX_FILE_SIZE + 1]) {
-    await assert.rejects(downloadFile(client, { location: f.location, dcId: f.dcId, size, out: join(dir, 'huge.bin') }), (e: unknown) => e instanceof FileError && e.code === 'FILE_TOO_BIG');
-    await assert.rejects(downloadBytes(client, { location: f.location, dcId: f.dcId, size }), (e: unknown) => e instanceof FileError && e.code === 'FILE_TOO_BIG');
+    await assert.rejects(
+      downloadFile(client, { location: f.location, dcId: f.dcId, size, out: join(dir, 'huge.bin') }),
+      (e: unknown) => e instanceof FileError && e.code === 'FILE_TOO_BIG',
+    );
+    await assert.rejects(
+      downloadBytes(client, { location: f.location, dcId: f.dcId, size }),
+      (e: unknown) => e instanceof FileError && e.code === 'FILE_TOO_BIG',
+    );
   }
   assert.equal(existsSync(join(dir, 'huge.bin.part')), false);
 
-  const msg = (size: number): unknown => ({ type: 'request', id: 1, method: 'download/start', params: { location: { _: 'inputDocumentFileLocation' }, dcId: 2, size } });
+  const msg = (size: number): unknown => ({
+    type: 'request',
+    id: 1,
+    method: 'download/start',
+    params: { location: { _: 'inputDocumentFileLocation' }, dcId: 2, size },
+  });
   const bad = validateWebviewMessage(msg(2 ** 53 - 1));
   assert.equal(bad.ok, false);
   if (!bad.ok) assert.match(bad.error, /params\.size/);

@@ -76,7 +76,19 @@ test('close keeps .part + sidecar; open resumes the finished ranges of the same 
 test('a sidecar claiming more than the part file holds is clipped; a foreign sidecar is ignored', async () => {
   const out = join(dir, 'd.bin');
   writeFileSync(`${out}.part`, new Uint8Array(5000));
-  writeFileSync(`${out}.part.json`, JSON.stringify({ format: 'dclab-part', version: 1, location: { _: 'inputDocumentFileLocation', id: '5', access_hash: '-7', file_reference: 'AQID', thumb_size: '' }, dcId: 2, size: 9000, partSize: 4096, done: [{ offset: 0, length: 9000 }], updatedAt: 0 }));
+  writeFileSync(
+    `${out}.part.json`,
+    JSON.stringify({
+      format: 'dclab-part',
+      version: 1,
+      location: { _: 'inputDocumentFileLocation', id: '5', access_hash: '-7', file_reference: 'AQID', thumb_size: '' },
+      dcId: 2,
+      size: 9000,
+      partSize: 4096,
+      done: [{ offset: 0, length: 9000 }],
+      updatedAt: 0,
+    }),
+  );
   const pf = await PartFile.open(out, { location: loc, dcId: 2, size: 9000, partSize: 4096 });
   assert.deepEqual(pf.done, [{ offset: 0, length: 5000 }]);
   await pf.close();
@@ -84,5 +96,8 @@ test('a sidecar claiming more than the part file holds is clipped; a foreign sid
   const pf2 = await PartFile.open(out, { location: loc, dcId: 2, size: 9000, partSize: 4096 });
   assert.deepEqual(pf2.done, []);
   await pf2.close();
-  await assert.rejects(PartFile.open(join(dir, 'a.bin'), { location: loc, dcId: 2, partSize: 4096 }, { overwrite: false }), (e: unknown) => e instanceof FileError && e.code === 'EXISTS');
+  await assert.rejects(
+    PartFile.open(join(dir, 'a.bin'), { location: loc, dcId: 2, partSize: 4096 }, { overwrite: false }),
+    (e: unknown) => e instanceof FileError && e.code === 'EXISTS',
+  );
 });

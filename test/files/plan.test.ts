@@ -44,11 +44,28 @@ test('checkGetFileRequest follows api/files', () => {
 });
 
 test('mergeRanges / missingRanges', () => {
-  assert.deepEqual(mergeRanges([{ offset: 10, length: 5 }, { offset: 0, length: 10 }, { offset: 30, length: 0 }, { offset: 12, length: 10 }]), [{ offset: 0, length: 22 }]);
-  assert.deepEqual(missingRanges([{ offset: 0, length: 10 }, { offset: 20, length: 5 }], 30), [
-    { offset: 10, length: 10 },
-    { offset: 25, length: 5 },
-  ]);
+  assert.deepEqual(
+    mergeRanges([
+      { offset: 10, length: 5 },
+      { offset: 0, length: 10 },
+      { offset: 30, length: 0 },
+      { offset: 12, length: 10 },
+    ]),
+    [{ offset: 0, length: 22 }],
+  );
+  assert.deepEqual(
+    missingRanges(
+      [
+        { offset: 0, length: 10 },
+        { offset: 20, length: 5 },
+      ],
+      30,
+    ),
+    [
+      { offset: 10, length: 10 },
+      { offset: 25, length: 5 },
+    ],
+  );
   assert.deepEqual(missingRanges([], 0), []);
   assert.deepEqual(missingRanges([{ offset: 0, length: 100 }], 50), []);
 });
@@ -64,7 +81,8 @@ function checkPlan(size: number, partSize: number, done: Range[]): void {
     if (r.offset <= prev) assert.fail('requests in file order, no repeated offset');
     prev = r.offset;
     for (const w of r.writes) {
-      if (!(w.offset >= r.offset && w.offset + w.length <= r.offset + r.limit && w.length > 0)) assert.fail(`write window ${JSON.stringify(w)} outside the answer ${r.offset}+${r.limit}`);
+      if (!(w.offset >= r.offset && w.offset + w.length <= r.offset + r.limit && w.length > 0))
+        assert.fail(`write window ${JSON.stringify(w)} outside the answer ${r.offset}+${r.limit}`);
       if (w.offset + w.length > size) assert.fail(`write past the end at ${w.offset + w.length}`);
       const twice = covered.subarray(w.offset, w.offset + w.length).indexOf(1);
       if (twice !== -1) assert.fail(`byte ${w.offset + twice} written twice (size ${size}, part ${partSize})`);
@@ -103,12 +121,27 @@ test('planDownload: random sizes, part sizes and finished ranges (resume)', () =
 });
 
 test('planDownload: finished parts are not asked again; unknown size continues after the finished prefix', () => {
-  const plan = planDownload({ size: 4 * MIB, done: [{ offset: 0, length: MIB }, { offset: 2 * MIB, length: MIB }] });
-  assert.deepEqual(plan.map((p) => p.offset), [MIB, 3 * MIB]);
+  const plan = planDownload({
+    size: 4 * MIB,
+    done: [
+      { offset: 0, length: MIB },
+      { offset: 2 * MIB, length: MIB },
+    ],
+  });
+  assert.deepEqual(
+    plan.map((p) => p.offset),
+    [MIB, 3 * MIB],
+  );
   assert.deepEqual(planDownload({ size: 4 * MIB, done: [{ offset: 0, length: 4 * MIB }] }), []);
   const u = planDownload({ partSize: 65536, done: [{ offset: 0, length: 200_000 }], maxRequests: 3 });
-  assert.deepEqual(u.map((p) => p.offset), [196608, 262144, 327680]);
-  assert.throws(() => planDownload({ size: 10, partSize: 12288 }), (e: unknown) => e instanceof FileError && e.code === 'BAD_PART_SIZE');
+  assert.deepEqual(
+    u.map((p) => p.offset),
+    [196608, 262144, 327680],
+  );
+  assert.throws(
+    () => planDownload({ size: 10, partSize: 12288 }),
+    (e: unknown) => e instanceof FileError && e.code === 'BAD_PART_SIZE',
+  );
 });
 
 test('planUpload: small vs big, part size rules, 4000 parts', () => {
@@ -118,7 +151,13 @@ test('planUpload: small vs big, part size rules, 4000 parts', () => {
   assert.deepEqual(planUpload(64 * MIB), { big: true, partSize: 524288, totalParts: 128 });
   assert.deepEqual(planUpload(5000, { partSize: 1024 }), { big: false, partSize: 1024, totalParts: 5 });
   assert.ok(isValidUploadPartSize(1024) && isValidUploadPartSize(524288) && !isValidUploadPartSize(3072) && !isValidUploadPartSize(1048576));
-  assert.throws(() => planUpload(100, { partSize: 1000 }), (e: unknown) => e instanceof FileError && e.code === 'BAD_PART_SIZE');
-  assert.throws(() => planUpload(4001 * 524288), (e: unknown) => e instanceof FileError && e.code === 'FILE_TOO_BIG');
+  assert.throws(
+    () => planUpload(100, { partSize: 1000 }),
+    (e: unknown) => e instanceof FileError && e.code === 'BAD_PART_SIZE',
+  );
+  assert.throws(
+    () => planUpload(4001 * 524288),
+    (e: unknown) => e instanceof FileError && e.code === 'FILE_TOO_BIG',
+  );
   assert.equal(planUpload(4000 * 524288).totalParts, 4000);
 });

@@ -60,7 +60,9 @@ const VECTORS = join('test', 'fuzz', 'vectors');
 
 for (const dir of existsSync(VECTORS) ? readdirSync(VECTORS).sort() : []) {
   const target = targetByName(dir);
-  for (const file of readdirSync(join(VECTORS, dir)).filter((f) => f.endsWith('.hex')).sort()) {
+  for (const file of readdirSync(join(VECTORS, dir))
+    .filter((f) => f.endsWith('.hex'))
+    .sort()) {
     const known = file.startsWith('known-');
     const title = known ? 'fails only as reported to its owners (a bug outside the decoders fixed here)' : 'replays without a crash, hang or over-allocation';
     test(`vector ${dir}/${file} ${title}`, async () => {

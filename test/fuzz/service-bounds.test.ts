@@ -27,12 +27,18 @@ const zeros = (n: number): Uint8Array => new Uint8Array(n);
 test('gunzipPacked: at most 16 MiB per gzip_packed (an 80 MiB bomb of 80 KiB is refused, naming the bound)', () => {
   assert.equal(GZIP_MAX_INFLATED, 16 << 20);
   const bomb = zeros(80 << 20);
-  assert.throws(() => gunzipPacked(packed(bomb)), (e: unknown) => e instanceof GzipPackedError && /inflates beyond its 16777216-byte bound/.test(e.message));
+  assert.throws(
+    () => gunzipPacked(packed(bomb)),
+    (e: unknown) => e instanceof GzipPackedError && /inflates beyond its 16777216-byte bound/.test(e.message),
+  );
   assert.throws(() => gunzipPacked(packed(bomb, true)), GzipPackedError);
 });
 
 test('gunzipPacked: above 2 MiB, at most 256× the packed size (4 MiB of zeros in 4 KiB is refused; random data is not)', () => {
-  assert.throws(() => gunzipPacked(packed(zeros(4 << 20))), (e: unknown) => e instanceof GzipPackedError && /bound/.test(e.message));
+  assert.throws(
+    () => gunzipPacked(packed(zeros(4 << 20))),
+    (e: unknown) => e instanceof GzipPackedError && /bound/.test(e.message),
+  );
   assert.equal(gunzipPacked(packed(zeros(1900 << 10))).length, 1900 << 10);
   const noisy = new Uint8Array(3 << 20).map((_, i) => (i * 2654435761) >>> 24);
   assert.equal(gunzipPacked(packed(noisy)).length, 3 << 20);
@@ -76,12 +82,18 @@ test('gunzipPacked: a container of many gzip_packed shares one budget (32 MiB, 2
   assert.ok(nestedRefused >= 3);
 });
 
-test('gunzipPacked: what does not inflate is a GzipPackedError (zlib\'s message), a broken TL length a TlDecodeError', () => {
+test("gunzipPacked: what does not inflate is a GzipPackedError (zlib's message), a broken TL length a TlDecodeError", () => {
   const w = new TlWriter();
   w.uint(MT.gzip_packed);
   w.bytes(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
-  assert.throws(() => gunzipPacked(w.finish()), (e: unknown) => e instanceof GzipPackedError && e.message.length > 0);
-  assert.throws(() => gunzipPacked(Uint8Array.of(0xa1, 0xcf, 0x72, 0x30, 0xfe, 0xff, 0xff, 0xff)), (e: unknown) => (e as Error).name === 'TlDecodeError');
+  assert.throws(
+    () => gunzipPacked(w.finish()),
+    (e: unknown) => e instanceof GzipPackedError && e.message.length > 0,
+  );
+  assert.throws(
+    () => gunzipPacked(Uint8Array.of(0xa1, 0xcf, 0x72, 0x30, 0xfe, 0xff, 0xff, 0xff)),
+    (e: unknown) => (e as Error).name === 'TlDecodeError',
+  );
   assert.deepEqual(gunzipPacked(packed(Uint8Array.of(1, 2, 3, 4))), Uint8Array.of(1, 2, 3, 4));
 });
 

@@ -22,7 +22,10 @@ for (const mode of HOSTILE_MODES.filter((m) => m.group === 'framing')) {
     assert.ok(o.ms < DEADLINE + 1000, `settled in ${o.ms} ms`);
     if (waits) assert.ok(o.ms >= DEADLINE - 50, `waited the deadline out (${o.ms} ms)`);
     else assert.ok(o.ms < 1000, `failed at once (${o.ms} ms)`);
-    assert.ok(o.events.some((e) => e.kind === 'check-failed' && (e.note ?? '').includes(mode.check)), 'a check-failed wire event names it');
+    assert.ok(
+      o.events.some((e) => e.kind === 'check-failed' && (e.note ?? '').includes(mode.check)),
+      'a check-failed wire event names it',
+    );
     assert.equal(o.stats.encryptedPackets, 0);
     if (mode.name === 'frame-length-over-limit') assert.match(o.thrown.message, /exceeds the 16777216-byte limit/);
     if (mode.name === 'frame-drip') assert.ok(o.stats.log.length > 0);
@@ -32,7 +35,10 @@ for (const mode of HOSTILE_MODES.filter((m) => m.group === 'framing')) {
 // Known transport defect (src/transport/frames.ts, ByteQueue.reserve): a 4-byte header announcing 16 MiB makes the
 // client allocate the 16 MiB at once, before a byte of it arrives. Kept as a todo until the transport's owner
 // bounds the up-front reservation; it reports the numbers on every run.
-test('a 16 MiB length header does not make the client allocate 16 MiB up front', { timeout: 10_000, todo: 'ByteQueue.reserve allocates the announced length on the header alone' }, async () => {
+test('a 16 MiB length header does not make the client allocate 16 MiB up front', {
+  timeout: 10_000,
+  todo: 'ByteQueue.reserve allocates the announced length on the header alone',
+}, async () => {
   const dc = await startHostileDc({ mode: 'frame-length-16mib', rsa: sharedRsa() });
   try {
     const before = process.memoryUsage().arrayBuffers;

@@ -63,7 +63,10 @@ test('dh_gen_retry for ever: the client follows at most 5 retries (6 attempts), 
   try {
     const link = await connectTcp({ host: dc.host, port: dc.port, transport: 'intermediate' });
     const events: WireEvent[] = [];
-    await assert.rejects(createAuthKey(link, { dcId: dc.dcId, rsaKeys: [dc.rsa.publicKey], onWire: (e) => events.push(e) }), (e: unknown) => e instanceof HandshakeError && e.check === 'dh_gen_retry');
+    await assert.rejects(
+      createAuthKey(link, { dcId: dc.dcId, rsaKeys: [dc.rsa.publicKey], onWire: (e) => events.push(e) }),
+      (e: unknown) => e instanceof HandshakeError && e.check === 'dh_gen_retry',
+    );
     const sets = events.filter((e) => e.dir === 'out' && e.ctor === 'set_client_DH_params');
     assert.equal(sets.length, 6);
     assert.equal(dc.stats.encryptedPackets, 0);

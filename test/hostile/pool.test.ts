@@ -51,14 +51,30 @@ for (const mode of ['answer-hash', 'g-not-generator', 'new-nonce-hash1', 'dh-gen
     const keys = countingKeyStore();
     const events: PoolEventLike[] = [];
     const wire: WireEvent[] = [];
-    const pool = new DcPool({ profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey), keys, onEvent: (e) => events.push(e), onWire: (e) => wire.push(e), handshakeTimeoutMs: 3000, callTimeoutMs: 3000 });
+    const pool = new DcPool({
+      profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey),
+      keys,
+      onEvent: (e) => events.push(e),
+      onWire: (e) => wire.push(e),
+      handshakeTimeoutMs: 3000,
+      callTimeoutMs: 3000,
+    });
     try {
       const err = await pool.invoke(dc.dcId, { _: 'help.getNearestDc' }).then(
         () => assert.fail('the call succeeded'),
         (e: unknown) => e,
       );
       assert.ok(err instanceof DcError && err.code === 'KEY_FAILED', String(err));
-      const check = mode === 'pq-16-bytes' ? 'pq' : mode === 'new-nonce-hash1' ? 'new_nonce_hash1' : mode === 'dh-gen-fail' ? 'dh_gen_fail' : mode === 'answer-hash' ? 'answer_hash' : 'g-residue';
+      const check =
+        mode === 'pq-16-bytes'
+          ? 'pq'
+          : mode === 'new-nonce-hash1'
+            ? 'new_nonce_hash1'
+            : mode === 'dh-gen-fail'
+              ? 'dh_gen_fail'
+              : mode === 'answer-hash'
+                ? 'answer_hash'
+                : 'g-residue';
       assert.match(err.message, new RegExp(`: ${check} \\(`));
       assert.equal(keys.saves, 0, 'no key saved');
       assert.equal(keys.size, 0);
@@ -78,14 +94,23 @@ test("createDcClient against 'new-nonce-hash1': start fails naming the check, th
   const dc = await startHostileDc({ mode: 'new-nonce-hash1', rsa: sharedRsa() });
   const trace = new TraceStore();
   const store = memoryLifecycleStore();
-  const client = createDcClient({ profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey), store, trace, onWire: (w) => trace.addWire(w), callTimeoutMs: 3000 });
+  const client = createDcClient({
+    profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey),
+    store,
+    trace,
+    onWire: (w) => trace.addWire(w),
+    callTimeoutMs: 3000,
+  });
   try {
     await assert.rejects(client.start(), /new_nonce_hash1/);
     const events = trace.events();
     const failed = events.filter((e) => e.kind === 'state' && e.name === 'dh_gen_ok' && /check-failed/.test(e.note ?? ''));
     assert.equal(failed.length, 1, 'the failed check is in the trace, on the answer that failed it');
     assert.match(failed[0]!.note ?? '', /new_nonce_hash1: dh_gen_ok.new_nonce_hash1 does not match/);
-    assert.ok(events.some((e) => e.kind === 'state' && e.name === 'client: failed'), 'the client machine failed');
+    assert.ok(
+      events.some((e) => e.kind === 'state' && e.name === 'client: failed'),
+      'the client machine failed',
+    );
     // the DC session actor retries the whole exchange with backoff (the guidelines allow it), at most 6 times
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(dc.stats.handshakes <= 7, `${dc.stats.handshakes} key exchanges`);
@@ -103,7 +128,13 @@ test("createDcClient against 'msg_key': every faulty answer is dropped with its 
   const dc = await startHostileDc({ mode: 'msg_key', rsa: sharedRsa() });
   const trace = new TraceStore();
   const store = memoryLifecycleStore();
-  const client = createDcClient({ profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey), store, trace, onWire: (w) => trace.addWire(w), callTimeoutMs: 2500 });
+  const client = createDcClient({
+    profile: hostileProfile(dc.host, dc.port, dc.dcId, dc.rsa.publicKey),
+    store,
+    trace,
+    onWire: (w) => trace.addWire(w),
+    callTimeoutMs: 2500,
+  });
   const started = Date.now();
   try {
     await assert.rejects(client.start());

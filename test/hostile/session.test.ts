@@ -12,7 +12,9 @@ import { randomBytes } from '../../src/crypto/random';
 import { assertHeld, sharedRsa } from './helpers';
 
 for (const mode of HOSTILE_MODES.filter((m) => m.group === 'session')) {
-  test(`hostile session '${mode.name}' (${mode.wrong}): ${mode.expect === 'ignore' ? 'ignored' : 'refused'}, check '${mode.check}'`, { timeout: 10_000 }, async () => {
+  test(`hostile session '${mode.name}' (${mode.wrong}): ${mode.expect === 'ignore' ? 'ignored' : 'refused'}, check '${mode.check}'`, {
+    timeout: 10_000,
+  }, async () => {
     const o = await runHostileMode(mode.name, { rsa: sharedRsa(), callTimeoutMs: 2000 });
     assertHeld(o);
     assert.equal(o.stats.keysAgreed, 1, 'an honest key exchange came first');
@@ -50,7 +52,11 @@ test('sealServerMessage: honest packets decrypt; each fault trips exactly its ow
   for (const [fault, check] of Object.entries(expected) as [SealFault, string][]) {
     for (const len of [0, 4, 20, 100]) {
       const packet = sealServerMessage(key, { ...fields, body: randomBytes(len) }, fault);
-      assert.throws(() => decryptMessage(key, packet, 8), (e: unknown) => e instanceof MessageCheckError && e.check === check, `${fault} with a ${len}-byte body`);
+      assert.throws(
+        () => decryptMessage(key, packet, 8),
+        (e: unknown) => e instanceof MessageCheckError && e.check === check,
+        `${fault} with a ${len}-byte body`,
+      );
     }
   }
   assert.notEqual(FORGED_SALT, 5n);

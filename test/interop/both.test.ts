@@ -25,13 +25,11 @@ test('GramJS (layer 198) and mtcute (layer 227) log in to the same sandbox at on
     const mt = m;
     await explained(async () => {
       const phone = '9996641234';
-      await withTimeout(
-        Promise.all([gramjsStart(g, phone, '44444'), mtcuteStart(mt, phone, '44444')]),
-        30_000,
-        'concurrent GramJS + mtcute login',
-        diag,
+      await withTimeout(Promise.all([gramjsStart(g, phone, '44444'), mtcuteStart(mt, phone, '44444')]), 30_000, 'concurrent GramJS + mtcute login', diag);
+      assert.deepEqual(
+        g.authErrors.map((e) => rpcErrorText(e) ?? e.message),
+        [],
       );
-      assert.deepEqual(g.authErrors.map((e) => rpcErrorText(e) ?? e.message), []);
       assert.equal(g.session.dcId, 4, 'GramJS migrated to DC 4');
       assert.equal((await mtcutePrimaryDc(mt)).id, 4, 'mtcute migrated to DC 4');
       assert.equal(g.dials[0]?.dcId, 2);
@@ -90,10 +88,7 @@ function checkConfig(layer: string, thisDc: number, opts: DcOpt[], expectedThisD
   }
   const media = opts.filter((o) => o.mediaOnly);
   assert.ok(media.length > 0, `${layer}: at least one media_only dc_option`);
-  const listening = new Set([
-    ...s.sb.info.dcs.flatMap((d) => [d.port, ...(d.ipv6 ? [d.ipv6.port] : [])]),
-    ...(s.sb.info.cdn ? [s.sb.info.cdn.port] : []),
-  ]);
+  const listening = new Set([...s.sb.info.dcs.flatMap((d) => [d.port, ...(d.ipv6 ? [d.ipv6.port] : [])]), ...(s.sb.info.cdn ? [s.sb.info.cdn.port] : [])]);
   for (const o of opts) assert.ok(listening.has(o.port), `${layer}: dc_option ${o.id} ${o.ipAddress}:${o.port} is a sandbox listener`);
 }
 
@@ -105,9 +100,19 @@ test('help.getConfig and help.getNearestDc read the same sandbox topology throug
     await explained(async () => {
       await withTimeout(Promise.all([gramjsStart(g, '9996641234', '44444'), mtcuteStart(m, '9996649234', '44444', 'sandbox')]), 30_000, 'logins', diag);
       const gc = await g.client.invoke(new Api.help.GetConfig());
-      checkConfig('layer 198', gc.thisDc, gc.dcOptions.map((o) => ({ id: o.id, ipAddress: o.ipAddress, port: o.port, ipv6: !!o.ipv6, mediaOnly: !!o.mediaOnly })), 4);
+      checkConfig(
+        'layer 198',
+        gc.thisDc,
+        gc.dcOptions.map((o) => ({ id: o.id, ipAddress: o.ipAddress, port: o.port, ipv6: !!o.ipv6, mediaOnly: !!o.mediaOnly })),
+        4,
+      );
       const mc = await m.tg.call({ _: 'help.getConfig' });
-      checkConfig('layer 227', mc.thisDc, mc.dcOptions.map((o) => ({ id: o.id, ipAddress: o.ipAddress, port: o.port, ipv6: !!o.ipv6, mediaOnly: !!o.mediaOnly })), 4);
+      checkConfig(
+        'layer 227',
+        mc.thisDc,
+        mc.dcOptions.map((o) => ({ id: o.id, ipAddress: o.ipAddress, port: o.port, ipv6: !!o.ipv6, mediaOnly: !!o.mediaOnly })),
+        4,
+      );
       const gn = await g.client.invoke(new Api.help.GetNearestDc());
       assert.equal(gn.thisDc, 4);
       assert.equal(gn.nearestDc, 2, 'the sandbox default nearest DC');
@@ -129,7 +134,8 @@ test('all 10 seeded users log in at once through GramJS (3 transports) and mtcut
   const ms: { p: string; h: Awaited<ReturnType<typeof makeMtcuteClient>> }[] = [];
   const diag = () => tails({ sandbox: s.log }, 60);
   try {
-    for (const [i, p] of phones.entries()) ms.push({ p, h: await makeMtcuteClient(s, { transport: (['intermediate', 'padded', 'obfuscated'] as const)[i % 3] }) });
+    for (const [i, p] of phones.entries())
+      ms.push({ p, h: await makeMtcuteClient(s, { transport: (['intermediate', 'padded', 'obfuscated'] as const)[i % 3] }) });
     const results = await withTimeout(
       Promise.allSettled([
         ...gs.map(async ({ p, h }) => {
@@ -147,7 +153,9 @@ test('all 10 seeded users log in at once through GramJS (3 transports) and mtcut
       '20 concurrent logins',
       diag,
     );
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${i < 10 ? 'gramjs' : 'mtcute'} ${phones[i % 10]}: ${String(r.reason).split('\n')[0]}`] : []));
+    const failures = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [`${i < 10 ? 'gramjs' : 'mtcute'} ${phones[i % 10]}: ${String(r.reason).split('\n')[0]}`] : [],
+    );
     assert.deepEqual(failures, [], `concurrent logins failed\n${diag()}`);
     for (const r of results) {
       if (r.status !== 'fulfilled') continue;

@@ -31,13 +31,20 @@ async function loginThroughMigrate(transport: GramjsTransport, phone: string, pa
   const home = homeDcOf(phone);
   return withClient(transport, async (h, diag) => {
     const asked = await withTimeout(gramjsStart(h, phone, codeOf(phone), password), 25_000, `GramJS/${transport} start(${phone})`, diag);
-    assert.deepEqual(h.authErrors.map((e) => rpcErrorText(e) ?? e.message), [], 'GramJS reported auth errors');
+    assert.deepEqual(
+      h.authErrors.map((e) => rpcErrorText(e) ?? e.message),
+      [],
+      'GramJS reported auth errors',
+    );
     assert.equal(asked.codeAsked, 1, 'the login code was asked once');
     assert.equal(asked.passwordAsked, password === undefined ? 0 : 1, 'the 2FA password was asked iff the account has one');
 
     // The migration: first connection on DC 2, GramJS told "Phone migrated to X", then connected to DC X.
     assert.equal(h.dials[0]?.dcId, 2, 'first connection goes to DC 2');
-    assert.ok(h.logs.some((l) => l.includes(`Phone migrated to ${home}`)), `GramJS saw PHONE_MIGRATE_${home}`);
+    assert.ok(
+      h.logs.some((l) => l.includes(`Phone migrated to ${home}`)),
+      `GramJS saw PHONE_MIGRATE_${home}`,
+    );
     assert.equal(h.dials.at(-1)?.dcId, home, `last connection goes to DC ${home}`);
     assert.equal(h.session.dcId, home, `GramJS's session ends on DC ${home}`);
     // The address of DC X came from the sandbox's help.getConfig (GramJS takes the first non-IPv6 option).
@@ -90,22 +97,27 @@ test('GramJS: a wrong 2FA password is refused with PASSWORD_HASH_INVALID', { tim
       withTimeout(gramjsStart(h, '9996639234', '33333', 'not-the-password'), 25_000, 'GramJS start (wrong password)', diag),
       /AUTH_USER_CANCEL/,
     );
-    assert.deepEqual(h.authErrors.map((e) => rpcErrorText(e) ?? e.message), ['PASSWORD_HASH_INVALID']);
+    assert.deepEqual(
+      h.authErrors.map((e) => rpcErrorText(e) ?? e.message),
+      ['PASSWORD_HASH_INVALID'],
+    );
     assert.equal(h.session.dcId, 3, 'the sign-in happened on DC 3 after PHONE_MIGRATE_3');
   });
 });
 
 test('GramJS: a wrong login code is refused with PHONE_CODE_INVALID', { timeout: 60_000 }, async () => {
   await withClient('abridged', async (h, diag) => {
-    await assert.rejects(
-      withTimeout(gramjsStart(h, '9996641234', '12345'), 25_000, 'GramJS start (wrong code)', diag),
-      /AUTH_USER_CANCEL/,
+    await assert.rejects(withTimeout(gramjsStart(h, '9996641234', '12345'), 25_000, 'GramJS start (wrong code)', diag), /AUTH_USER_CANCEL/);
+    assert.deepEqual(
+      h.authErrors.map((e) => rpcErrorText(e) ?? e.message),
+      ['PHONE_CODE_INVALID'],
     );
-    assert.deepEqual(h.authErrors.map((e) => rpcErrorText(e) ?? e.message), ['PHONE_CODE_INVALID']);
   });
 });
 
-test('GramJS: a borrowed DC 2 sender (auth.exportAuthorization on DC 5 → auth.importAuthorization on DC 2) reads users.getUsers(self)', { timeout: 60_000 }, async () => {
+test('GramJS: a borrowed DC 2 sender (auth.exportAuthorization on DC 5 → auth.importAuthorization on DC 2) reads users.getUsers(self)', {
+  timeout: 60_000,
+}, async () => {
   const phone = '9996651234';
   await withClient('full', async (h, diag) => {
     await withTimeout(gramjsStart(h, phone, codeOf(phone)), 25_000, `GramJS start(${phone})`, diag);
@@ -122,8 +134,14 @@ test('GramJS: a borrowed DC 2 sender (auth.exportAuthorization on DC 5 → auth.
     assert.ok(u instanceof Api.User);
     assert.equal(u.phone, phone);
     assert.equal(u.id.toString(), seededUser(s, phone).id);
-    assert.ok(h.logs.some((l) => l.includes('Exporting authorization for data center')), 'GramJS exported its authorization');
-    assert.ok(h.dials.some((d) => d.dcId === 2 && h.dials.indexOf(d) > 0), 'a second connection to DC 2 after the login');
+    assert.ok(
+      h.logs.some((l) => l.includes('Exporting authorization for data center')),
+      'GramJS exported its authorization',
+    );
+    assert.ok(
+      h.dials.some((d) => d.dcId === 2 && h.dials.indexOf(d) > 0),
+      'a second connection to DC 2 after the login',
+    );
     assert.deepEqual(
       seededUser(s, phone).auths.filter((a) => a.dcId === 2),
       [{ dcId: 2, kind: 'imported' }],
@@ -138,7 +156,9 @@ test('GramJS: a borrowed DC 2 sender (auth.exportAuthorization on DC 5 → auth.
   });
 });
 
-test('GramJS: raw auth.importAuthorization on a fresh DC 1 client: tampered bytes → AUTH_BYTES_INVALID, real bytes → signed in', { timeout: 60_000 }, async () => {
+test('GramJS: raw auth.importAuthorization on a fresh DC 1 client: tampered bytes → AUTH_BYTES_INVALID, real bytes → signed in', {
+  timeout: 60_000,
+}, async () => {
   const phone = '9996651234';
   await withClient('abridged', async (home, diag) => {
     await withTimeout(gramjsStart(home, phone, codeOf(phone)), 25_000, `GramJS start(${phone})`, diag);
@@ -187,7 +207,10 @@ test('GramJS over IPv6: starts on [::1] DC 2, follows PHONE_MIGRATE_4 to the IPv
       assert.equal(h.dials.at(-1)?.port, s.sb.info.dcs.find((d) => d.id === 4)!.ipv6!.port);
       const me = await gramjsGetSelf(h);
       assert.equal(me.id.toString(), seededUser(s, phone).id);
-      assert.ok(s.log.some((l) => /^DC4: \S+ from \[?::1\]?:\d+/.test(l)), 'the sandbox logged a DC 4 connection from ::1');
+      assert.ok(
+        s.log.some((l) => /^DC4: \S+ from \[?::1\]?:\d+/.test(l)),
+        'the sandbox logged a DC 4 connection from ::1',
+      );
     }, diag);
   } finally {
     await h.destroy();
@@ -220,8 +243,14 @@ test('GramJS signs up a new number: NETWORK_MIGRATE_2 from DC 1, code read from 
         'GramJS sign-up',
         diag,
       );
-      assert.deepEqual(h.authErrors.map((e) => rpcErrorText(e) ?? e.message), []);
-      assert.ok(h.logs.some((l) => l.includes('Phone migrated to 2')), 'GramJS handled NETWORK_MIGRATE_2 (it logs every *_MIGRATE as "Phone migrated")');
+      assert.deepEqual(
+        h.authErrors.map((e) => rpcErrorText(e) ?? e.message),
+        [],
+      );
+      assert.ok(
+        h.logs.some((l) => l.includes('Phone migrated to 2')),
+        'GramJS handled NETWORK_MIGRATE_2 (it logs every *_MIGRATE as "Phone migrated")',
+      );
       assert.equal(h.dials[0]?.dcId, 1);
       assert.equal(h.session.dcId, 2);
       const me = await gramjsGetSelf(h);

@@ -45,7 +45,10 @@ async function loginThroughMigrate(transport: MtcuteTransport, phone: string, pa
 
     // The migration, as mtcute saw it.
     assert.deepEqual(h.dials[0], { dcId: 2, ip: '127.0.0.1', port: s.portOf(2), mediaOnly: false }, 'first dial: defaultDcs = DC 2');
-    assert.ok(h.logs.some((l) => l.includes(`received PHONE_MIGRATE_${home}, migrating to dc ${home}`)), `mtcute saw PHONE_MIGRATE_${home}`);
+    assert.ok(
+      h.logs.some((l) => l.includes(`received PHONE_MIGRATE_${home}, migrating to dc ${home}`)),
+      `mtcute saw PHONE_MIGRATE_${home}`,
+    );
     const homeDials = h.dials.filter((d) => d.dcId === home);
     assert.ok(homeDials.length > 0, `mtcute dialled DC ${home}`);
     // mtcute uses help.getConfig's dc_options as they are, ports included: they must be the sandbox's listeners.
@@ -77,8 +80,8 @@ test('mtcute computes the same fingerprint from the sandbox PEM as the sandbox a
   assert.equal(fromPem, mtcuteFingerprintHex(s.sb.info.rsa.fingerprint));
   assert.equal(BigInt.asIntN(64, s.sb.rsaKey.fingerprint).toString(), s.sb.info.rsa.fingerprint);
   const jwk = createPublicKey(s.sb.info.rsa.pem).export({ format: 'jwk' });
-  assert.equal(BigInt('0x' + Buffer.from(jwk.n!, 'base64url').toString('hex')), s.sb.rsaKey.n, 'PEM modulus = rsaKey.n');
-  assert.equal(BigInt('0x' + Buffer.from(jwk.e!, 'base64url').toString('hex')), s.sb.rsaKey.e, 'PEM exponent = rsaKey.e');
+  assert.equal(BigInt(`0x${Buffer.from(jwk.n!, 'base64url').toString('hex')}`), s.sb.rsaKey.n, 'PEM modulus = rsaKey.n');
+  assert.equal(BigInt(`0x${Buffer.from(jwk.e!, 'base64url').toString('hex')}`), s.sb.rsaKey.e, 'PEM exponent = rsaKey.e');
 });
 
 const ids: string[] = [];
@@ -127,8 +130,14 @@ test('mtcute: calls routed to DC 2 and DC 3 with { dcId } go through auth.export
       assert.ok(u && u._ === 'user', `DC ${dcId} answered a user`);
       assert.equal(String(u.id), seededId);
       assert.equal(u.phone, phone);
-      assert.ok(h.logs.some((l) => l.includes(`exporting auth to dc ${dcId}`)), `mtcute exported its authorization to DC ${dcId}`);
-      assert.ok(h.dials.some((d) => d.dcId === dcId && d.port === s.portOf(dcId)), `mtcute dialled DC ${dcId} at the port from help.getConfig`);
+      assert.ok(
+        h.logs.some((l) => l.includes(`exporting auth to dc ${dcId}`)),
+        `mtcute exported its authorization to DC ${dcId}`,
+      );
+      assert.ok(
+        h.dials.some((d) => d.dcId === dcId && d.port === s.portOf(dcId)),
+        `mtcute dialled DC ${dcId} at the port from help.getConfig`,
+      );
     }
     const auths = seededUser(s, phone).auths;
     assert.ok(auths.some((a) => a.dcId === 1 && a.kind === 'login'));

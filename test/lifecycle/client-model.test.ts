@@ -160,7 +160,10 @@ for (const path of paths) {
           const home = client.runtime.homeDc;
           const who = types.slice(0, i).includes('LOGIN') ? phone : storedPhone;
           assert.ok(lab.sandbox.revokeAuthorizations(who, home) >= 1, `an authorization of +${who} on DC${home}`);
-          await assert.rejects(client.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }), (e: unknown) => e instanceof LifecycleError && e.code === 'LOGGED_OUT');
+          await assert.rejects(
+            client.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }),
+            (e: unknown) => e instanceof LifecycleError && e.code === 'LOGGED_OUT',
+          );
           break;
         }
         default:

@@ -133,11 +133,20 @@ test('safe to repeat: read-only methods by verb or namespace; nothing that sends
 
 test('backoff: 0.5 s, 1 s, 2 s, each within ± the jitter', () => {
   assert.equal(SERVER_RETRY.retries, 3);
-  assert.deepEqual([0, 1, 2].map((i) => backoffMs(i, () => 0.5)), [500, 1000, 2000]);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => backoffMs(i, () => 0.5)),
+    [500, 1000, 2000],
+  );
   for (let i = 0; i < 3; i++) {
     const d = 500 * 2 ** i;
-    assert.equal(backoffMs(i, () => 0), Math.round(d * (1 - SERVER_RETRY.jitter)));
-    assert.equal(backoffMs(i, () => 1), Math.round(d * (1 + SERVER_RETRY.jitter)));
+    assert.equal(
+      backoffMs(i, () => 0),
+      Math.round(d * (1 - SERVER_RETRY.jitter)),
+    );
+    assert.equal(
+      backoffMs(i, () => 1),
+      Math.round(d * (1 + SERVER_RETRY.jitter)),
+    );
   }
 });
 
@@ -212,7 +221,10 @@ test('401 SESSION_REVOKED on another DC ends the authorization everywhere, with 
   assert.deepEqual(client.status().authorizedDcs, [2, 4]);
   const exports = lab.received('auth.exportAuthorization');
   await withFaults([{ method: 'users.getUsers', dcId: 4, error: 'SESSION_REVOKED', times: Infinity }], async () => {
-    await assert.rejects(client.call(self, { dcId: 4 }), (e: unknown) => e instanceof LifecycleError && e.code === 'LOGGED_OUT' && /SESSION_REVOKED/.test(e.message));
+    await assert.rejects(
+      client.call(self, { dcId: 4 }),
+      (e: unknown) => e instanceof LifecycleError && e.code === 'LOGGED_OUT' && /SESSION_REVOKED/.test(e.message),
+    );
   });
   assert.equal(lab.received('auth.exportAuthorization'), exports, 'no transfer after SESSION_REVOKED');
   assert.equal(sends(events, lastRoot(events, 'users.getUsers')), 1);
@@ -246,11 +258,17 @@ test('401 AUTH_KEY_INVALID on another DC → that DC transferred again and the c
 test('401 AUTH_KEY_PERM_EMPTY is not a logout: TEMP_KEY_UNBOUND says why, the login stays', async () => {
   const { client, events } = await loggedIn();
   await withFaults([{ method: 'users.getUsers', dcId: 2, error: 'AUTH_KEY_PERM_EMPTY' }], async () => {
-    await assert.rejects(client.call(self), (e: unknown) => e instanceof LifecycleError && e.code === 'TEMP_KEY_UNBOUND' && /not a logout/.test(e.message) && /temporary keys/.test(e.message));
+    await assert.rejects(
+      client.call(self),
+      (e: unknown) => e instanceof LifecycleError && e.code === 'TEMP_KEY_UNBOUND' && /not a logout/.test(e.message) && /temporary keys/.test(e.message),
+    );
   });
   const chain = chainOf(events, lastRoot(events, 'users.getUsers').id);
   assert.ok(chain.some((e) => e.kind === 'error' && e.name === 'AUTH_KEY_PERM_EMPTY' && /not a logout/.test(e.note ?? '')));
-  assert.equal(chain.some((e) => e.name === 'logged out'), false);
+  assert.equal(
+    chain.some((e) => e.name === 'logged out'),
+    false,
+  );
   assert.equal(client.status().state, 'authorized');
   assert.deepEqual(client.status().authorizedDcs, [2]);
 });
@@ -331,7 +349,8 @@ test('CONNECTION_NOT_INITED → initConnection sent again with the repeated call
   const { client, events } = lab.client();
   await client.start();
   await client.call({ _: 'help.getNearestDc' });
-  const wrapped = (): number => lab.serverWire.filter((e) => e.dir === 'in' && e.ctor === 'help.getNearestDc' && e.dcId === 2 && /initConnection/.test(e.note ?? '')).length;
+  const wrapped = (): number =>
+    lab.serverWire.filter((e) => e.dir === 'in' && e.ctor === 'help.getNearestDc' && e.dcId === 2 && /initConnection/.test(e.note ?? '')).length;
   const w0 = wrapped();
   const r0 = lab.received('help.getNearestDc', 2);
   await client.call({ _: 'help.getNearestDc' });
@@ -361,7 +380,10 @@ test('FLOOD_PREMIUM_WAIT_1 and TAKEOUT_INIT_DELAY_1 are waited out with a countd
     });
     const root = lastRoot(events, 'help.getNearestDc');
     const chain = chainOf(events, root.id);
-    assert.deepEqual(chain.filter((e) => e.kind === 'flood-wait').map((e) => `${e.name}:${e.waitSeconds}`), [`${error}:1`, `${error}:0`]);
+    assert.deepEqual(
+      chain.filter((e) => e.kind === 'flood-wait').map((e) => `${e.name}:${e.waitSeconds}`),
+      [`${error}:1`, `${error}:0`],
+    );
     assert.equal(sends(events, root), 2);
   }
 });
@@ -373,10 +395,18 @@ test('FLOOD_WAIT_0 is repeated once at once; a second FLOOD_WAIT_0 fails', async
     await client.call({ _: 'help.getNearestDc' });
   });
   let root = lastRoot(events, 'help.getNearestDc');
-  assert.deepEqual(chainOf(events, root.id).filter((e) => e.kind === 'flood-wait').map((e) => e.waitSeconds), [0]);
+  assert.deepEqual(
+    chainOf(events, root.id)
+      .filter((e) => e.kind === 'flood-wait')
+      .map((e) => e.waitSeconds),
+    [0],
+  );
   assert.equal(sends(events, root), 2);
   await withFaults([{ method: 'help.getNearestDc', error: 'FLOOD_WAIT_0', times: Infinity }], async () => {
-    await assert.rejects(client.call({ _: 'help.getNearestDc' }), (e: unknown) => e instanceof LifecycleError && e.code === 'FLOOD_WAIT' && e.waitSeconds === 0);
+    await assert.rejects(
+      client.call({ _: 'help.getNearestDc' }),
+      (e: unknown) => e instanceof LifecycleError && e.code === 'FLOOD_WAIT' && e.waitSeconds === 0,
+    );
   });
   root = lastRoot(events, 'help.getNearestDc');
   assert.equal(sends(events, root), 2);
@@ -410,7 +440,9 @@ test('500 INTERNAL on users.getUsers (safe to repeat) is retried with backoff an
   });
   assert.equal(lab.received('users.getUsers', 2) - r0, 3);
   const root = lastRoot(events, 'users.getUsers');
-  const notes = chainOf(events, root.id).filter((e) => e.kind === 'error' && e.name === 'INTERNAL').map((e) => e.note ?? '');
+  const notes = chainOf(events, root.id)
+    .filter((e) => e.kind === 'error' && e.name === 'INTERNAL')
+    .map((e) => e.note ?? '');
   assert.equal(notes.length, 2);
   assert.match(notes[0]!, /^retry 1\/3 in \d+ ms/);
   assert.match(notes[1]!, /^retry 2\/3 in \d+ ms/);
@@ -449,7 +481,9 @@ test('−503 (Timeout) on help.getConfig is retried; a server error that stays i
     await assert.rejects(client.call({ _: 'help.getNearestDc' }), (e: unknown) => e instanceof RpcError && e.errorMessage === 'INTERNAL');
   });
   assert.equal(lab.received('help.getNearestDc', 2) - r1, 1 + SERVER_RETRY.retries);
-  const last = chainOf(events, lastRoot(events, 'help.getNearestDc').id).filter((e) => e.kind === 'error').pop();
+  const last = chainOf(events, lastRoot(events, 'help.getNearestDc').id)
+    .filter((e) => e.kind === 'error')
+    .pop();
   assert.match(last?.note ?? '', /3 retries spent/);
 });
 
@@ -473,7 +507,10 @@ test('logOut sends auth.logOut to every authorized DC (a failure is noted, not t
   await withFaults([{ method: 'auth.logOut', dcId: 5, error: 'INTERNAL' }], async () => {
     await client.logOut();
   });
-  assert.deepEqual([1, 2, 5].map((dc, i) => lab.received('auth.logOut', dc) - before[i]!), [1, 1, 1]);
+  assert.deepEqual(
+    [1, 2, 5].map((dc, i) => lab.received('auth.logOut', dc) - before[i]!),
+    [1, 1, 1],
+  );
   assert.equal(lab.received('auth.logOut', 3) + lab.received('auth.logOut', 4), 0);
   const st = client.status();
   assert.equal(st.state, 'loggedOut');

@@ -71,7 +71,10 @@ test('a logged-in call answered PHONE_MIGRATE_X: home moves to X with the author
   });
   assert.equal(client.runtime.homeDc, 3);
   assert.equal(client.status().state, 'authorized');
-  assert.ok(events.some((e) => e.kind === 'transfer' && e.targetDc === 3), 'the authorization was transferred to DC3 first');
+  assert.ok(
+    events.some((e) => e.kind === 'transfer' && e.targetDc === 3),
+    'the authorization was transferred to DC3 first',
+  );
   assert.equal((await client.call<TlObject[]>(self)).length, 1);
 });
 

@@ -25,7 +25,17 @@ function randomId(): bigint {
 }
 
 async function savedTexts(call: (m: TlObject) => Promise<unknown>): Promise<string[]> {
-  const h = (await call({ _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 100, max_id: 0, min_id: 0, hash: 0n })) as TlObject;
+  const h = (await call({
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 100,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  })) as TlObject;
   return ((h.messages as TlObject[]) ?? []).map((m) => String(m.message ?? ''));
 }
 
@@ -43,7 +53,11 @@ test('a sendMessage in flight across dropped connections: answered once, exactly
     const res = await sent;
     assert.ok(res._.startsWith('update'), res._);
     lab.sandbox.setLatency(2, 0);
-    assert.deepEqual((await savedTexts((m) => client.call(m))).filter((t) => t === text), [text], 'exactly one message');
+    assert.deepEqual(
+      (await savedTexts((m) => client.call(m))).filter((t) => t === text),
+      [text],
+      'exactly one message',
+    );
     assert.equal((await client.pool.get(2)).sessionId, await sessionBefore, 'the session survived the connection');
     const resent = wire.filter((e) => e.dir === 'out' && e.ctor === 'messages.sendMessage');
     assert.equal(resent.length, 2, 'sent, then re-sent once on the new connection');
@@ -170,7 +184,10 @@ test('salts rotate every 2 s: future salts are fetched and used on time, no bad_
       await client.call({ _: 'help.getNearestDc' });
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.ok(wire.some((e) => e.dir === 'in' && e.ctor.includes('future_salts')), 'future salts fetched');
+    assert.ok(
+      wire.some((e) => e.dir === 'in' && e.ctor.includes('future_salts')),
+      'future salts fetched',
+    );
     // the very first message may carry the handshake's salt from an earlier period; after that, none
     const bad = wire.filter((e) => e.dir === 'in' && e.ctor === 'bad_server_salt');
     assert.ok(bad.length <= 1, `${bad.length} bad_server_salt in 5 s over 2 rotations`);
@@ -301,10 +318,31 @@ test('endpoints in order: a dead IPv6 endpoint (preferred) falls back to IPv4; a
         `connected 127.0.0.1:${dc2.port}`,
       ]);
       // a config endpoint marked tcpo_only: obfuscated2 on the wire (the sandbox detects it and answers)
-      pool.setTopology({ thisDc: 2, date: 0, testMode: false, endpoints: [{ id: 3, host: '127.0.0.1', port: lab.sandbox.info.dcs.find((d) => d.id === 3)!.port, ipv6: false, mediaOnly: false, tcpoOnly: true, cdn: false, static: false, thisPortOnly: false, hasSecret: false }] });
+      pool.setTopology({
+        thisDc: 2,
+        date: 0,
+        testMode: false,
+        endpoints: [
+          {
+            id: 3,
+            host: '127.0.0.1',
+            port: lab.sandbox.info.dcs.find((d) => d.id === 3)!.port,
+            ipv6: false,
+            mediaOnly: false,
+            tcpoOnly: true,
+            cdn: false,
+            static: false,
+            thisPortOnly: false,
+            hasSecret: false,
+          },
+        ],
+      });
       await pool.invoke(3, { _: 'help.getNearestDc' });
       assert.match(pool.connectionInfo(3)?.endpoint ?? '', /\(obfuscated\)$/);
-      assert.ok(lab.logs.some((l) => /DC3: .* from .*\(obfuscated /.test(l)), 'the sandbox saw an obfuscated connection');
+      assert.ok(
+        lab.logs.some((l) => /DC3: .* from .*\(obfuscated /.test(l)),
+        'the sandbox saw an obfuscated connection',
+      );
     } finally {
       pool.close();
       tapped.close();

@@ -58,7 +58,10 @@ test('PHONE_MIGRATE: the trace holds sendCode @DC2 → PHONE_MIGRATE_4 → conne
   // the same chain is in the TraceStore and renders as one line
   const line = formatTraceTimeline(trace.chainOf(root.id), { details: false });
   // (machine transitions, which carry from/to, are part of the chain too; the essential steps come in this order)
-  assert.match(line, /auth\.sendCode @DC2 → (.* → )?PHONE_MIGRATE_4 → (.* → )?connect DC4 → (.* → )?auth key DC4 \(3 round trips\) → (.* → )?auth\.sendCode @DC4 → (.* → )?auth\.sentCode/);
+  assert.match(
+    line,
+    /auth\.sendCode @DC2 → (.* → )?PHONE_MIGRATE_4 → (.* → )?connect DC4 → (.* → )?auth key DC4 \(3 round trips\) → (.* → )?auth\.sendCode @DC4 → (.* → )?auth\.sentCode/,
+  );
   // no secret reached the trace: no login code, no api_hash value
   const json = trace.exportJson();
   assert.equal(json.includes(lab.code(phone)), false);
@@ -147,7 +150,10 @@ test('transfer: concurrent calls to a third DC share one export; later calls reu
   // always invalid: bounded (1 + 2 retries), then TRANSFER_FAILED
   await withFaults([{ method: 'auth.importAuthorization', error: 'AUTH_BYTES_INVALID', times: Infinity }], async () => {
     const before4 = lab.received('auth.exportAuthorization');
-    await assert.rejects(client.call(self, { dcId: 4 }), (e: unknown) => e instanceof LifecycleError && e.code === 'TRANSFER_FAILED' && /AUTH_BYTES_INVALID/.test(e.message));
+    await assert.rejects(
+      client.call(self, { dcId: 4 }),
+      (e: unknown) => e instanceof LifecycleError && e.code === 'TRANSFER_FAILED' && /AUTH_BYTES_INVALID/.test(e.message),
+    );
     assert.equal(lab.received('auth.exportAuthorization') - before4, 3);
   });
 });
@@ -192,7 +198,14 @@ test('USER_MIGRATE: export at the old home, import at X, query repeated, new hom
     assert.ok((await store.getAuthorizedDcs()).includes(1));
     const root = [...events].reverse().find((e) => e.kind === 'call' && e.name === 'users.getUsers' && e.parentId === undefined)!;
     const names = chainOf(events, root.id).map((e) => `${e.kind}:${e.name}`);
-    for (const n of ['redirect:USER_MIGRATE_1', 'transfer:transfer', 'call:auth.exportAuthorization', 'call:auth.importAuthorization', 'state:home DC', 'result:Vector(1)']) {
+    for (const n of [
+      'redirect:USER_MIGRATE_1',
+      'transfer:transfer',
+      'call:auth.exportAuthorization',
+      'call:auth.importAuthorization',
+      'state:home DC',
+      'result:Vector(1)',
+    ]) {
       assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
     }
   } finally {
@@ -213,7 +226,10 @@ test('FLOOD_WAIT: under the threshold → countdown then success; over it → th
     assert.deepEqual(countdown, [1, 0]);
   });
   await withFaults([{ method: 'auth.sendCode', error: 'FLOOD_WAIT_100', times: Infinity }], async () => {
-    await assert.rejects(client.runtime.sendCode('9996621236'), (e: unknown) => e instanceof LifecycleError && e.code === 'FLOOD_WAIT' && e.waitSeconds === 100);
+    await assert.rejects(
+      client.runtime.sendCode('9996621236'),
+      (e: unknown) => e instanceof LifecycleError && e.code === 'FLOOD_WAIT' && e.waitSeconds === 100,
+    );
   });
 });
 
@@ -228,7 +244,10 @@ test('FLOOD_WAIT on exportAuthorization during a transfer is waited out too', as
     assert.equal(me!.first_name, 'Flood');
   });
   const fw = events.filter((e) => e.kind === 'flood-wait');
-  assert.deepEqual(fw.map((e) => e.waitSeconds), [1, 0]);
+  assert.deepEqual(
+    fw.map((e) => e.waitSeconds),
+    [1, 0],
+  );
   assert.equal(events.find((e) => e.id === fw[0]!.parentId)!.name, 'auth.exportAuthorization');
 });
 
@@ -264,7 +283,10 @@ test('redirects are bounded: a loop and more than maxRedirects hops end in error
   // every DC below 5 sends it one DC further: 2 → 3 → 4 → 5
   const hops: FaultRule[] = [1, 2, 3, 4].map((dcId) => ({ method: 'auth.sendCode', dcId, error: `PHONE_MIGRATE_${dcId + 1}`, times: Infinity }));
   await withFaults(hops, async () => {
-    await assert.rejects(client.runtime.sendCode('9996621238'), (e: unknown) => e instanceof LifecycleError && e.code === 'TOO_MANY_REDIRECTS' && e.chain!.length === 4);
+    await assert.rejects(
+      client.runtime.sendCode('9996621238'),
+      (e: unknown) => e instanceof LifecycleError && e.code === 'TOO_MANY_REDIRECTS' && e.chain!.length === 4,
+    );
   });
 });
 

@@ -69,7 +69,14 @@ test('CONNECT: disconnected → connecting → creatingKey → ready; PING repor
 test('KEY_INVALID (−404) in ready: connecting again makes a new key', async () => {
   const keys = memoryKeyStore();
   let ref: ReturnType<typeof createActor<typeof dcSessionMachine>> | undefined;
-  const pool = new DcPool({ profile, keys, onEvent: (e) => { const ev = sessionEventOf(e); if (ev && ref) ref.send(ev); } });
+  const pool = new DcPool({
+    profile,
+    keys,
+    onEvent: (e) => {
+      const ev = sessionEventOf(e);
+      if (ev && ref) ref.send(ev);
+    },
+  });
   const actor = createActor(dcSessionMachine, { input: { dcId: 5, pool } });
   ref = actor;
   const seen = track(actor);
@@ -90,7 +97,14 @@ test('KEY_INVALID (−404) in ready: connecting again makes a new key', async ()
 test('a real −404 in ready (the DC forgot its keys: sandbox.dropAuthKeys): the next call drops the key, a new one is made, ready again', async () => {
   const keys = memoryKeyStore();
   let ref: ReturnType<typeof createActor<typeof dcSessionMachine>> | undefined;
-  const pool = new DcPool({ profile, keys, onEvent: (e) => { const ev = sessionEventOf(e); if (ev && ref) ref.send(ev); } });
+  const pool = new DcPool({
+    profile,
+    keys,
+    onEvent: (e) => {
+      const ev = sessionEventOf(e);
+      if (ev && ref) ref.send(ev);
+    },
+  });
   const actor = createActor(dcSessionMachine, { input: { dcId: 4, pool, maxBackoffMs: 100 } });
   ref = actor;
   const seen = track(actor);
@@ -107,7 +121,19 @@ test('a real −404 in ready (the DC forgot its keys: sandbox.dropAuthKeys): the
   assert.equal(actor.getSnapshot().context.keyCreated, true);
   // One −404 is not proof (DCs send it while restarting): the connection is lost (reconnecting), a fresh one probes
   // the key, and only the second −404 in a row drops it: then a new key is made.
-  assert.deepEqual(seen, ['disconnected', 'connecting', 'creatingKey', 'ready', 'reconnecting', 'connecting', 'ready', 'reconnecting', 'connecting', 'creatingKey', 'ready']);
+  assert.deepEqual(seen, [
+    'disconnected',
+    'connecting',
+    'creatingKey',
+    'ready',
+    'reconnecting',
+    'connecting',
+    'ready',
+    'reconnecting',
+    'connecting',
+    'creatingKey',
+    'ready',
+  ]);
   assert.equal(actor.getSnapshot().context.attempts, 0);
   actor.stop();
   pool.close();

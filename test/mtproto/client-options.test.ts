@@ -57,7 +57,15 @@ async function strictServer(handshakeDc: number): Promise<StrictServer> {
   return s;
 }
 
-const base = (port: number) => ({ host: '127.0.0.1', port, dcId: 2, transport: 'intermediate' as const, rsaKeys: [pair.publicKey], handshakeTimeoutMs: 5000, callTimeoutMs: 5000 });
+const base = (port: number) => ({
+  host: '127.0.0.1',
+  port,
+  dcId: 2,
+  transport: 'intermediate' as const,
+  rsaKeys: [pair.publicKey],
+  handshakeTimeoutMs: 5000,
+  callTimeoutMs: 5000,
+});
 
 test('handshakeDcId 10002: a strict test DC accepts the key, and the session runs with dcId 2', async () => {
   const server = await strictServer(10002);

@@ -44,13 +44,16 @@ test('GramJS (old p_q_inner_data) creates an auth key with our ServerHandshake',
   await connection.connect();
   try {
     const { authKey, timeOffset } = await doAuthentication(new MTProtoPlainSender(connection, logger), logger);
-    assert.deepEqual(errors.map((e) => e.message), []);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [],
+    );
     assert.equal(done.length, 1);
     assert.equal(done[0]!.innerData, 'p_q_inner_data');
     const theirs = authKey.getKey()!;
     const ids = `GramJS authKeyId ${authKeyId(new Uint8Array(theirs))}, ours ${done[0]!.authKeyId}`;
     // GramJS drops leading zero bytes of g^ab (1 in 256 keys); compare as numbers.
-    assert.equal(BigInt('0x' + theirs.toString('hex')), BigInt('0x' + Buffer.from(done[0]!.authKey).toString('hex')), ids);
+    assert.equal(BigInt(`0x${theirs.toString('hex')}`), BigInt(`0x${Buffer.from(done[0]!.authKey).toString('hex')}`), ids);
     assert.ok(Math.abs(timeOffset) <= 1);
   } finally {
     await connection.disconnect();

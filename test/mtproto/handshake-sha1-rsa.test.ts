@@ -78,7 +78,16 @@ async function handshake(port: number, encoding: Encoding): Promise<{ authKey?: 
     const serverNonce = resPq.server_nonce as Uint8Array;
     const [p, q] = factorizePq(bigIntFromBytes(resPq.pq as Uint8Array, 'be'));
     const newNonce = randomBytes(32);
-    const inner = codec.encode({ _: 'p_q_inner_data_dc', pq: resPq.pq, p: bigIntToMinBytes(p), q: bigIntToMinBytes(q), nonce, server_nonce: serverNonce, new_nonce: newNonce, dc: DC });
+    const inner = codec.encode({
+      _: 'p_q_inner_data_dc',
+      pq: resPq.pq,
+      p: bigIntToMinBytes(p),
+      q: bigIntToMinBytes(q),
+      nonce,
+      server_nonce: serverNonce,
+      new_nonce: newNonce,
+      dc: DC,
+    });
     let encrypted: Uint8Array;
     if (encoding === 'sha1') encrypted = sha1RsaEncrypt(inner);
     else if (encoding === 'rsa_pad') encrypted = rsaPadEncrypt(inner, rsa().publicKey);
@@ -105,7 +114,12 @@ async function handshake(port: number, encoding: Encoding): Promise<{ authKey?: 
     const { secret: b, public: gB } = dhKeyPair(dhPrime, serverInner.g as number);
     const clientInner = codec.encode({ _: 'client_DH_inner_data', nonce, server_nonce: serverNonce, retry_id: 0n, g_b: bigIntToMinBytes(gB) });
     const result = answer(
-      await exchange({ _: 'set_client_DH_params', nonce, server_nonce: serverNonce, encrypted_data: aesIgeEncrypt(withHashAndPadding(clientInner), tmp.key, tmp.iv) }),
+      await exchange({
+        _: 'set_client_DH_params',
+        nonce,
+        server_nonce: serverNonce,
+        encrypted_data: aesIgeEncrypt(withHashAndPadding(clientInner), tmp.key, tmp.iv),
+      }),
     );
     assert.equal(result._, 'dh_gen_ok');
     return { authKey: bigIntToBytes(dhShared(bigIntFromBytes(serverInner.g_a as Uint8Array, 'be'), b, dhPrime), 256, 'be') };

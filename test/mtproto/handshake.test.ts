@@ -154,14 +154,7 @@ for (const transport of TRANSPORT_NAMES) {
     assert.equal(server.done[0]!.clientDc, DC);
 
     const plain = events.filter((e) => e.kind === 'plain').map((e) => `${e.dir} ${e.ctor}`);
-    assert.deepEqual(plain, [
-      'out req_pq_multi',
-      'in resPQ',
-      'out req_DH_params',
-      'in server_DH_params_ok',
-      'out set_client_DH_params',
-      'in dh_gen_ok',
-    ]);
+    assert.deepEqual(plain, ['out req_pq_multi', 'in resPQ', 'out req_DH_params', 'in server_DH_params_ok', 'out set_client_DH_params', 'in dh_gen_ok']);
     for (const e of events.filter((x) => x.kind === 'plain')) {
       assert.ok(e.size >= 24 && e.msgId, `size and msgId on ${e.ctor}`);
       assert.equal(BigInt(e.msgId) % 4n, e.dir === 'out' ? 0n : 1n, `msg_id residue of ${e.dir} ${e.ctor}`);
@@ -193,7 +186,10 @@ test('test-DC (+10000) and media (negative) dc ids are accepted; another DC gets
   const server = await startServer();
   await runClient(server.port, { dcId: 10000 + DC });
   await runClient(server.port, { dcId: -DC });
-  assert.deepEqual(server.done.map((d) => d.clientDc), [10000 + DC, -DC]);
+  assert.deepEqual(
+    server.done.map((d) => d.clientDc),
+    [10000 + DC, -DC],
+  );
   const err = await expectHandshakeError(runClient(server.port, { dcId: 3 }));
   assert.equal(err.transportCode, -444);
   assert.equal(err.step, 'req_DH_params');
@@ -347,8 +343,8 @@ test('the server survives garbage (random req_DH_params.encrypted_data, random f
   link2.send(encodePlainMessage(new MsgIdClock().next(), codec.encode({ _: 'req_pq_multi', nonce: nonce2 })));
   while (frames2.length === 0) await new Promise((r) => setTimeout(r, 5));
   const res2 = codec.decode(decodePlainMessage(frames2[0]!).body);
-  
-  const [p, q] = factorizePq(BigInt('0x' + hex(res2.pq as Uint8Array)));
+
+  const [p, q] = factorizePq(BigInt(`0x${hex(res2.pq as Uint8Array)}`));
   const toBytes = (n: bigint): Uint8Array => Uint8Array.from(Buffer.from(n.toString(16).padStart(8, '0'), 'hex'));
   link2.send(
     encodePlainMessage(
@@ -393,7 +389,15 @@ test('ServerHandshake never throws anything but ServerHandshakeError on nonsense
   const ok = await hs.handle({ _: 'req_pq', nonce: randomBytes(16) });
   assert.equal(ok.reply._, 'resPQ', 'the old req_pq is answered too');
   await assert.rejects(
-    hs.handle({ _: 'req_DH_params', nonce: ok.reply.nonce, server_nonce: ok.reply.server_nonce, p: 'x', q: null, public_key_fingerprint: 1n, encrypted_data: 7 }),
+    hs.handle({
+      _: 'req_DH_params',
+      nonce: ok.reply.nonce,
+      server_nonce: ok.reply.server_nonce,
+      p: 'x',
+      q: null,
+      public_key_fingerprint: 1n,
+      encrypted_data: 7,
+    }),
     ServerHandshakeError,
   );
 });

@@ -51,7 +51,10 @@ test('a session idle for longer than sessionIdleMs is dropped with its kept answ
   const [again] = await b.waitFor('rpc_result', q);
   assert.equal(again!.msgId, answer!.msgId);
   // only the kept copy of the first announcement (same msg_id), not a new one
-  assert.deepEqual(b.all('new_session_created').map((m) => m.msgId), [created!.msgId]);
+  assert.deepEqual(
+    b.all('new_session_created').map((m) => m.msgId),
+    [created!.msgId],
+  );
   b.close();
   await waitFor(() => server.conns[1]!.closed);
 
@@ -68,7 +71,7 @@ test('a session idle for longer than sessionIdleMs is dropped with its kept answ
   c.close();
 });
 
-test('the sweep drops idle sessions without any new connection (sweepIdleSessions, and the unref\'d timer)', { timeout: 30_000 }, async () => {
+test("the sweep drops idle sessions without any new connection (sweepIdleSessions, and the unref'd timer)", { timeout: 30_000 }, async () => {
   let offset = 0;
   const server = await startServer(defaultHandler, { now: () => Date.now() + offset, sessionIdleMs: 1500 });
   const key = preShareKey(server, 5n);

@@ -241,7 +241,10 @@ describe('seqno rules', () => {
     await c.waitFor('future_salts');
     await c.waitFor('msgs_state_info');
     await sleep(100);
-    assert.deepEqual(c.badMsgs().map((b) => b.code), [35, 34]);
+    assert.deepEqual(
+      c.badMsgs().map((b) => b.code),
+      [35, 34],
+    );
     assert.equal(server.calls.length, 0);
     c.close();
   });
@@ -279,11 +282,17 @@ describe('container rules', () => {
     await expect64(cid, 'child id above');
     // 1021 messages (acks do not count: 1020 pings + acks pass)
     await expect64(c.sendContainer(Array.from({ length: 1021 }, (_, i) => ({ body: ping(BigInt(i)), contentRelated: false }))).containerId, '1021 messages');
-    const okBig = c.sendContainer([...Array.from({ length: 1020 }, (_, i) => ({ body: ping(BigInt(i)), contentRelated: false })), { body: acks([]), contentRelated: false }]);
+    const okBig = c.sendContainer([
+      ...Array.from({ length: 1020 }, (_, i) => ({ body: ping(BigInt(i)), contentRelated: false })),
+      { body: acks([]), contentRelated: false },
+    ]);
     await c.waitFor('pong', undefined, 1020, 10_000);
     assert.ok(!c.badMsgs().some((b) => b.id === okBig.containerId));
     // over 1 MiB
-    const huge = encodeLongVectorMessage(MT.msgs_ack, Array.from({ length: 131_072 }, (_, i) => BigInt(i)));
+    const huge = encodeLongVectorMessage(
+      MT.msgs_ack,
+      Array.from({ length: 131_072 }, (_, i) => BigInt(i)),
+    );
     await expect64(c.sendContainer([{ body: huge, contentRelated: false }]).containerId, 'over 1 MiB');
     // framing: says 3 messages, carries 1
     const framed = encodeContainer([{ msgId: c.clock.next(), seqno: c.seq(true), body: nearestDc() }]);
@@ -638,4 +647,3 @@ test('hostile encrypted bodies (service constructors with random tails, random c
   fresh.close();
   c.close();
 });
-

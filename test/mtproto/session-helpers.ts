@@ -283,7 +283,13 @@ export class RawClient {
   }
 }
 
-export async function rawClient(port: number, key: Uint8Array, salt: bigint, sessionId?: bigint, transport: TransportName = 'intermediate'): Promise<RawClient> {
+export async function rawClient(
+  port: number,
+  key: Uint8Array,
+  salt: bigint,
+  sessionId?: bigint,
+  transport: TransportName = 'intermediate',
+): Promise<RawClient> {
   const link = await connectTcp({ host: HOST, port, transport });
   return new RawClient(link, key, salt, sessionId);
 }

@@ -76,7 +76,14 @@ describe('rpc errors', () => {
   });
 });
 
-function rawEncrypt(authKey: Uint8Array, header: { salt: bigint; sessionId: bigint; msgId: bigint; seqno: number }, body: Uint8Array, declaredLen: number, pad: number, x: 0 | 8): Uint8Array {
+function rawEncrypt(
+  authKey: Uint8Array,
+  header: { salt: bigint; sessionId: bigint; msgId: bigint; seqno: number },
+  body: Uint8Array,
+  declaredLen: number,
+  pad: number,
+  x: 0 | 8,
+): Uint8Array {
   const plain = new Uint8Array(32 + body.length + pad);
   const v = new DataView(plain.buffer);
   v.setBigInt64(0, header.salt, true);
@@ -148,7 +155,10 @@ interface Incoming {
   body: Uint8Array;
 }
 
-async function fakeServer(key: Uint8Array, script: (m: Incoming, reply: (msgId: bigint, seqno: number, body: Uint8Array, sessionId?: bigint) => void, link: FrameLink) => void): Promise<number> {
+async function fakeServer(
+  key: Uint8Array,
+  script: (m: Incoming, reply: (msgId: bigint, seqno: number, body: Uint8Array, sessionId?: bigint) => void, link: FrameLink) => void,
+): Promise<number> {
   return startRaw((payload, link) => {
     const m = decryptMessage(key, payload, 0);
     const reply = (msgId: bigint, seqno: number, body: Uint8Array, sessionId = m.sessionId): void =>
@@ -160,7 +170,7 @@ async function fakeServer(key: Uint8Array, script: (m: Incoming, reply: (msgId: 
 let idCounter = 0;
 function serverId(offsetSec = 0, residue = 1n, n = ++idCounter): bigint {
   const ms = Date.now() + offsetSec * 1000;
-  return ((BigInt(Math.floor(ms / 1000)) << 32n) | (BigInt(n) << 8n)) | residue;
+  return (BigInt(Math.floor(ms / 1000)) << 32n) | (BigInt(n) << 8n) | residue;
 }
 
 function nearestDcResult(reqMsgId: bigint): Uint8Array {
@@ -214,9 +224,22 @@ describe('client incoming checks (fake server)', () => {
   // The guidelines ask to ignore these (a server re-sending an answer after a reconnect is normal): the message is
   // dropped with a wire event, the connection stays, and the real answer that follows is taken.
   const ignored: { name: string; note: RegExp; bad: (m: Incoming) => { id: bigint; seqno: number; body: Uint8Array }; before?: boolean }[] = [
-    { name: 'a duplicate msg_id', note: /duplicate msg_id: message ignored/, bad: (m) => ({ id: -1n, seqno: 1, body: nearestDcResult(callIds(m)[0]!) }), before: true },
-    { name: 'a msg_id 400 s in the past (clock synced)', note: /in the past: message ignored/, bad: (m) => ({ id: serverId(-400), seqno: 1, body: nearestDcResult(callIds(m)[0]!) }) },
-    { name: 'a msg_id 60 s in the future (clock synced)', note: /in the future: message ignored/, bad: (m) => ({ id: serverId(60), seqno: 1, body: nearestDcResult(callIds(m)[0]!) }) },
+    {
+      name: 'a duplicate msg_id',
+      note: /duplicate msg_id: message ignored/,
+      bad: (m) => ({ id: -1n, seqno: 1, body: nearestDcResult(callIds(m)[0]!) }),
+      before: true,
+    },
+    {
+      name: 'a msg_id 400 s in the past (clock synced)',
+      note: /in the past: message ignored/,
+      bad: (m) => ({ id: serverId(-400), seqno: 1, body: nearestDcResult(callIds(m)[0]!) }),
+    },
+    {
+      name: 'a msg_id 60 s in the future (clock synced)',
+      note: /in the future: message ignored/,
+      bad: (m) => ({ id: serverId(60), seqno: 1, body: nearestDcResult(callIds(m)[0]!) }),
+    },
   ];
   for (const c of ignored) {
     test(`${c.name} → message ignored ('check-failed' says why), connection kept, the real answer taken`, async () => {
@@ -260,10 +283,14 @@ describe('client incoming checks (fake server)', () => {
       const update = new Uint8Array(new Uint32Array([0xe317af7e]).buffer); // updatesTooLong
       const a = serverId(0, 1n);
       const b = serverId(0, 3n);
-      reply(serverId(0, 1n), 0, encodeContainer([
-        { msgId: b, seqno: 1, body: update },
-        { msgId: a, seqno: 3, body: result },
-      ]));
+      reply(
+        serverId(0, 1n),
+        0,
+        encodeContainer([
+          { msgId: b, seqno: 1, body: update },
+          { msgId: a, seqno: 3, body: result },
+        ]),
+      );
     });
     const cl = await connectClient(port, key, { timeSynced: true });
     const updates: TlObject[] = [];
@@ -273,7 +300,10 @@ describe('client incoming checks (fake server)', () => {
     await waitFor(() => updates.length === 1);
     assert.equal(updates[0]!._, 'updatesTooLong');
     const inContainer = cl.events.filter((e) => e.dir === 'in' && e.containerId);
-    assert.deepEqual(inContainer.map((e) => e.ctor), ['updatesTooLong', 'rpc_result:nearestDc']);
+    assert.deepEqual(
+      inContainer.map((e) => e.ctor),
+      ['updatesTooLong', 'rpc_result:nearestDc'],
+    );
     cl.session.close();
   });
 
@@ -406,7 +436,10 @@ describe('client incoming checks (fake server)', () => {
     assert.equal(withCall.length, 2);
     assert.deepEqual(withCall[1]!.ids, withCall[0]!.ids, 'the same msg_id');
     assert.ok(withCall[1]!.container, 'inside a container');
-    assert.ok(got.some((g) => g.stateInfo), 'msgs_state_info for the id we never sent');
+    assert.ok(
+      got.some((g) => g.stateInfo),
+      'msgs_state_info for the id we never sent',
+    );
     cl.session.close();
   });
 

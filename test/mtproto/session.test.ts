@@ -151,12 +151,17 @@ describe('encrypted session over loopback TCP (pre-shared key)', () => {
     await c.session.invoke({ _: 'help.getNearestDc' });
     const calls = [1, 2, 3, 4, 5].map((n) => c.session.invoke({ _: 'users.getUsers', id: Array.from({ length: n }, () => ({ _: 'inputUserSelf' })) }));
     const results = (await Promise.all(calls)) as TlObject[][];
-    results.forEach((r, i) => assert.equal(r.length, i + 1));
+    results.forEach((r, i) => {
+      assert.equal(r.length, i + 1);
+    });
     const container = c.events.find((e) => e.dir === 'out' && e.ctor === 'msg_container')!;
     assert.ok(container, 'a container went out');
     const inside = c.events.filter((e) => e.dir === 'out' && e.containerId === container.msgId);
     assert.equal(inside.filter((e) => e.ctor === 'users.getUsers').length, 5);
-    assert.ok(inside.some((e) => e.ctor === 'msgs_ack'), 'the pending ack rode along (piggybacked)');
+    assert.ok(
+      inside.some((e) => e.ctor === 'msgs_ack'),
+      'the pending ack rode along (piggybacked)',
+    );
     for (const e of inside) assert.ok(BigInt(e.msgId!) < BigInt(container.msgId!), 'inner ids below the container id');
     assert.ok(server.events.some((e) => e.dir === 'in' && e.ctor === 'msg_container' && e.note === '6 messages'));
     c.session.close();
@@ -227,10 +232,13 @@ describe('encrypted session over loopback TCP (pre-shared key)', () => {
   });
 
   test('a slow call is acknowledged by the server (msgs_ack) before its answer arrives', async () => {
-    const server = await startServer(async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      return { _: 'nearestDc', country: 'X', this_dc: 2, nearest_dc: 2 };
-    }, { ackDelayMs: 50 });
+    const server = await startServer(
+      async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        return { _: 'nearestDc', country: 'X', this_dc: 2, nearest_dc: 2 };
+      },
+      { ackDelayMs: 50 },
+    );
     const key = preShareKey(server);
     const c = await connectClient(server.port, key);
     await c.session.invoke({ _: 'help.getNearestDc' });
@@ -320,7 +328,10 @@ describe('encrypted session over loopback TCP (pre-shared key)', () => {
     const closed = once<string>(c.session, 'close');
     await assert.rejects(c.session.invoke({ _: 'help.getNearestDc' }), SessionClosedError);
     assert.match(await closed, /connection closed/);
-    assert.ok(server.logs.some((l) => /failed the msg_key check/.test(l)), server.logs.join('\n'));
+    assert.ok(
+      server.logs.some((l) => /failed the msg_key check/.test(l)),
+      server.logs.join('\n'),
+    );
     assert.ok(server.events.some((e) => e.kind === 'check-failed'));
     const fresh = await connectClient(server.port, key);
     assert.equal(((await fresh.session.invoke({ _: 'help.getNearestDc' })) as TlObject)._, 'nearestDc');
@@ -376,7 +387,15 @@ describe('openSession (real handshake)', () => {
   test('creates an auth key, calls, then a stored key is reused without a handshake', async () => {
     const server = await startServer();
     const events: WireEvent[] = [];
-    const opened = await openSession({ host: HOST, port: server.port, dcId: DC, transport: 'padded', rsaKeys: [rsa().publicKey], onWire: (e) => events.push(e), initConnection: { api_id: 99 } });
+    const opened = await openSession({
+      host: HOST,
+      port: server.port,
+      dcId: DC,
+      transport: 'padded',
+      rsaKeys: [rsa().publicKey],
+      onWire: (e) => events.push(e),
+      initConnection: { api_id: 99 },
+    });
     assert.equal(opened.created, true);
     assert.equal(opened.authKey.length, 256);
     assert.ok(server.keys.has(authKeyId(opened.authKey)));
@@ -384,7 +403,10 @@ describe('openSession (real handshake)', () => {
     assert.equal(r._, 'nearestDc');
     assert.equal(server.calls[0]!.initConnection?.api_id, 99);
     assert.equal(server.calls[0]!.layer, 227);
-    assert.ok(events.some((e) => e.kind === 'plain'), 'handshake messages seen');
+    assert.ok(
+      events.some((e) => e.kind === 'plain'),
+      'handshake messages seen',
+    );
     assert.ok(!events.some((e) => e.ctor === 'bad_server_salt'), 'the handshake salt is right');
     assert.ok(opened.session.clock.synced);
     assert.deepEqual(keyLeaks(events, opened.authKey), []);
@@ -392,11 +414,22 @@ describe('openSession (real handshake)', () => {
     opened.session.close();
 
     const events2: WireEvent[] = [];
-    const again = await openSession({ host: HOST, port: server.port, dcId: DC, transport: 'abridged', rsaKeys: [rsa().publicKey], authKey: opened.authKey, onWire: (e) => events2.push(e) });
+    const again = await openSession({
+      host: HOST,
+      port: server.port,
+      dcId: DC,
+      transport: 'abridged',
+      rsaKeys: [rsa().publicKey],
+      authKey: opened.authKey,
+      onWire: (e) => events2.push(e),
+    });
     assert.equal(again.created, false);
     assert.equal(((await again.session.invoke({ _: 'help.getNearestDc' })) as TlObject)._, 'nearestDc');
     assert.ok(!events2.some((e) => e.kind === 'plain'), 'no handshake');
-    assert.ok(events2.some((e) => e.ctor === 'bad_server_salt'), 'unknown salt corrected by the server');
+    assert.ok(
+      events2.some((e) => e.ctor === 'bad_server_salt'),
+      'unknown salt corrected by the server',
+    );
     again.session.close();
     assert.ok(isTl(r));
   });

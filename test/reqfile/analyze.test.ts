@@ -76,7 +76,10 @@ test('missing-param: required (non-flag) params only, on the method name; flags 
     ['offset_id', 'offset_date', 'add_offset', 'max_id', 'min_id', 'id'],
   );
   // sendMessage has many optional flags: only its required fields are asked for
-  assert.deepEqual(diags('messages.sendMessage\n{ "peer": {"_":"inputPeerSelf"} }').map(([c]) => c), ['missing-param', 'missing-param']);
+  assert.deepEqual(
+    diags('messages.sendMessage\n{ "peer": {"_":"inputPeerSelf"} }').map(([c]) => c),
+    ['missing-param', 'missing-param'],
+  );
 });
 
 test('wrong-type: the range is the value; int, long, string, bytes, Bool, vector, object, true flags, null', () => {
@@ -130,7 +133,10 @@ users.getFullUser
     ['wrong-constructor', '"users.getUsers"'],
   ]);
   const m = messages(text);
-  assert.match(m[0]!, /^id\[0\]\._: "inputPeerSelf" is of type InputPeer, not InputUser; InputUser is one of: inputUserEmpty, inputUserSelf, inputUser, inputUserFromMessage/);
+  assert.match(
+    m[0]!,
+    /^id\[0\]\._: "inputPeerSelf" is of type InputPeer, not InputUser; InputUser is one of: inputUserEmpty, inputUserSelf, inputUser, inputUserFromMessage/,
+  );
   assert.match(m[1]!, /unknown constructor "inputUsr"; .*did you mean "inputUser"/);
   assert.match(m[2]!, /^id\[2\]: missing "_"; expected InputUser/);
   assert.match(m[3]!, /the body names "_": "users\.getUsers", but the method is users\.getFullUser/);
@@ -140,12 +146,31 @@ test('json-syntax: ranges at the offending token; the rest of the body is still 
   const cases: [string, [string, string][]][] = [
     ['users.getUsers\n{ "id": [], }', [['json-syntax', ',']]],
     ['users.getUsers\n{ id: [] }', [['json-syntax', 'id']]],
-    ["users.getUsers\n{ 'id': [] }", [['json-syntax', "'"], ['json-syntax', 'id'], ['json-syntax', "'"]]],
-    ['users.getUsers\n{ "id": [] "x": 1 }', [['json-syntax', '"x"'], ['unknown-param', '"x"']]],
+    [
+      "users.getUsers\n{ 'id': [] }",
+      [
+        ['json-syntax', "'"],
+        ['json-syntax', 'id'],
+        ['json-syntax', "'"],
+      ],
+    ],
+    [
+      'users.getUsers\n{ "id": [] "x": 1 }',
+      [
+        ['json-syntax', '"x"'],
+        ['unknown-param', '"x"'],
+      ],
+    ],
     ['users.getUsers\n{ "id": [ }', [['json-syntax', '}']]],
     ['users.getUsers\n{ "id": [] }\nhelp.getConfig', [['json-syntax', 'help.getConfig']]],
     ['users.getUsers\n{ "id": [{"_": "inputUserSelf"}]', [['json-syntax', '']]],
-    ['users.getUsers\n{ "id": "abc }', [['json-syntax', '"abc }'], ['json-syntax', '']]],
+    [
+      'users.getUsers\n{ "id": "abc }',
+      [
+        ['json-syntax', '"abc }'],
+        ['json-syntax', ''],
+      ],
+    ],
   ];
   for (const [text, want] of cases) assert.deepEqual(diags(text), want, text);
   assert.match(messages('users.getUsers\n{ "id": [] }\nhelp.getConfig')[0]!, /start a new request with a `###` line/);
@@ -178,16 +203,25 @@ users.getFullUser
 });
 
 test('a user schema (schemaFromTlText) is used as given', () => {
-  const own = schemaFromTlText('---types---\nlab.thing#00000001 name:string = lab.Thing;\n---functions---\nlab.get#00000002 thing:lab.Thing count:int = lab.Thing;\n', 1);
+  const own = schemaFromTlText(
+    '---types---\nlab.thing#00000001 name:string = lab.Thing;\n---functions---\nlab.get#00000002 thing:lab.Thing count:int = lab.Thing;\n',
+    1,
+  );
   assert.deepEqual(analyzeRequestFile('lab.get\n{ "thing": {"_":"lab.thing","name":"x"}, "count": 1 }', own), []);
   const d = analyzeRequestFile('lab.get\n{ "thing": {"_":"lab.thing"}, "count": "1" }\n###\nusers.getUsers', own);
-  assert.deepEqual(d.map((x) => x.code), ['missing-param', 'wrong-type', 'unknown-method']);
+  assert.deepEqual(
+    d.map((x) => x.code),
+    ['missing-param', 'wrong-type', 'unknown-method'],
+  );
 });
 
 test('a body nested past the depth limit is one diagnostic, and analysis, completion and hover still answer', () => {
   const text = `users.getUsers\n{ "id": ${'['.repeat(5000)}1${']'.repeat(5000)} }\n`;
   const d = analyzeRequestFile(text, schema);
-  assert.ok(d.some((x) => /nested deeper than 128 levels/.test(x.message)), JSON.stringify(d.map((x) => x.message)));
+  assert.ok(
+    d.some((x) => /nested deeper than 128 levels/.test(x.message)),
+    JSON.stringify(d.map((x) => x.message)),
+  );
   completeAt(text, text.indexOf('1'), schema);
   hoverAt(text, text.indexOf('1'), schema);
 });

@@ -96,7 +96,10 @@ test('tlSignature: ids as 8 hex digits, flags, generics; ids agree with the CRC3
   const s = fullSchema();
   assert.equal(tlSignature(s.methodByName('invokeWithLayer')!), 'invokeWithLayer#da9b0d0d {X:Type} layer:int query:!X = X');
   assert.equal(tlSignature(s.constructorByName('inputPeerSelf')!), 'inputPeerSelf#7da07ec9 = InputPeer');
-  assert.match(tlSignature(s.methodByName('messages.sendMessage')!), /^messages\.sendMessage#[0-9a-f]{8} flags:# no_webpage:flags\.1\?true silent:flags\.5\?true/);
+  assert.match(
+    tlSignature(s.methodByName('messages.sendMessage')!),
+    /^messages\.sendMessage#[0-9a-f]{8} flags:# no_webpage:flags\.1\?true silent:flags\.5\?true/,
+  );
   for (const name of ['users.getUsers', 'help.getNearestDc', 'req_pq_multi']) {
     const e = s.methodByName(name)!;
     const line = tlSignature(e);

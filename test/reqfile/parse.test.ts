@@ -107,12 +107,21 @@ test('variables between requests are file variables; after a body they are assig
   const text = 'users.getUsers\n{"id":[]}\n@a = {{response}}\n@b = id-{{response[0].id}}!\n###\n@c = 3\nhelp.getConfig\n@d = x';
   const f = parseRequestFile(text);
   assert.deepEqual(f.diagnostics, []);
-  assert.deepEqual(f.variables.map((v) => v.name), ['c']);
-  assert.deepEqual(f.requests[0]!.assignments.map((v) => [v.name, v.value]), [
-    ['a', '{{response}}'],
-    ['b', 'id-{{response[0].id}}!'],
-  ]);
-  assert.deepEqual(f.requests[1]!.assignments.map((v) => [v.name, v.value]), [['d', 'x']]);
+  assert.deepEqual(
+    f.variables.map((v) => v.name),
+    ['c'],
+  );
+  assert.deepEqual(
+    f.requests[0]!.assignments.map((v) => [v.name, v.value]),
+    [
+      ['a', '{{response}}'],
+      ['b', 'id-{{response[0].id}}!'],
+    ],
+  );
+  assert.deepEqual(
+    f.requests[1]!.assignments.map((v) => [v.name, v.value]),
+    [['d', 'x']],
+  );
 });
 
 test('syntax diagnostics: bad and misplaced directives, a body without a method, text after the assignments, duplicates', () => {
@@ -153,10 +162,13 @@ test('syntax diagnostics: bad and misplaced directives, a body without a method,
   assert.match(f.diagnostics[3]!.message, /start a new request with a `###` line/);
   assert.match(f.diagnostics[8]!.message, /given twice/);
   assert.equal(f.variables.find((v) => v.name === 'v')!.value, '2', 'the last definition wins');
-  assert.deepEqual(f.requests.map((r) => [r.method, r.dcId]), [
-    ['users.getUsers', undefined],
-    ['help.getConfig', 2],
-  ]);
+  assert.deepEqual(
+    f.requests.map((r) => [r.method, r.dcId]),
+    [
+      ['users.getUsers', undefined],
+      ['help.getConfig', 2],
+    ],
+  );
 });
 
 test('an empty file, only comments, only variables: no requests, no diagnostics', () => {

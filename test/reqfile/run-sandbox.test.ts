@@ -94,23 +94,40 @@ test('the example file after a login: environment values, @dc 2 transfers the au
   const { client, trace } = newClient();
   await client.start();
   const phone = '9996651234';
-  await client.login({ phone, code: async () => sandbox.inbox().filter((m) => m.phone === phone).at(-1)!.code });
+  await client.login({
+    phone,
+    code: async () =>
+      sandbox
+        .inbox()
+        .filter((m) => m.phone === phone)
+        .at(-1)!.code,
+  });
   const text = readFileSync(EXAMPLE, 'utf8');
   const env = await loadEnvironment(EXAMPLE, 'sandbox');
   assert.equal(env.file, join(resolve(EXAMPLE, '..'), 'dclab.env.json'));
   assert.deepEqual(analyzeRequestFile(text, schema, { knownVariables: Object.keys(env.variables) }), []);
   const out = await runRequests(text, { schema, call: clientRunCall(client, { trace, profile: 'sandbox' }), environment: env.variables });
-  assert.deepEqual(out.results.map((r) => [r.method, r.ok, r.dcId]), [
-    ['users.getUsers', true, 5],
-    ['users.getUsers', true, 5],
-    ['users.getFullUser', true, 2],
-    ['messages.getHistory', true, 5],
-    ['help.getNearestDc', true, 5],
-  ]);
+  assert.deepEqual(
+    out.results.map((r) => [r.method, r.ok, r.dcId]),
+    [
+      ['users.getUsers', true, 5],
+      ['users.getUsers', true, 5],
+      ['users.getFullUser', true, 2],
+      ['messages.getHistory', true, 5],
+      ['help.getNearestDc', true, 5],
+    ],
+  );
   const [me, byId, full, history] = out.results;
-  assert.deepEqual(me!.assigned, { me: '7000051234', meHash: (me!.result as { access_hash: string }[])[0]!.access_hash, greeting: 'Hello, Sandbox User 51234' });
+  assert.deepEqual(me!.assigned, {
+    me: '7000051234',
+    meHash: (me!.result as { access_hash: string }[])[0]!.access_hash,
+    greeting: 'Hello, Sandbox User 51234',
+  });
   assert.deepEqual(byId!.result, me!.result, 'the same user by id and access_hash');
-  assert.match(full!.chain!, /users\.getFullUser @DC2 → transfer DC5 to DC2 → auth\.exportAuthorization @DC5 .*auth\.importAuthorization @DC2 .*users\.userFull/);
+  assert.match(
+    full!.chain!,
+    /users\.getFullUser @DC2 → transfer DC5 to DC2 → auth\.exportAuthorization @DC5 .*auth\.importAuthorization @DC2 .*users\.userFull/,
+  );
   assert.equal(full!.assigned.about, 'A user of the MTProto DC Lab sandbox');
   const messages = (history!.result as { messages: unknown[] }).messages;
   assert.equal(messages.length, 3, 'limit from the environment ($shared historyLimit = 3)');
@@ -120,7 +137,14 @@ test('an rpc error ends the run with its code, numeric code and DC; a validation
   const { client, trace } = newClient();
   await client.start();
   const phone = '9996621234';
-  await client.login({ phone, code: async () => sandbox.inbox().filter((m) => m.phone === phone).at(-1)!.code });
+  await client.login({
+    phone,
+    code: async () =>
+      sandbox
+        .inbox()
+        .filter((m) => m.phone === phone)
+        .at(-1)!.code,
+  });
   const text = `users.getUsers
 { "id": [{ "_": "inputUserSelf" }] }
 ###
@@ -129,14 +153,22 @@ users.getFullUser
 ###
 help.getNearestDc`;
   const out = await runRequests(text, { schema, call: clientRunCall(client, { trace }) });
-  assert.deepEqual(out.results.map((r) => r.ok), [true, false], 'stops at the failure');
+  assert.deepEqual(
+    out.results.map((r) => r.ok),
+    [true, false],
+    'stops at the failure',
+  );
   const failed = out.results[1]!;
   assert.deepEqual(failed.error, { code: 'USER_ID_INVALID', message: '400 USER_ID_INVALID from users.getFullUser on DC2', dcId: 2 });
   assert.match(failed.chain!, /users\.getFullUser @DC2 → USER_ID_INVALID/);
 
   const calls = (): number => trace.events().filter((e) => e.kind === 'call').length;
   const before = calls();
-  const bad = await runRequests('users.getUsers\n{ "id": [{ "_": "inputUser", "user_id": "{{x}}", "access_hash": "0" }] }', { schema, call: clientRunCall(client, { trace }), environment: { x: 'me' } });
+  const bad = await runRequests('users.getUsers\n{ "id": [{ "_": "inputUser", "user_id": "{{x}}", "access_hash": "0" }] }', {
+    schema,
+    call: clientRunCall(client, { trace }),
+    environment: { x: 'me' },
+  });
   assert.equal(bad.results[0]!.error!.code, 'VALIDATION');
   assert.equal(bad.results[0]!.error!.path, 'id[0].user_id');
   assert.equal(calls(), before, 'nothing was sent');

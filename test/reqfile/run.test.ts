@@ -56,17 +56,24 @@ auth.exportAuthorization
   const seen: number[] = [];
   const out = await runRequests(text, { schema, call, environment: { hash: '42' }, onResult: (r) => seen.push(r.index) });
   assert.deepEqual(seen, [0, 1, 2]);
-  assert.deepEqual(out.results.map((r) => [r.index, r.ok, r.dcId, r.title]), [
-    [0, true, 4, 'me'],
-    [1, true, 3, undefined],
-    [2, true, 4, undefined],
-  ]);
+  assert.deepEqual(
+    out.results.map((r) => [r.index, r.ok, r.dcId, r.title]),
+    [
+      [0, true, 4, 'me'],
+      [1, true, 3, undefined],
+      [2, true, 4, undefined],
+    ],
+  );
   assert.deepEqual(sent[0]!.method, { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] });
   assert.deepEqual(sent[1]!.method, { _: 'users.getFullUser', id: { _: 'inputUser', user_id: 7000041234n, access_hash: 42n } });
   assert.equal(sent[1]!.dcId, 3);
   const first = out.results[0]!;
   assert.deepEqual(first.result, [{ _: 'user', id: '7000041234', access_hash: '99', first_name: 'Ann', self: true }]);
-  assert.deepEqual(first.assigned, { me: '7000041234', who: 'user-7000041234/Ann', raw: '{"_":"user","id":"7000041234","access_hash":"99","first_name":"Ann","self":true}' });
+  assert.deepEqual(first.assigned, {
+    me: '7000041234',
+    who: 'user-7000041234/Ann',
+    raw: '{"_":"user","id":"7000041234","access_hash":"99","first_name":"Ann","self":true}',
+  });
   assert.equal(first.traceId, '1');
   assert.equal(first.chain, 'users.getUsers @DC4 → ok');
   assert.deepEqual((out.results[1]!.result as { full_user: unknown }).full_user, { _: 'userFull', id: '7000041234' });
@@ -74,7 +81,7 @@ auth.exportAuthorization
   assert.deepEqual(out.variables, { me: '7000041234', who: 'user-7000041234/Ann', raw: first.assigned.raw });
 });
 
-test('resolution order: this run\'s assignments > carried variables > file variables > environment', async () => {
+test("resolution order: this run's assignments > carried variables > file variables > environment", async () => {
   const text = `@a = file-a
 @b = file-b
 @c = {{b}}+{{d}}
@@ -84,9 +91,15 @@ help.getNearestDc
 help.getConfig
 { }
 @x = {{a}}|{{b}}|{{c}}|{{e}}`;
-  const { call } = fake({ 'help.getNearestDc': () => ({ _: 'nearestDc', country: 'XX', this_dc: 2, nearest_dc: 2 }), 'help.getConfig': () => ({ _: 'config' }) });
+  const { call } = fake({
+    'help.getNearestDc': () => ({ _: 'nearestDc', country: 'XX', this_dc: 2, nearest_dc: 2 }),
+    'help.getConfig': () => ({ _: 'config' }),
+  });
   const out = await runRequests(text, { schema, call, variables: { b: 'carried-b', a: 'carried-a' }, environment: { a: 'env-a', d: 'env-d', e: 'env-e' } });
-  assert.deepEqual(out.results.map((r) => r.ok), [true, true]);
+  assert.deepEqual(
+    out.results.map((r) => r.ok),
+    [true, true],
+  );
   // a: assigned in this run; b: carried; c: a file variable expanded with b (carried) and d (env); e: env
   assert.equal(out.variables.x, 'XX|carried-b|carried-b+env-d|env-e');
 });
@@ -110,10 +123,13 @@ users.getUsers
   const one = await runRequests(text, { schema, call, only: 0 });
   const two = await runRequests(text, { schema, call, only: 1, variables: one.variables });
   assert.equal(two.results[0]!.ok, true);
-  assert.deepEqual(sent.map((s) => s.method), [
-    { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] },
-    { _: 'users.getUsers', id: [{ _: 'inputUser', user_id: 5n, access_hash: 0n }] },
-  ]);
+  assert.deepEqual(
+    sent.map((s) => s.method),
+    [
+      { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] },
+      { _: 'users.getUsers', id: [{ _: 'inputUser', user_id: 5n, access_hash: 0n }] },
+    ],
+  );
   await assert.rejects(runRequests(text, { schema, call, only: 7 }), /there is no request #8: the file has 2 requests/);
 });
 
@@ -133,7 +149,10 @@ inputUserSelf`;
   const out = await runRequests(text, { schema, call, stopOnError: false, environment: { name: 'not-a-number', n: '5' } });
   assert.equal(sent.length, 0, 'nothing reached the server');
   const errors = out.results.map((r) => r.error!);
-  assert.deepEqual(errors.map((e) => e.code), ['VALIDATION', 'VALIDATION', 'VALIDATION', 'VALIDATION']);
+  assert.deepEqual(
+    errors.map((e) => e.code),
+    ['VALIDATION', 'VALIDATION', 'VALIDATION', 'VALIDATION'],
+  );
   assert.match(errors[0]!.message, /the body of request #1 \(users\.getUsers\) is not valid JSON after substituting variables/);
   assert.equal(errors[1]!.path, 'id[0].user_id');
   assert.equal(errors[1]!.expected, 'long (decimal string or integer)');
@@ -144,7 +163,10 @@ inputUserSelf`;
 test('stopOnError (default) stops at the first failure; rpc, lifecycle, own and plain errors are mapped', async () => {
   const text = 'help.getNearestDc\n###\nhelp.getConfig\n###\nhelp.getCdnConfig\n###\nupdates.getState\n###\nhelp.getNearestDc';
   const errors: Record<string, unknown> = {
-    'help.getConfig': attachCallTrace(new RpcError(400, 'PHONE_NUMBER_INVALID', 'help.getConfig', 4), { chain: 'help.getConfig @DC4 → PHONE_NUMBER_INVALID', traceId: '9' }),
+    'help.getConfig': attachCallTrace(new RpcError(400, 'PHONE_NUMBER_INVALID', 'help.getConfig', 4), {
+      chain: 'help.getConfig @DC4 → PHONE_NUMBER_INVALID',
+      traceId: '9',
+    }),
     'help.getCdnConfig': new LifecycleError('FLOOD_WAIT', 'FLOOD_WAIT_60 on DC2 is longer than the threshold', { dcId: 2 }),
     'updates.getState': new RunCallError('PROFILE_MISMATCH', 'wrong profile'),
   };
@@ -156,7 +178,10 @@ test('stopOnError (default) stops at the first failure; rpc, lifecycle, own and 
     return { result: { _: 'nearestDc', country: 'XX', this_dc: 2, nearest_dc: 2 } };
   };
   const stopped = await runRequests(text, { schema, call });
-  assert.deepEqual(stopped.results.map((r) => r.ok), [true, false]);
+  assert.deepEqual(
+    stopped.results.map((r) => r.ok),
+    [true, false],
+  );
   const rpc = stopped.results[1]!;
   assert.deepEqual(rpc.error, { code: 'PHONE_NUMBER_INVALID', message: '400 PHONE_NUMBER_INVALID from help.getConfig on DC4', dcId: 4 });
   assert.equal(rpc.dcId, 4);
@@ -164,7 +189,10 @@ test('stopOnError (default) stops at the first failure; rpc, lifecycle, own and 
   assert.equal(rpc.traceId, '9');
   n = 0;
   const all = await runRequests(text, { schema, call, stopOnError: false });
-  assert.deepEqual(all.results.map((r) => r.error?.code ?? 'ok'), ['ok', 'PHONE_NUMBER_INVALID', 'FLOOD_WAIT', 'PROFILE_MISMATCH', 'ERROR']);
+  assert.deepEqual(
+    all.results.map((r) => r.error?.code ?? 'ok'),
+    ['ok', 'PHONE_NUMBER_INVALID', 'FLOOD_WAIT', 'PROFILE_MISMATCH', 'ERROR'],
+  );
   assert.equal(all.results[2]!.dcId, 2);
   assert.equal(all.results[4]!.error!.message, 'socket hang up');
 });
@@ -173,18 +201,30 @@ test('dcOverride beats @dc; @profile reaches the call; an aborted signal stops b
   const text = '@dc 2\n@profile test\nhelp.getNearestDc\n###\n@dc 3\nhelp.getNearestDc';
   const { call, sent } = fake({ 'help.getNearestDc': () => ({ _: 'nearestDc', country: 'XX', this_dc: 1, nearest_dc: 1 }) });
   await runRequests(text, { schema, call, dcOverride: 5 });
-  assert.deepEqual(sent.map((s) => [s.dcId, s.profile]), [
-    [5, 'test'],
-    [5, undefined],
-  ]);
+  assert.deepEqual(
+    sent.map((s) => [s.dcId, s.profile]),
+    [
+      [5, 'test'],
+      [5, undefined],
+    ],
+  );
   const ac = new AbortController();
   const results: RequestRunResult[] = [];
-  await runRequests(text, { schema, call, signal: ac.signal, onResult: (r) => (results.push(r), ac.abort()) });
+  await runRequests(text, {
+    schema,
+    call,
+    signal: ac.signal,
+    onResult: (r) => {
+      results.push(r);
+      ac.abort();
+    },
+  });
   assert.equal(results.length, 1);
 });
 
 test('assignment failures name the path, what is there and the request; later users say which request failed', async () => {
-  const text = 'users.getUsers\n{"id":[{"_":"inputUserSelf"}]}\n@me = {{response[1].id}}\n###\nusers.getUsers\n{"id":[{"_":"inputUser","user_id":"{{me}}","access_hash":"0"}]}\n###\nhelp.getNearestDc\n@x = {{response.missing}}';
+  const text =
+    'users.getUsers\n{"id":[{"_":"inputUserSelf"}]}\n@me = {{response[1].id}}\n###\nusers.getUsers\n{"id":[{"_":"inputUser","user_id":"{{me}}","access_hash":"0"}]}\n###\nhelp.getNearestDc\n@x = {{response.missing}}';
   const { call } = fake({ 'users.getUsers': () => [user(1n)], 'help.getNearestDc': () => ({ _: 'nearestDc', country: 'XX', this_dc: 1, nearest_dc: 1 }) });
   const out = await runRequests(text, { schema, call, stopOnError: false });
   const [a, b, c] = out.results;
@@ -206,10 +246,16 @@ test('environment files: nearest dclab.env.json upwards, $shared + selected, JSO
     writeFileSync(file, 'help.getNearestDc\n');
     // no env file anywhere up to / (tmpdir normally has none): no variables, but a named env is an error
     assert.deepEqual(await loadEnvironment(file), { variables: {} });
-    await assert.rejects(loadEnvironment(file, 'dev'), (e: unknown) => e instanceof EnvironmentError && /environment "dev": no dclab\.env\.json in .*a\/b or any parent folder/.test((e as Error).message));
+    await assert.rejects(
+      loadEnvironment(file, 'dev'),
+      (e: unknown) => e instanceof EnvironmentError && /environment "dev": no dclab\.env\.json in .*a\/b or any parent folder/.test((e as Error).message),
+    );
 
     writeFileSync(join(root, 'dclab.env.json'), JSON.stringify({ $shared: { who: 'root' } }));
-    writeFileSync(join(root, 'a', 'dclab.env.json'), JSON.stringify({ $shared: { limit: 5, peer: { _: 'inputPeerSelf' }, name: 'shared' }, dev: { name: 'dev', flag: true, nothing: null }, prod: {} }));
+    writeFileSync(
+      join(root, 'a', 'dclab.env.json'),
+      JSON.stringify({ $shared: { limit: 5, peer: { _: 'inputPeerSelf' }, name: 'shared' }, dev: { name: 'dev', flag: true, nothing: null }, prod: {} }),
+    );
     const dev = await loadEnvironment(file, 'dev');
     assert.equal(dev.file, join(root, 'a', 'dclab.env.json'), 'the nearest one wins');
     assert.deepEqual(dev.variables, { limit: '5', peer: '{"_":"inputPeerSelf"}', name: 'dev', flag: 'true', nothing: 'null' });
@@ -225,11 +271,14 @@ test('environment files: nearest dclab.env.json upwards, $shared + selected, JSO
     writeFileSync(join(root, 'a', 'dclab.env.json'), JSON.stringify({ $shared: { peer: { _: 'inputPeerSelf' }, n: 2 } }));
     const env = await loadEnvironment(file);
     const { call, sent } = fake({ 'messages.getHistory': () => ({ _: 'messages.messages', messages: [], chats: [], users: [] }) });
-    const out = await runRequests('messages.getHistory\n{ "peer": {{peer}}, "offset_id": 0, "offset_date": 0, "add_offset": 0, "limit": {{n}}, "max_id": 0, "min_id": 0, "hash": "0" }', {
-      schema,
-      call,
-      environment: env.variables,
-    });
+    const out = await runRequests(
+      'messages.getHistory\n{ "peer": {{peer}}, "offset_id": 0, "offset_date": 0, "add_offset": 0, "limit": {{n}}, "max_id": 0, "min_id": 0, "hash": "0" }',
+      {
+        schema,
+        call,
+        environment: env.variables,
+      },
+    );
     assert.equal(out.results[0]!.ok, true, JSON.stringify(out.results[0]!.error));
     assert.deepEqual(sent[0]!.method.peer, { _: 'inputPeerSelf' });
     assert.equal(sent[0]!.method.limit, 2);

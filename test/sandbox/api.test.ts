@@ -35,7 +35,10 @@ test('auth.sendCode: test number on its DC gets an app code of length 5, elsewhe
   assert.equal(sent._, 'auth.sentCode');
   assert.deepEqual(sent.type, { _: 'auth.sentCodeTypeApp', length: 5 });
   assert.match(sent.phone_code_hash, /^[0-9a-f]{16}$/);
-  assert.deepEqual(h.world.inbox().map((e) => [e.phone, e.code, e.dcId]), [['9996641234', '44444', 4]]);
+  assert.deepEqual(
+    h.world.inbox().map((e) => [e.phone, e.code, e.dcId]),
+    [['9996641234', '44444', 4]],
+  );
   await rejectsRpc(h.call(2, 12n, sendCode('9996641234')), 303, 'PHONE_MIGRATE_4');
   // unregistered test numbers follow the same rule
   await rejectsRpc(h.call(1, 12n, sendCode('9996635555')), 303, 'PHONE_MIGRATE_3');
@@ -49,7 +52,10 @@ test('auth.sendCode: other numbers belong to the nearest DC (NETWORK_MIGRATE els
   const entry = h.world.inbox().at(-1)!;
   assert.equal(entry.phone, '15550001111');
   assert.match(entry.code, /^\d{5}$/);
-  assert.ok(h.logs.some((l) => l.includes(entry.code) && l.includes('15550001111')), 'the code is printed in the log');
+  assert.ok(
+    h.logs.some((l) => l.includes(entry.code) && l.includes('15550001111')),
+    'the code is printed in the log',
+  );
   // resendCode delivers it again under the same hash
   const again = await h.call(2, 1n, { _: 'auth.resendCode', phone_number: '15550001111', phone_code_hash: sent.phone_code_hash });
   assert.equal(again.phone_code_hash, sent.phone_code_hash);
@@ -267,11 +273,20 @@ test('help.getConfig and help.getNearestDc describe the sandbox listeners', asyn
   assert.equal(cfg.test_mode, false);
   assert.ok(cfg.expires > cfg.date);
   const v4 = cfg.dc_options.filter((o: any) => !o.ipv6 && !o.media_only);
-  assert.deepEqual(v4.map((o: any) => [o.id, o.ip_address, o.port]), [1, 2, 3, 4, 5].map((i) => [i, '127.0.0.1', 30000 + i]));
+  assert.deepEqual(
+    v4.map((o: any) => [o.id, o.ip_address, o.port]),
+    [1, 2, 3, 4, 5].map((i) => [i, '127.0.0.1', 30000 + i]),
+  );
   const v6 = cfg.dc_options.filter((o: any) => o.ipv6);
-  assert.deepEqual(v6.map((o: any) => [o.id, o.ip_address, o.port]), [1, 2, 3, 4, 5].map((i) => [i, '::1', 31000 + i]));
+  assert.deepEqual(
+    v6.map((o: any) => [o.id, o.ip_address, o.port]),
+    [1, 2, 3, 4, 5].map((i) => [i, '::1', 31000 + i]),
+  );
   const media = cfg.dc_options.filter((o: any) => o.media_only);
-  assert.deepEqual(media.map((o: any) => [o.id, o.port]), [[2, 30002]]);
+  assert.deepEqual(
+    media.map((o: any) => [o.id, o.port]),
+    [[2, 30002]],
+  );
   const near = await h.call(4, 1n, { _: 'help.getNearestDc' });
   assert.deepEqual(near, { _: 'nearestDc', country: 'XX', this_dc: 4, nearest_dc: 2 });
   const cdn = await h.call(4, 1n, { _: 'help.getCdnConfig' });

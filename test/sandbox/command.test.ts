@@ -11,9 +11,13 @@ test('dclab sandbox runs until SIGTERM, printing listeners and the RSA fingerpri
   try {
     const info = join(dir, 'info.json');
     const script = `require(${JSON.stringify(resolve('src/sandbox/command.ts'))}).runSandboxCommand(process.argv.slice(1))`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, '--', '--base-port', '0', '--data-dir', dir, '--info-file', info, '--latency', '3:5', '--no-ipv6'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '-e', script, '--', '--base-port', '0', '--data-dir', dir, '--info-file', info, '--latency', '3:5', '--no-ipv6'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

@@ -98,22 +98,34 @@ test('the control channel: the info file holds it (0600); bad token, unknown act
   const info = JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo;
   assert.deepEqual(info.control, sb.control);
   assert.equal(info.control!.host, '127.0.0.1');
-  await assert.rejects(callControl({ ...sb.control!, token: 'not-the-token' }, 'status'), (e: unknown) => e instanceof ControlError && e.kind === 'token' && /bad token/.test(e.message));
+  await assert.rejects(
+    callControl({ ...sb.control!, token: 'not-the-token' }, 'status'),
+    (e: unknown) => e instanceof ControlError && e.kind === 'token' && /bad token/.test(e.message),
+  );
   await assert.rejects(ctl('explode'), (e: unknown) => e instanceof ControlError && e.kind === 'rejected' && /unknown action "explode"/.test(e.message));
   await assert.rejects(ctl('restart-dc'), (e: unknown) => e instanceof ControlError && /restart-dc: missing N/.test(e.message));
-  await assert.rejects(ctl('latency', { dc: 2, ms: 'slow' }), (e: unknown) => e instanceof ControlError && /latency: MS needs milliseconds per answer \(an integer\), got "slow"/.test(e.message));
+  await assert.rejects(
+    ctl('latency', { dc: 2, ms: 'slow' }),
+    (e: unknown) => e instanceof ControlError && /latency: MS needs milliseconds per answer \(an integer\), got "slow"/.test(e.message),
+  );
   await assert.rejects(ctl('move-dc', { dc: 9 }), (e: unknown) => e instanceof ControlError && e.kind === 'rejected' && /unknown DC 9/.test(e.message));
   await assert.rejects(ctl('drop-connections', { dc: 2, extra: 1 }), (e: unknown) => e instanceof ControlError && /unknown argument "extra"/.test(e.message));
   const status = await new Promise<number | undefined>((resolve, reject) => {
-    const req = request({ host: sb.control!.host, port: sb.control!.port, path: '/other', method: 'POST', headers: { authorization: `Bearer ${sb.control!.token}` } }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
+    const req = request(
+      { host: sb.control!.host, port: sb.control!.port, path: '/other', method: 'POST', headers: { authorization: `Bearer ${sb.control!.token}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });
   assert.equal(status, 404);
-  await assert.rejects(callControl({ host: '127.0.0.1', port: 1, token: 'x' }, 'status'), (e: unknown) => e instanceof ControlError && e.kind === 'unreachable' && /does not answer/.test(e.message));
+  await assert.rejects(
+    callControl({ host: '127.0.0.1', port: 1, token: 'x' }, 'status'),
+    (e: unknown) => e instanceof ControlError && e.kind === 'unreachable' && /does not answer/.test(e.message),
+  );
   assert.ok(!logs.some((l) => l.includes(sb.control!.token)), 'the token is never logged');
 });
 
@@ -122,7 +134,10 @@ test('status: DCs with ports and live connection counts, salt period, limits, ac
   await o.session.invoke({ _: 'help.getNearestDc' });
   await ctl('rpc-error', { method: 'help.getNearestDc', error: 'PHONE_MIGRATE_3', count: 2, dc: 5 });
   const s = (await ctl('status')).data as SandboxStatus;
-  assert.deepEqual(s.dcs.map((d) => [d.id, d.port]), sb.info.dcs.map((d) => [d.id, d.port]));
+  assert.deepEqual(
+    s.dcs.map((d) => [d.id, d.port]),
+    sb.info.dcs.map((d) => [d.id, d.port]),
+  );
   assert.ok(s.dcs.find((d) => d.id === 1)!.connections >= 1, 'the live session is counted');
   assert.equal(s.saltPeriodSeconds, 3600);
   assert.equal(s.idleTimeoutSeconds, 300);
@@ -186,7 +201,10 @@ test('move-dc: a new port, the old one refuses, help.getConfig announces it with
   const fresh = await open(1);
   const after = (await fresh.session.invoke({ _: 'help.getConfig' })) as TlObject;
   const dc4 = (after.dc_options as TlObject[]).filter((d) => d.id === 4 && !d.ipv6 && !d.cdn);
-  assert.deepEqual(dc4.map((d) => d.port), [moved.to.port]);
+  assert.deepEqual(
+    dc4.map((d) => d.port),
+    [moved.to.port],
+  );
   assert.equal(after.expires, moved.configExpires);
   assert.notEqual(after.expires, before.expires, 'a new expires');
   assert.ok((after.expires as number) > (after.date as number) && (after.expires as number) <= (after.date as number) + 30, 'and a near one');
@@ -236,7 +254,10 @@ test('latency DC MS delays that DC', async () => {
 test('rpc-error METHOD ERROR --count K --dc N', async () => {
   const o = await open(1);
   await ctl('rpc-error', { method: 'help.getNearestDc', error: 'STATS_MIGRATE_3', count: 1, dc: 1 });
-  await assert.rejects(o.session.invoke({ _: 'help.getNearestDc' }), (e: unknown) => e instanceof RpcError && e.code === 303 && e.errorMessage === 'STATS_MIGRATE_3');
+  await assert.rejects(
+    o.session.invoke({ _: 'help.getNearestDc' }),
+    (e: unknown) => e instanceof RpcError && e.code === 303 && e.errorMessage === 'STATS_MIGRATE_3',
+  );
   assert.equal(((await o.session.invoke({ _: 'help.getNearestDc' })) as TlObject).this_dc, 1);
   await assert.rejects(ctl('rpc-error', { method: 'help.getNearestDc', error: 'lower case' }), /ERROR needs an rpc_error token/);
 });

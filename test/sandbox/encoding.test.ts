@@ -20,7 +20,12 @@ async function results(): Promise<Record<string, [string, unknown]>> {
   const full = await h.call(4, 1n, { _: 'users.getFullUser', id: { _: 'inputUserSelf' } });
   const exp = await h.call(4, 1n, { _: 'auth.exportAuthorization', dc_id: 2 });
   const newSent = await h.call(2, 5n, sendCode('15550009999'));
-  const signUpRequired = await h.call(2, 5n, { _: 'auth.signIn', phone_number: '15550009999', phone_code_hash: newSent.phone_code_hash, phone_code: h.world.inbox().at(-1)!.code });
+  const signUpRequired = await h.call(2, 5n, {
+    _: 'auth.signIn',
+    phone_number: '15550009999',
+    phone_code_hash: newSent.phone_code_hash,
+    phone_code: h.world.inbox().at(-1)!.code,
+  });
   assert.equal(signUpRequired._, 'auth.authorizationSignUpRequired');
   await assert.rejects(login(h, 2, 6n, '9996629234', '22222'));
   const pw = await h.call(2, 6n, { _: 'account.getPassword' });
@@ -96,6 +101,8 @@ for (const layer of [227, 198]) {
     assert.equal(pw.srp_B.length, 256);
     assert.equal(pw.current_algo._, 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow');
     // what a client decodes is enough for its SRP proof
-    assert.doesNotThrow(() => srpProof({ password: 'x', salt1: pw.current_algo.salt1, salt2: pw.current_algo.salt2, g: pw.current_algo.g, p: pw.current_algo.p, srpB: pw.srp_B }));
+    assert.doesNotThrow(() =>
+      srpProof({ password: 'x', salt1: pw.current_algo.salt1, salt2: pw.current_algo.salt2, g: pw.current_algo.g, p: pw.current_algo.p, srpB: pw.srp_B }),
+    );
   });
 }

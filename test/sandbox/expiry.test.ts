@@ -42,7 +42,10 @@ test('expired login codes, exported authorizations and SRP challenges are delete
   c.t += 2 * MIN;
   assert.deepEqual(w.sweep(), { codes: 3, exported: 0, challenges: 0 });
   assert.deepEqual(w.pendingCounts(), { codes: 0, exported: 0, challenges: 0 });
-  assert.equal(rpcError(() => w.pendingCode(codes[1]!.hash, codes[1]!.phone, 2)), 'PHONE_CODE_EXPIRED');
+  assert.equal(
+    rpcError(() => w.pendingCode(codes[1]!.hash, codes[1]!.phone, 2)),
+    'PHONE_CODE_EXPIRED',
+  );
   w.close();
 });
 
@@ -53,12 +56,15 @@ test('pending codes, exports and challenges are capped (oldest first)', () => {
   for (let i = 0; i < 6; i++) w.exportAuthorization(7n, 2, 4);
   for (let i = 0; i < 5; i++) w.addChallenge({ userId: 7n, dcId: 2, authKeyId: 9n, b: 5n, B: new Uint8Array(256), passwordVersion: 1 });
   assert.deepEqual(w.pendingCounts(), { codes: 4, exported: 4, challenges: 4 });
-  assert.equal(rpcError(() => w.pendingCode(codes[2]!.hash, codes[2]!.phone, 2)), 'PHONE_CODE_EXPIRED');
+  assert.equal(
+    rpcError(() => w.pendingCode(codes[2]!.hash, codes[2]!.phone, 2)),
+    'PHONE_CODE_EXPIRED',
+  );
   assert.equal(w.pendingCode(codes[3]!.hash, codes[3]!.phone, 2).code, codes[3]!.code);
   w.close();
 });
 
-test('the world sweeps on its own timer (unref\'d)', async () => {
+test("the world sweeps on its own timer (unref'd)", async () => {
   const c = clock();
   const w = new World({ now: c.now, seed: false, sweepMs: 20, floodLimits: false });
   w.issueCode('9996621099', 2);
@@ -81,7 +87,10 @@ test('an upload with no new part for uploadTtlMs is deleted; one still written t
   assert.equal(f.sweepUploads(), 1);
   f.saveBigPart(1n, 2, 300n, 1, 3, part);
   assert.deepEqual(f.uploadsInProgress(), { count: 2, bytes: 3 * 1024 });
-  assert.equal(rpcError(() => f.takeUpload(1n, 2, { _: 'inputFile', id: 100n, parts: 1, name: 'a', md5_checksum: '' })), 'FILE_PART_0_MISSING');
+  assert.equal(
+    rpcError(() => f.takeUpload(1n, 2, { _: 'inputFile', id: 100n, parts: 1, name: 'a', md5_checksum: '' })),
+    'FILE_PART_0_MISSING',
+  );
   assert.equal(f.takeUpload(1n, 2, { _: 'inputFile', id: 200n, parts: 1, name: 'b', md5_checksum: '' }).content.size, 1024);
   assert.deepEqual(f.uploadsInProgress(), { count: 1, bytes: 2 * 1024 });
   // no sweep call: a new part of any upload sweeps too (at most once a minute)
@@ -100,15 +109,24 @@ test('uploads in progress are capped per user and in bytes; the upload being wri
     c.t += 1000;
   }
   assert.deepEqual(f.uploadsInProgress(), { count: 3, bytes: 3 * 1024 });
-  assert.equal(rpcError(() => f.takeUpload(1n, 2, { _: 'inputFile', id: 2n, parts: 1, name: 'x', md5_checksum: '' })), 'FILE_PART_0_MISSING');
+  assert.equal(
+    rpcError(() => f.takeUpload(1n, 2, { _: 'inputFile', id: 2n, parts: 1, name: 'x', md5_checksum: '' })),
+    'FILE_PART_0_MISSING',
+  );
   // another user is not touched by user 1's cap
   f.saveSmallPart(2n, 2, 9n, 0, part);
   assert.equal(f.uploadsInProgress().count, 4);
   // bytes: a big upload of user 3 pushes the least recently written ones out, never itself
   for (let p = 0; p < 8; p++) f.saveBigPart(3n, 2, 50n, p, 20, part);
   assert.ok(f.uploadsInProgress().bytes <= 10 * 1024);
-  assert.equal(rpcError(() => f.takeUpload(1n, 2, { _: 'inputFile', id: 3n, parts: 1, name: 'x', md5_checksum: '' })), 'FILE_PART_0_MISSING');
-  assert.equal(rpcError(() => f.takeUpload(3n, 2, { _: 'inputFileBig', id: 50n, parts: 20, name: 'x' })), 'FILE_PART_8_MISSING');
+  assert.equal(
+    rpcError(() => f.takeUpload(1n, 2, { _: 'inputFile', id: 3n, parts: 1, name: 'x', md5_checksum: '' })),
+    'FILE_PART_0_MISSING',
+  );
+  assert.equal(
+    rpcError(() => f.takeUpload(3n, 2, { _: 'inputFileBig', id: 50n, parts: 20, name: 'x' })),
+    'FILE_PART_8_MISSING',
+  );
   f.close();
 });
 

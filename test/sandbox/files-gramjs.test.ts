@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startInteropSandbox, type InteropSandbox } from '../interop/helpers/sandbox';
 import { CustomFile } from 'telegram/client/uploads';
-import { makeGramjsClient, gramjsStart, Api, type GramjsHandle } from '../interop/helpers/gramjs';
+import { makeGramjsClient, gramjsStart, type Api, type GramjsHandle } from '../interop/helpers/gramjs';
 
 let s: InteropSandbox;
 let g: GramjsHandle;
@@ -28,16 +28,26 @@ const info = (key: string) => s.sb.files().find((f) => f.key === key)!;
 
 test('GramJS: getMessages(me) lists the seeded media with their dc_id', { timeout: 30_000 }, async () => {
   const msgs = await g.client.getMessages('me', { limit: 20 });
-  assert.deepEqual([...msgs].map((m) => m.id), [7, 6, 5, 4, 3, 2, 1]);
+  assert.deepEqual(
+    [...msgs].map((m) => m.id),
+    [7, 6, 5, 4, 3, 2, 1],
+  );
   const doc = msgs.find((m) => m.id === 2)!.media as Api.MessageMediaDocument;
   assert.equal((doc.document as Api.Document).dcId, 3);
   const photo = msgs.find((m) => m.id === 4)!.media as Api.MessageMediaPhoto;
-  assert.deepEqual((photo.photo as Api.Photo).sizes.map((x) => (x as Api.PhotoSize).type), ['s', 'm', 'x', 'y']);
+  assert.deepEqual(
+    (photo.photo as Api.Photo).sizes.map((x) => (x as Api.PhotoSize).type),
+    ['s', 'm', 'x', 'y'],
+  );
 });
 
 test('GramJS: downloadMedia of seeded files on DCs 1, 3, 2 (photo) is byte-identical', { timeout: 60_000 }, async () => {
   const msgs = await g.client.getMessages('me', { limit: 20 });
-  for (const [id, key] of [[1, 'small-dc1'], [2, 'medium-dc3'], [6, 'cdn-small']] as const) {
+  for (const [id, key] of [
+    [1, 'small-dc1'],
+    [2, 'medium-dc3'],
+    [6, 'cdn-small'],
+  ] as const) {
     const buf = (await g.client.downloadMedia(msgs.find((m) => m.id === id)!, {})) as Buffer;
     assert.equal(buf.length, info(key).size, key);
     assert.equal(sha(buf), info(key).sha256, key);

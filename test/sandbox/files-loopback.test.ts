@@ -25,7 +25,14 @@ const wire: { ctor: string; note?: string; dcId: number }[] = [];
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'dclab-files-test-'));
-  sb = await startSandbox({ basePort: 0, dataDir, infoFile: join(dataDir, 'info.json'), ipv6: false, log: (l) => void logs.push(l), onWire: (e) => void wire.push({ ctor: e.ctor, dcId: e.dcId, ...(e.note ? { note: e.note } : {}) }) });
+  sb = await startSandbox({
+    basePort: 0,
+    dataDir,
+    infoFile: join(dataDir, 'info.json'),
+    ipv6: false,
+    log: (l) => void logs.push(l),
+    onWire: (e) => void wire.push({ ctor: e.ctor, dcId: e.dcId, ...(e.note ? { note: e.note } : {}) }),
+  });
 });
 
 after(async () => {
@@ -64,7 +71,13 @@ async function rejectsRpc(p: Promise<unknown>, code: number, message: string): P
 
 const file = (key: string) => sb.files().find((f) => f.key === key)!;
 const location = (key: string): TlObject => tlFromJson(fullSchema(), file(key).location, 'InputFileLocation') as TlObject;
-const getFile = (loc: TlObject, offset: number, limit: number, extra: object = {}): TlObject => ({ _: 'upload.getFile', location: loc, offset: BigInt(offset), limit, ...extra });
+const getFile = (loc: TlObject, offset: number, limit: number, extra: object = {}): TlObject => ({
+  _: 'upload.getFile',
+  location: loc,
+  offset: BigInt(offset),
+  limit,
+  ...extra,
+});
 
 let home: OpenedSession; // DC 2, logged in as 9996621234
 
@@ -86,7 +99,10 @@ async function importTo(dcId: number, authKey?: Uint8Array): Promise<OpenedSessi
 
 test('info file: the CDN DC (not in dcs) with its own persisted RSA key, and the seeded files', async () => {
   const info = JSON.parse(readFileSync(join(dataDir, 'info.json'), 'utf8'));
-  assert.deepEqual(info.dcs.map((d: any) => d.id), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    info.dcs.map((d: any) => d.id),
+    [1, 2, 3, 4, 5],
+  );
   assert.equal(info.cdn.id, 203);
   assert.equal(info.cdn.port, port(203));
   assert.notEqual(info.cdn.rsa.fingerprint, info.rsa.fingerprint);
@@ -108,8 +124,21 @@ test('a seeded file on DC 4: FILE_MIGRATE_4 at home, AUTH_KEY_UNREGISTERED befor
   const h = await login();
   const loc = location('small-dc4');
   await rejectsRpc(h.session.invoke(getFile(loc, 0, 131072)), 303, 'FILE_MIGRATE_4');
-  const hist: any = await h.session.invoke({ _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 10, max_id: 0, min_id: 0, hash: 0n });
-  assert.deepEqual(hist.messages.map((m: any) => m.id), [7, 6, 5, 4, 3, 2, 1]);
+  const hist: any = await h.session.invoke({
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 10,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
+  assert.deepEqual(
+    hist.messages.map((m: any) => m.id),
+    [7, 6, 5, 4, 3, 2, 1],
+  );
   assert.equal(hist.messages.find((m: any) => m.id === 3).media.document.dc_id, 4);
 
   const bare = await open(4);
@@ -124,7 +153,10 @@ test('a seeded file on DC 4: FILE_MIGRATE_4 at home, AUTH_KEY_UNREGISTERED befor
   // file parts are never gzip_packed (random bytes; Telegram does not either), other big results still are
   const fileAnswers = wire.filter((w) => w.ctor === 'rpc_result:upload.file');
   assert.ok(fileAnswers.length >= 3, JSON.stringify(wire.slice(-5)));
-  assert.ok(fileAnswers.every((w) => !w.note?.includes('gzip_packed')), JSON.stringify(fileAnswers));
+  assert.ok(
+    fileAnswers.every((w) => !w.note?.includes('gzip_packed')),
+    JSON.stringify(fileAnswers),
+  );
 });
 
 test('CDN: redirect → auth key on DC 203 with the help.getCdnConfig key → reupload → getCdnFile → decrypt → hashes', async () => {

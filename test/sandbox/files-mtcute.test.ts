@@ -22,9 +22,17 @@ after(async () => {
 
 test('mtcute: getHistory(me) and downloadAsBuffer of seeded files are byte-identical', { timeout: 60_000 }, async () => {
   const hist = await m.tg.getHistory('me', { limit: 20 });
-  assert.deepEqual(hist.map((x) => x.id), [7, 6, 5, 4, 3, 2, 1]);
+  assert.deepEqual(
+    hist.map((x) => x.id),
+    [7, 6, 5, 4, 3, 2, 1],
+  );
   const files = s.sb.files();
-  for (const [id, key] of [[1, 'small-dc1'], [2, 'medium-dc3'], [6, 'cdn-small'], [4, 'photo-dc2']] as const) {
+  for (const [id, key] of [
+    [1, 'small-dc1'],
+    [2, 'medium-dc3'],
+    [6, 'cdn-small'],
+    [4, 'photo-dc2'],
+  ] as const) {
     const msg = hist.find((x) => x.id === id)!;
     const buf = await m.tg.downloadAsBuffer(msg.media as never);
     const f = files.find((x) => x.key === key)!;

@@ -45,7 +45,12 @@ test('64 MiB file: the served bytes (StreamContent reads at random offsets, then
   // random-access reads agree with a sequential keystream
   const key = createHash('sha256').update('dclab-sandbox:big-64m', 'utf8').digest();
   const seq = createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(3 * MIB));
-  for (const [off, len] of [[0, 4096], [17, 100], [MIB - 5, 10], [2 * MIB + 12345, 65536]] as const) {
+  for (const [off, len] of [
+    [0, 4096],
+    [17, 100],
+    [MIB - 5, 10],
+    [2 * MIB + 12345, 65536],
+  ] as const) {
     assert.deepEqual(Buffer.from(c.read(off, len)), seq.subarray(off, off + len));
   }
   assert.equal(c.read(e.size - 10, 4096).length, 10);
@@ -55,15 +60,18 @@ test('64 MiB file: the served bytes (StreamContent reads at random offsets, then
 
 test('FileStore.files(): keys, dc ids, sizes, sha256, location JSON', () => {
   const files = new FileStore().files();
-  assert.deepEqual(files.map((f) => [f.key, f.dcId, f.cdn]), [
-    ['small-dc1', 1, false],
-    ['medium-dc3', 3, false],
-    ['small-dc4', 4, false],
-    ['photo-dc2', 2, false],
-    ['big-64m', 4, false],
-    ['cdn-small', 2, true],
-    ['big-64m-cdn', 4, true],
-  ]);
+  assert.deepEqual(
+    files.map((f) => [f.key, f.dcId, f.cdn]),
+    [
+      ['small-dc1', 1, false],
+      ['medium-dc3', 3, false],
+      ['small-dc4', 4, false],
+      ['photo-dc2', 2, false],
+      ['big-64m', 4, false],
+      ['cdn-small', 2, true],
+      ['big-64m-cdn', 4, true],
+    ],
+  );
   const big = files.find((f) => f.key === 'big-64m')!;
   assert.equal(big.location._, 'inputDocumentFileLocation');
   assert.equal(big.location.id, big.id);
@@ -71,12 +79,15 @@ test('FileStore.files(): keys, dc ids, sizes, sha256, location JSON', () => {
   assert.equal(Buffer.from(big.location.file_reference as string, 'base64').toString(), 'dclab:seed:big-64m');
   assert.equal(big.location.thumb_size, '');
   const photo = files.find((f) => f.key === 'photo-dc2')!;
-  assert.deepEqual(photo.sizes!.map((s) => [s.type, s.size, s.location.thumb_size]), [
-    ['s', 4000, 's'],
-    ['m', 40000, 'm'],
-    ['x', 200000, 'x'],
-    ['y', 700000, 'y'],
-  ]);
+  assert.deepEqual(
+    photo.sizes!.map((s) => [s.type, s.size, s.location.thumb_size]),
+    [
+      ['s', 4000, 's'],
+      ['m', 40000, 'm'],
+      ['x', 200000, 'x'],
+      ['y', 700000, 'y'],
+    ],
+  );
 });
 
 test('PartsContent reads across part boundaries', () => {

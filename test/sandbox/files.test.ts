@@ -50,9 +50,22 @@ const getFile = (location: TlObject, offset: number, limit: number, extra: TlObj
 
 test('getHistory(inputPeerSelf) lists the seeded media, newest first, with self in users', async () => {
   const s = setup();
-  const r = await s.call(2, s.key(2), { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 50, max_id: 0, min_id: 0, hash: 0n });
+  const r = await s.call(2, s.key(2), {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 50,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
   assert.equal(r._, 'messages.messages');
-  assert.deepEqual(r.messages.map((m: any) => m.id), [7, 6, 5, 4, 3, 2, 1]);
+  assert.deepEqual(
+    r.messages.map((m: any) => m.id),
+    [7, 6, 5, 4, 3, 2, 1],
+  );
   assert.equal(r.users.length, 1);
   assert.equal(r.users[0].id, s.user.id);
   assert.equal(r.users[0].self, true);
@@ -64,13 +77,46 @@ test('getHistory(inputPeerSelf) lists the seeded media, newest first, with self 
   assert.equal(big.peer_id.user_id, s.user.id);
   const photo: any = byId.get(4);
   assert.equal(photo.media._, 'messageMediaPhoto');
-  assert.deepEqual(photo.media.photo.sizes.map((x: any) => x.type), ['s', 'm', 'x', 'y']);
+  assert.deepEqual(
+    photo.media.photo.sizes.map((x: any) => x.type),
+    ['s', 'm', 'x', 'y'],
+  );
   assert.equal(photo.media.photo.dc_id, 2);
-  assert.deepEqual([1, 2, 3].map((id) => (byId.get(id) as any).media.document.dc_id), [1, 3, 4]);
+  assert.deepEqual(
+    [1, 2, 3].map((id) => (byId.get(id) as any).media.document.dc_id),
+    [1, 3, 4],
+  );
   // pagination
-  const page = await s.call(2, s.key(2), { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 5, offset_date: 0, add_offset: 0, limit: 2, max_id: 0, min_id: 0, hash: 0n });
-  assert.deepEqual(page.messages.map((m: any) => m.id), [4, 3]);
-  await rejectsRpc(s.call(2, s.key(2), { _: 'messages.getHistory', peer: { _: 'inputPeerChat', chat_id: 1n }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 1, max_id: 0, min_id: 0, hash: 0n }), 400, 'PEER_ID_INVALID');
+  const page = await s.call(2, s.key(2), {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 5,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 2,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
+  assert.deepEqual(
+    page.messages.map((m: any) => m.id),
+    [4, 3],
+  );
+  await rejectsRpc(
+    s.call(2, s.key(2), {
+      _: 'messages.getHistory',
+      peer: { _: 'inputPeerChat', chat_id: 1n },
+      offset_id: 0,
+      offset_date: 0,
+      add_offset: 0,
+      limit: 1,
+      max_id: 0,
+      min_id: 0,
+      hash: 0n,
+    }),
+    400,
+    'PEER_ID_INVALID',
+  );
 });
 
 test('upload.getFile part rules (accepted and rejected, incl. the 1 MiB boundary)', async () => {
@@ -144,7 +190,17 @@ test('FILE_MIGRATE on the wrong DC, moveFile, AUTH_KEY_UNREGISTERED where not au
   assert.equal((await s.call(5, s.key(5), getFile(loc, 0, 4096))).bytes.length, 4096);
   const info = s.store.files().find((f) => f.key === 'small-dc4')!;
   assert.equal(info.dcId, 5);
-  const h = await s.call(2, s.key(2), { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 10, max_id: 0, min_id: 0, hash: 0n });
+  const h = await s.call(2, s.key(2), {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 10,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
   assert.equal(h.messages.find((m: any) => m.id === 3).media.document.dc_id, 5);
 });
 
@@ -157,7 +213,11 @@ test('location errors: FILE_ID_INVALID, LOCATION_INVALID, FILE_REFERENCE_EMPTY /
   await rejectsRpc(s.call(1, s.key(1), getFile({ ...loc, thumb_size: 'm' }, 0, 4096)), 400, 'LOCATION_INVALID');
   await rejectsRpc(s.call(1, s.key(1), getFile({ ...loc, file_reference: new Uint8Array(0) }, 0, 4096)), 400, 'FILE_REFERENCE_EMPTY');
   await rejectsRpc(s.call(1, s.key(1), getFile({ ...loc, file_reference: new Uint8Array([1, 2, 3]) }, 0, 4096)), 400, 'FILE_REFERENCE_EXPIRED');
-  await rejectsRpc(s.call(1, s.key(1), getFile({ _: 'inputPeerPhotoFileLocation', peer: { _: 'inputPeerSelf' }, photo_id: 1n }, 0, 4096)), 400, 'LOCATION_INVALID');
+  await rejectsRpc(
+    s.call(1, s.key(1), getFile({ _: 'inputPeerPhotoFileLocation', peer: { _: 'inputPeerSelf' }, photo_id: 1n }, 0, 4096)),
+    400,
+    'LOCATION_INVALID',
+  );
   const p = s.store.media('photo-dc2') as StoredPhoto;
   await rejectsRpc(s.call(2, s.key(2), getFile(photoLocation(p, 'z'), 0, 4096)), 400, 'LOCATION_INVALID');
   const seen = new Set<string>();
@@ -206,7 +266,12 @@ test('small upload (saveFilePart) → uploadMedia carries the DC of the parts; b
   const media = await s.call(2, s.key(2), {
     _: 'messages.uploadMedia',
     peer: { _: 'inputPeerSelf' },
-    media: { _: 'inputMediaUploadedDocument', file: { _: 'inputFile', id: 42n, parts: parts.length, name: 'a.bin', md5_checksum: md5 }, mime_type: 'application/x-test', attributes: [] },
+    media: {
+      _: 'inputMediaUploadedDocument',
+      file: { _: 'inputFile', id: 42n, parts: parts.length, name: 'a.bin', md5_checksum: md5 },
+      mime_type: 'application/x-test',
+      attributes: [],
+    },
   });
   assert.equal(media._, 'messageMediaDocument');
   const d = media.document;
@@ -220,7 +285,11 @@ test('small upload (saveFilePart) → uploadMedia carries the DC of the parts; b
   assert.deepEqual(Buffer.from(r.bytes), Buffer.from(data));
   // the parts were consumed
   await rejectsRpc(
-    s.call(3, s.key(3), { _: 'messages.uploadMedia', peer: { _: 'inputPeerSelf' }, media: { _: 'inputMediaUploadedDocument', file: { _: 'inputFile', id: 42n, parts: 3, name: 'a', md5_checksum: '' }, mime_type: '', attributes: [] } }),
+    s.call(3, s.key(3), {
+      _: 'messages.uploadMedia',
+      peer: { _: 'inputPeerSelf' },
+      media: { _: 'inputMediaUploadedDocument', file: { _: 'inputFile', id: 42n, parts: 3, name: 'a', md5_checksum: '' }, mime_type: '', attributes: [] },
+    }),
     400,
     'FILE_PART_0_MISSING',
   );
@@ -237,7 +306,12 @@ test('big upload (saveBigFilePart) → sendMedia → getHistory shows it on top;
     s.call(2, k, {
       _: 'messages.sendMedia',
       peer: { _: 'inputPeerSelf' },
-      media: { _: 'inputMediaUploadedDocument', file: { _: 'inputFileBig', id: 7n, parts: 4, name: 'big.bin' }, mime_type: 'application/octet-stream', attributes: [{ _: 'documentAttributeFilename', file_name: 'big.bin' }] },
+      media: {
+        _: 'inputMediaUploadedDocument',
+        file: { _: 'inputFileBig', id: 7n, parts: 4, name: 'big.bin' },
+        mime_type: 'application/octet-stream',
+        attributes: [{ _: 'documentAttributeFilename', file_name: 'big.bin' }],
+      },
       message: 'caption',
       random_id: random,
     });
@@ -245,15 +319,31 @@ test('big upload (saveBigFilePart) → sendMedia → getHistory shows it on top;
   await s.call(2, k, { _: 'upload.saveBigFilePart', file_id: 7n, file_part: 2, file_total_parts: 4, bytes: parts[2] });
   const u = await send(99n);
   assert.equal(u._, 'updates');
-  assert.deepEqual(u.updates.map((x: any) => x._), ['updateMessageID', 'updateNewMessage']);
+  assert.deepEqual(
+    u.updates.map((x: any) => x._),
+    ['updateMessageID', 'updateNewMessage'],
+  );
   assert.equal(u.updates[0].random_id, 99n);
   const msg = u.updates[1].message;
   assert.equal(msg.id, 1001);
   assert.equal(msg.message, 'caption');
   assert.equal(msg.media.document.dc_id, 2);
   assert.equal(msg.media.document.size, BigInt(data.length));
-  const h = await s.call(2, k, { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 3, max_id: 0, min_id: 0, hash: 0n });
-  assert.deepEqual(h.messages.map((m: any) => m.id), [1001, 7, 6]);
+  const h = await s.call(2, k, {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 3,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
+  assert.deepEqual(
+    h.messages.map((m: any) => m.id),
+    [1001, 7, 6],
+  );
   const d = h.messages[0].media.document;
   const loc = { _: 'inputDocumentFileLocation', id: d.id, access_hash: d.access_hash, file_reference: d.file_reference, thumb_size: '' };
   const chunks: Buffer[] = [];
@@ -262,11 +352,25 @@ test('big upload (saveBigFilePart) → sendMedia → getHistory shows it on top;
   // another user does not see it
   const other = s.world.userByPhone('9996631234')!;
   s.world.authorize(3, 555n, other.id, 'login');
-  const h2 = await s.call(3, 555n, { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 3, max_id: 0, min_id: 0, hash: 0n });
-  assert.deepEqual(h2.messages.map((m: any) => m.id), [7, 6, 5]);
+  const h2 = await s.call(3, 555n, {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 3,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  });
+  assert.deepEqual(
+    h2.messages.map((m: any) => m.id),
+    [7, 6, 5],
+  );
 
   // part errors at save time
-  const big = (part: number, total: number, bytes: Uint8Array) => s.call(2, k, { _: 'upload.saveBigFilePart', file_id: 8n, file_part: part, file_total_parts: total, bytes });
+  const big = (part: number, total: number, bytes: Uint8Array) =>
+    s.call(2, k, { _: 'upload.saveBigFilePart', file_id: 8n, file_part: part, file_total_parts: total, bytes });
   await rejectsRpc(big(0, 4, new Uint8Array(0)), 400, 'FILE_PART_EMPTY');
   await rejectsRpc(big(0, 4, new Uint8Array(524288 + 1024)), 400, 'FILE_PART_TOO_BIG');
   await rejectsRpc(big(4, 4, new Uint8Array(1024)), 400, 'FILE_PART_INVALID');
@@ -284,9 +388,14 @@ test('big upload (saveBigFilePart) → sendMedia → getHistory shows it on top;
 test('small-file rules at use time: size changes, bad sizes, md5, too many bytes for inputFile', async () => {
   const s = setup();
   const k = s.key(2);
-  const save = (id: bigint, part: number, n: number) => s.call(2, k, { _: 'upload.saveFilePart', file_id: id, file_part: part, bytes: new Uint8Array(n).fill(part + 1) });
+  const save = (id: bigint, part: number, n: number) =>
+    s.call(2, k, { _: 'upload.saveFilePart', file_id: id, file_part: part, bytes: new Uint8Array(n).fill(part + 1) });
   const use = (id: bigint, parts: number, md5 = '') =>
-    s.call(2, k, { _: 'messages.uploadMedia', peer: { _: 'inputPeerSelf' }, media: { _: 'inputMediaUploadedDocument', file: { _: 'inputFile', id, parts, name: 'x', md5_checksum: md5 }, mime_type: '', attributes: [] } });
+    s.call(2, k, {
+      _: 'messages.uploadMedia',
+      peer: { _: 'inputPeerSelf' },
+      media: { _: 'inputMediaUploadedDocument', file: { _: 'inputFile', id, parts, name: 'x', md5_checksum: md5 }, mime_type: '', attributes: [] },
+    });
   await save(1n, 0, 4096);
   await save(1n, 1, 8192);
   await save(1n, 2, 100);
@@ -310,18 +419,53 @@ test('uploaded photo: sizes s, m, x are distinct prefixes', async () => {
   const k = s.key(4);
   const data = new Uint8Array(createCipheriv('aes-256-ctr', Buffer.alloc(32, 3), Buffer.alloc(16)).update(Buffer.alloc(100_000)));
   await s.call(4, k, { _: 'upload.saveFilePart', file_id: 5n, file_part: 0, bytes: data });
-  const m = await s.call(4, k, { _: 'messages.uploadMedia', peer: { _: 'inputPeerSelf' }, media: { _: 'inputMediaUploadedPhoto', file: { _: 'inputFile', id: 5n, parts: 1, name: 'p.jpg', md5_checksum: '' } } });
+  const m = await s.call(4, k, {
+    _: 'messages.uploadMedia',
+    peer: { _: 'inputPeerSelf' },
+    media: { _: 'inputMediaUploadedPhoto', file: { _: 'inputFile', id: 5n, parts: 1, name: 'p.jpg', md5_checksum: '' } },
+  });
   assert.equal(m._, 'messageMediaPhoto');
   assert.equal(m.photo.dc_id, 4);
-  assert.deepEqual(m.photo.sizes.map((x: any) => [x.type, x.size]), [['s', 6250], ['m', 25_000], ['x', 100_000]]);
+  assert.deepEqual(
+    m.photo.sizes.map((x: any) => [x.type, x.size]),
+    [
+      ['s', 6250],
+      ['m', 25_000],
+      ['x', 100_000],
+    ],
+  );
   for (const size of m.photo.sizes) {
-    const r = await s.call(4, k, getFile({ _: 'inputPhotoFileLocation', id: m.photo.id, access_hash: m.photo.access_hash, file_reference: m.photo.file_reference, thumb_size: size.type }, 0, MIB));
+    const r = await s.call(
+      4,
+      k,
+      getFile(
+        { _: 'inputPhotoFileLocation', id: m.photo.id, access_hash: m.photo.access_hash, file_reference: m.photo.file_reference, thumb_size: size.type },
+        0,
+        MIB,
+      ),
+    );
     assert.deepEqual(Buffer.from(r.bytes), Buffer.from(data.subarray(0, size.size)));
   }
   // re-send the existing photo with inputMediaPhoto
-  const u = await s.call(2, s.key(2), { _: 'messages.sendMedia', peer: { _: 'inputPeerSelf' }, media: { _: 'inputMediaPhoto', id: { _: 'inputPhoto', id: m.photo.id, access_hash: m.photo.access_hash, file_reference: m.photo.file_reference } }, message: '', random_id: 5n });
+  const u = await s.call(2, s.key(2), {
+    _: 'messages.sendMedia',
+    peer: { _: 'inputPeerSelf' },
+    media: { _: 'inputMediaPhoto', id: { _: 'inputPhoto', id: m.photo.id, access_hash: m.photo.access_hash, file_reference: m.photo.file_reference } },
+    message: '',
+    random_id: 5n,
+  });
   assert.equal(u.updates[1].message.media.photo.id, m.photo.id);
-  await rejectsRpc(s.call(2, s.key(2), { _: 'messages.sendMedia', peer: { _: 'inputPeerSelf' }, media: { _: 'inputMediaPhoto', id: { _: 'inputPhoto', id: m.photo.id, access_hash: 1n, file_reference: new Uint8Array(1) } }, message: '', random_id: 6n }), 400, 'MEDIA_INVALID');
+  await rejectsRpc(
+    s.call(2, s.key(2), {
+      _: 'messages.sendMedia',
+      peer: { _: 'inputPeerSelf' },
+      media: { _: 'inputMediaPhoto', id: { _: 'inputPhoto', id: m.photo.id, access_hash: 1n, file_reference: new Uint8Array(1) } },
+      message: '',
+      random_id: 6n,
+    }),
+    400,
+    'MEDIA_INVALID',
+  );
 });
 
 test('help.getConfig lists the CDN DC with the cdn flag; help.getCdnConfig works before authorization', async () => {
@@ -355,8 +499,16 @@ test('CDN: redirect, reupload needed until reuploadCdnFile, AES-CTR parts match 
   const cdnGet = (offset: number, limit: number) => s.cdnCall({ _: 'upload.getCdnFile', file_token: red.file_token, offset: BigInt(offset), limit });
   const need = await cdnGet(0, MIB);
   assert.equal(need._, 'upload.cdnFileReuploadNeeded');
-  await rejectsRpc(s.call(2, s.key(2), { _: 'upload.reuploadCdnFile', file_token: new Uint8Array(32), request_token: need.request_token }), 400, 'FILE_TOKEN_INVALID');
-  await rejectsRpc(s.call(2, s.key(2), { _: 'upload.reuploadCdnFile', file_token: red.file_token, request_token: new Uint8Array(16) }), 400, 'REQUEST_TOKEN_INVALID');
+  await rejectsRpc(
+    s.call(2, s.key(2), { _: 'upload.reuploadCdnFile', file_token: new Uint8Array(32), request_token: need.request_token }),
+    400,
+    'FILE_TOKEN_INVALID',
+  );
+  await rejectsRpc(
+    s.call(2, s.key(2), { _: 'upload.reuploadCdnFile', file_token: red.file_token, request_token: new Uint8Array(16) }),
+    400,
+    'REQUEST_TOKEN_INVALID',
+  );
   const hashes = await s.call(2, s.key(2), { _: 'upload.reuploadCdnFile', file_token: red.file_token, request_token: need.request_token });
   assert.ok(hashes.length > 0 && hashes[0]._ === 'fileHash');
   await rejectsRpc(cdnGet(100, 4096), 400, 'OFFSET_INVALID');
@@ -378,7 +530,12 @@ test('CDN: redirect, reupload needed until reuploadCdnFile, AES-CTR parts match 
   assert.equal(all.length, Math.ceil(d.content.size / 131072));
   for (const h of all) {
     const off = Number(h.offset);
-    assert.deepEqual(Buffer.from(h.hash as Uint8Array), createHash('sha256').update(file.subarray(off, off + (h.limit as number))).digest());
+    assert.deepEqual(
+      Buffer.from(h.hash as Uint8Array),
+      createHash('sha256')
+        .update(file.subarray(off, off + (h.limit as number)))
+        .digest(),
+    );
   }
   // the IV's last 4 bytes are offset/16 big-endian
   const iv = cdnPartIv(red.encryption_iv, 0x123450);
@@ -389,7 +546,11 @@ test('CDN: redirect, reupload needed until reuploadCdnFile, AES-CTR parts match 
   await rejectsRpc(s.cdnCall({ _: 'help.getConfig' }), 400, 'CDN_METHOD_INVALID');
   await rejectsRpc(s.cdnCall({ _: 'upload.getFile', location: loc, offset: 0n, limit: 4096 }), 400, 'CDN_METHOD_INVALID');
   // wrapped in invokeWithLayer(initConnection(...)) is fine
-  const wrapped = await s.cdnCall({ _: 'invokeWithLayer', layer: 227, query: { _: 'initConnection', query: { _: 'upload.getCdnFile', file_token: red.file_token, offset: 0n, limit: 4096 } } });
+  const wrapped = await s.cdnCall({
+    _: 'invokeWithLayer',
+    layer: 227,
+    query: { _: 'initConnection', query: { _: 'upload.getCdnFile', file_token: red.file_token, offset: 0n, limit: 4096 } },
+  });
   assert.equal(wrapped._, 'upload.cdnFile');
 
   // knobs: reupload needed again, then tokens expire

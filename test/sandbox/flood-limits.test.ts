@@ -7,7 +7,8 @@ import { ConfigExpiry } from '../../src/sandbox/config';
 import type { TlObject } from '../../src/tl/types';
 import { harness, rejectsRpc, sendCode, signIn, type Harness } from './helpers';
 
-const sent = async (h: Harness, dc: number, key: bigint, phone: string): Promise<string> => ((await h.call(dc, key, sendCode(phone))) as TlObject).phone_code_hash as string;
+const sent = async (h: Harness, dc: number, key: bigint, phone: string): Promise<string> =>
+  ((await h.call(dc, key, sendCode(phone))) as TlObject).phone_code_hash as string;
 
 test('auth.sendCode: the 6th unused code for a number within 60 s answers FLOOD_WAIT_X until the window frees', async () => {
   const h = harness();
@@ -52,7 +53,14 @@ test('auth.checkPassword: 5 wrong passwords within 60 s, then FLOOD_WAIT_X; the 
   const check = async (password: string): Promise<unknown> => {
     const pw = (await h.call(2, 9n, { _: 'account.getPassword' })) as TlObject;
     const algo = pw.current_algo as TlObject;
-    const proof = srpProof({ password, salt1: algo.salt1 as Uint8Array, salt2: algo.salt2 as Uint8Array, g: algo.g as number, p: algo.p as Uint8Array, srpB: pw.srp_B as Uint8Array });
+    const proof = srpProof({
+      password,
+      salt1: algo.salt1 as Uint8Array,
+      salt2: algo.salt2 as Uint8Array,
+      g: algo.g as number,
+      p: algo.p as Uint8Array,
+      srpB: pw.srp_B as Uint8Array,
+    });
     return h.call(2, 9n, { _: 'auth.checkPassword', password: { _: 'inputCheckPasswordSRP', srp_id: pw.srp_id, A: proof.A, M1: proof.M1 } });
   };
   for (let i = 0; i < 5; i++) {

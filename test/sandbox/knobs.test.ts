@@ -78,7 +78,15 @@ after(async () => {
 
 async function open(dcId: number, authKey?: Uint8Array): Promise<OpenedSession> {
   const port = sb.info.dcs.find((d) => d.id === dcId)!.port;
-  const o = await openSession({ host: '127.0.0.1', port, dcId, transport: 'intermediate', rsaKeys: [sb.rsaKey], callTimeoutMs: 5000, ...(authKey ? { authKey } : {}) });
+  const o = await openSession({
+    host: '127.0.0.1',
+    port,
+    dcId,
+    transport: 'intermediate',
+    rsaKeys: [sb.rsaKey],
+    callTimeoutMs: 5000,
+    ...(authKey ? { authKey } : {}),
+  });
   opened.push(o);
   return o;
 }

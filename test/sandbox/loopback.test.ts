@@ -45,7 +45,10 @@ function port(dcId: number): number {
   return sb.info.dcs.find((d) => d.id === dcId)!.port;
 }
 
-async function open(dcId: number, opts: { transport?: TransportName; authKey?: Uint8Array; obfuscated?: boolean; layer?: number; codec?: TlCodec } = {}): Promise<OpenedSession> {
+async function open(
+  dcId: number,
+  opts: { transport?: TransportName; authKey?: Uint8Array; obfuscated?: boolean; layer?: number; codec?: TlCodec } = {},
+): Promise<OpenedSession> {
   const o = await openSession({
     host: '127.0.0.1',
     port: port(dcId),
@@ -81,7 +84,10 @@ test('info file and RSA key file', () => {
   assert.match(info.worldId, /^[0-9a-f]{16}$/);
   assert.deepEqual(info.control, sb.control);
   assert.ok(!logs.some((l) => l.includes(info.control.token)), 'the control token is never logged');
-  assert.deepEqual(info.dcs.map((d: any) => d.id), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    info.dcs.map((d: any) => d.id),
+    [1, 2, 3, 4, 5],
+  );
   for (const d of info.dcs) {
     assert.equal(d.host, '127.0.0.1');
     assert.ok(Number.isInteger(d.port) && d.port > 0);
@@ -91,7 +97,10 @@ test('info file and RSA key file', () => {
   assert.equal(info.rsa.fingerprint, sb.rsaKey.fingerprint.toString());
   assert.match(info.rsa.fingerprint, /^-?\d+$/);
   assert.equal(statSync(join(dataDir, 'rsa-private.pem')).mode & 0o777, 0o600);
-  assert.ok(logs.some((l) => l.includes(info.rsa.fingerprint)), 'fingerprint printed');
+  assert.ok(
+    logs.some((l) => l.includes(info.rsa.fingerprint)),
+    'fingerprint printed',
+  );
   assert.ok(!logs.some((l) => l.includes('PRIVATE KEY')), 'private key never printed');
 });
 
@@ -100,11 +109,20 @@ test('help.getConfig on DC 2 lists the sandbox listeners, ipv6 and media_only en
   const cfg: any = await session.invoke({ _: 'help.getConfig' });
   assert.equal(cfg.this_dc, 2);
   const v4 = cfg.dc_options.filter((o: any) => !o.ipv6 && !o.media_only && !o.cdn);
-  assert.deepEqual(v4.map((o: any) => [o.id, o.ip_address, o.port]), sb.info.dcs.map((d) => [d.id, d.host, d.port]));
+  assert.deepEqual(
+    v4.map((o: any) => [o.id, o.ip_address, o.port]),
+    sb.info.dcs.map((d) => [d.id, d.host, d.port]),
+  );
   const media = cfg.dc_options.filter((o: any) => o.media_only);
-  assert.deepEqual(media.map((o: any) => [o.id, o.port]), [[2, port(2)]]);
+  assert.deepEqual(
+    media.map((o: any) => [o.id, o.port]),
+    [[2, port(2)]],
+  );
   const v6 = cfg.dc_options.filter((o: any) => o.ipv6);
-  assert.deepEqual(v6.map((o: any) => [o.id, o.ip_address, o.port]), sb.info.dcs.filter((d) => d.ipv6).map((d) => [d.id, '::1', d.ipv6!.port]));
+  assert.deepEqual(
+    v6.map((o: any) => [o.id, o.ip_address, o.port]),
+    sb.info.dcs.filter((d) => d.ipv6).map((d) => [d.id, '::1', d.ipv6!.port]),
+  );
   const near: any = await session.invoke({ _: 'help.getNearestDc' });
   assert.deepEqual([near.this_dc, near.nearest_dc], [2, 2]);
   await rejectsRpc(session.invoke(sendCode('9996611234')), 303, 'PHONE_MIGRATE_1');
@@ -162,7 +180,12 @@ test('PHONE_MIGRATE_4 → new key on DC 4 → signIn → export to DC 3 → impo
   for (const o of [dc2, dc4, dc3]) o.session.close();
 });
 
-for (const [transport, obfuscated] of [['abridged', false], ['padded', false], ['full', false], ['intermediate', true]] as const) {
+for (const [transport, obfuscated] of [
+  ['abridged', false],
+  ['padded', false],
+  ['full', false],
+  ['intermediate', true],
+] as const) {
   test(`transport ${obfuscated ? 'obfuscated ' : ''}${transport}: key creation and a call`, async () => {
     const o = await open(1, { transport, obfuscated });
     assert.equal(o.created, true);
@@ -185,7 +208,10 @@ test('layer 198 (GramJS schema) and 227 are served at once, chosen by invokeWith
   );
   const pw: any = await old.session.invoke({ _: 'account.getPassword' });
   assert.equal(pw.has_password, true);
-  assert.ok(logs.some((l) => l.includes('198')), 'layer 198 announced in the log');
+  assert.ok(
+    logs.some((l) => l.includes('198')),
+    'layer 198 announced in the log',
+  );
   old.session.close();
 });
 
@@ -241,7 +267,10 @@ test('hostile bytes: garbage to a listener closes that socket, the next client i
   // an unknown method constructor: rpc_error, and the session goes on
   const fake = new TlCodec(fullSchema().extend(parseTlSchema('---functions---\nsandboxtest.poke#0badf00d x:int = Bool;').entries));
   const odd = await open(2, { codec: fake });
-  await assert.rejects(odd.session.invoke({ _: 'sandboxtest.poke', x: 1 }), (e: unknown) => e instanceof RpcError && e.code === 400 && /^INPUT_METHOD_INVALID/.test(e.errorMessage));
+  await assert.rejects(
+    odd.session.invoke({ _: 'sandboxtest.poke', x: 1 }),
+    (e: unknown) => e instanceof RpcError && e.code === 400 && /^INPUT_METHOD_INVALID/.test(e.errorMessage),
+  );
   assert.equal(((await odd.session.invoke({ _: 'help.getNearestDc' })) as any).this_dc, 2);
   odd.session.close();
   // the victim's own session was not disturbed, and new clients are served
@@ -293,7 +322,20 @@ test('bad start options fail before anything listens', async () => {
 });
 
 test('dclab sandbox arguments', () => {
-  const a = parseSandboxArgs(['--host', '0.0.0.0', '--base-port', '0', '--latency', '2:50', '--latency=4:10', '--schema', '198:/x.tl', '--nearest-dc', '3', '--no-ipv6']);
+  const a = parseSandboxArgs([
+    '--host',
+    '0.0.0.0',
+    '--base-port',
+    '0',
+    '--latency',
+    '2:50',
+    '--latency=4:10',
+    '--schema',
+    '198:/x.tl',
+    '--nearest-dc',
+    '3',
+    '--no-ipv6',
+  ]);
   assert.equal(a.host, '0.0.0.0');
   assert.equal(a.basePort, 0);
   assert.deepEqual(a.latencyMs, { 2: 50, 4: 10 });

@@ -24,8 +24,23 @@ function lab(): { call(key: bigint, method: TlObject): Promise<unknown>; world: 
   };
 }
 
-const send = (message: string, randomId: bigint, peer: TlObject = { _: 'inputPeerSelf' }): TlObject => ({ _: 'messages.sendMessage', peer, message, random_id: randomId });
-const history: TlObject = { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 100, max_id: 0, min_id: 0, hash: 0n };
+const send = (message: string, randomId: bigint, peer: TlObject = { _: 'inputPeerSelf' }): TlObject => ({
+  _: 'messages.sendMessage',
+  peer,
+  message,
+  random_id: randomId,
+});
+const history: TlObject = {
+  _: 'messages.getHistory',
+  peer: { _: 'inputPeerSelf' },
+  offset_id: 0,
+  offset_date: 0,
+  add_offset: 0,
+  limit: 100,
+  max_id: 0,
+  min_id: 0,
+  hash: 0n,
+};
 
 async function loggedIn(l: ReturnType<typeof lab>, key: bigint, phone: string): Promise<void> {
   const sent = (await l.call(key, sendCode(phone))) as TlObject;
@@ -45,7 +60,10 @@ test('sendMessage to inputPeerSelf: updateShortSentMessage; getHistory lists it 
   assert.equal(h.messages[0]!.id, 1001);
   assert.equal(h.messages[0]!.message, 'hello, me');
   assert.equal(h.messages[0]!.media, undefined, 'a text message');
-  assert.ok(h.messages.slice(1).every((m) => m.media), 'the seeded media follow');
+  assert.ok(
+    h.messages.slice(1).every((m) => m.media),
+    'the seeded media follow',
+  );
   assert.equal(h.messages.length, 8);
 });
 
@@ -93,7 +111,10 @@ test('over loopback: two sends with one random_id decode as the same updateShort
       assert.deepEqual(b, a);
       const h = (await session.invoke(history)) as { messages: TlObject[] };
       assert.equal(h.messages.filter((m) => m.message === 'over the wire').length, 1);
-      await assert.rejects(session.invoke(send('x', 1n, { _: 'inputPeerEmpty' })), (e: unknown) => e instanceof RpcError && e.errorMessage === 'PEER_ID_INVALID');
+      await assert.rejects(
+        session.invoke(send('x', 1n, { _: 'inputPeerEmpty' })),
+        (e: unknown) => e instanceof RpcError && e.errorMessage === 'PEER_ID_INVALID',
+      );
       assert.equal(((await session.invoke(getSelf)) as TlObject[])[0]!.id, 7_000_041_234n);
     } finally {
       session.close();

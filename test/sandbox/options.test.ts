@@ -22,7 +22,15 @@ const links: TcpLink[] = [];
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'dclab-options-'));
-  sb = await startSandbox({ basePort: 0, dataDir, ipv6: false, saltPeriodSeconds: 2, idleTimeoutSeconds: 1, maxConnectionsPerAddress: 2, log: (l) => void logs.push(l) });
+  sb = await startSandbox({
+    basePort: 0,
+    dataDir,
+    ipv6: false,
+    saltPeriodSeconds: 2,
+    idleTimeoutSeconds: 1,
+    maxConnectionsPerAddress: 2,
+    log: (l) => void logs.push(l),
+  });
 });
 after(async () => {
   for (const o of opened) o.session.close();
@@ -43,7 +51,9 @@ async function rawLink(dcId: number): Promise<TcpLink> {
 /** The transport error code of the first answer to a req_pq_multi on `link` (null: a normal answer). */
 async function answerCode(link: TcpLink): Promise<number | null> {
   const frame = new Promise<Uint8Array>((r) => link.once('frame', (f: Uint8Array) => r(f)));
-  link.send(encodePlainMessage(BigInt(Math.floor(Date.now() / 1000)) << 32n, mtprotoCodec().encode({ _: 'req_pq_multi', nonce: new Uint8Array(randomBytes(16)) })));
+  link.send(
+    encodePlainMessage(BigInt(Math.floor(Date.now() / 1000)) << 32n, mtprotoCodec().encode({ _: 'req_pq_multi', nonce: new Uint8Array(randomBytes(16)) })),
+  );
   return transportErrorCode(await frame);
 }
 
@@ -65,7 +75,9 @@ test('--max-connections-per-address: the connection beyond N live ones from one 
   const closed = new Promise<void>((r) => third.once('close', () => r()));
   assert.equal(await answerCode(third), -429);
   await closed;
-  assert.ok(logs.some((l) => /DC1: connection from 127\.0\.0\.1:\d+ refused with transport error -429 \(2 connections from 127\.0\.0\.1 already \(limit 2\)\)/.test(l)));
+  assert.ok(
+    logs.some((l) => /DC1: connection from 127\.0\.0\.1:\d+ refused with transport error -429 \(2 connections from 127\.0\.0\.1 already \(limit 2\)\)/.test(l)),
+  );
   assert.equal(await answerCode(await rawLink(3)), null, 'another DC counts apart');
   a.close();
   await sleep(100);
@@ -82,7 +94,17 @@ test('--idle-timeout: a connection without traffic is closed after that many sec
 });
 
 test('dclab sandbox parses the new options and rejects bad values', () => {
-  const a = parseSandboxArgs(['--salt-period', '60', '--idle-timeout', '0', '--max-connections-per-address', '4', '--config-expires', '90', '--no-flood-limits']);
+  const a = parseSandboxArgs([
+    '--salt-period',
+    '60',
+    '--idle-timeout',
+    '0',
+    '--max-connections-per-address',
+    '4',
+    '--config-expires',
+    '90',
+    '--no-flood-limits',
+  ]);
   assert.equal(a.saltPeriodSeconds, 60);
   assert.equal(a.idleTimeoutSeconds, 0);
   assert.equal(a.maxConnectionsPerAddress, 4);

@@ -67,7 +67,10 @@ function needles(c: Canary): { form: string; re: RegExp }[] {
     ['base64', c.bytes.toString('base64').replace(/=+$/, '')],
     ['base64url', c.bytes.toString('base64url')],
   ];
-  return forms.map(([form, s]) => ({ form, re: c.token && form === 'text' ? new RegExp(`(?<![0-9A-Za-z])${esc(s)}(?![0-9A-Za-z])`, 'i') : new RegExp(esc(s), 'i') }));
+  return forms.map(([form, s]) => ({
+    form,
+    re: c.token && form === 'text' ? new RegExp(`(?<![0-9A-Za-z])${esc(s)}(?![0-9A-Za-z])`, 'i') : new RegExp(esc(s), 'i'),
+  }));
 }
 
 function hits(c: Canary, where: string, data: Buffer): string[] {
@@ -78,7 +81,7 @@ function hits(c: Canary, where: string, data: Buffer): string[] {
   return out;
 }
 
-function sandboxInfoFile(): string {
+function _sandboxInfoFile(): string {
   const f = join(root, 'sandbox-info.json');
   writeFileSync(f, JSON.stringify(sandbox.info));
   return f;
@@ -106,7 +109,11 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
   ];
   const P = ['--profile', 'custom:canary', '--data-dir', data];
 
-  const wrong = await cli('login (wrong code)', ['login', '--phone', PHONE, '--code', WRONG_CODE, '--api-id', '12345', '--api-hash-stdin', ...custom], `${API_HASH}\n`);
+  const wrong = await cli(
+    'login (wrong code)',
+    ['login', '--phone', PHONE, '--code', WRONG_CODE, '--api-id', '12345', '--api-hash-stdin', ...custom],
+    `${API_HASH}\n`,
+  );
   assert.equal(wrong.code, 1, wrong.stderr + wrong.stdout);
   assert.match(wrong.stderr, /PHONE_CODE_INVALID/, 'the wrong code was answered PHONE_CODE_INVALID');
 
@@ -121,12 +128,19 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
   const call = await cli('call --dc 3', ['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', '--dc', '3', ...P]);
   assert.equal(call.code, 0, call.stderr);
   // answers to calls that carry a code or a password: the error must not echo them
-  const signIn = await cli('call auth.signIn', ['call', 'auth.signIn', JSON.stringify({ phone_number: PHONE, phone_code_hash: 'abc', phone_code: WRONG_CODE_2 }), ...P]);
+  const signIn = await cli('call auth.signIn', [
+    'call',
+    'auth.signIn',
+    JSON.stringify({ phone_number: PHONE, phone_code_hash: 'abc', phone_code: WRONG_CODE_2 }),
+    ...P,
+  ]);
   assert.equal(signIn.code, 1, signIn.stderr + signIn.stdout);
   const checkPw = await cli('call auth.checkPassword', [
     'call',
     'auth.checkPassword',
-    JSON.stringify({ password: { _: 'inputCheckPasswordSRP', srp_id: '1', A: Buffer.from(PASSWORD).toString('base64'), M1: Buffer.from(PASSWORD).toString('base64') } }),
+    JSON.stringify({
+      password: { _: 'inputCheckPasswordSRP', srp_id: '1', A: Buffer.from(PASSWORD).toString('base64'), M1: Buffer.from(PASSWORD).toString('base64') },
+    }),
     ...P,
   ]);
   assert.equal(checkPw.code, 1, checkPw.stderr + checkPw.stdout);
@@ -135,7 +149,18 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
   assert.equal(hist.code, 0, hist.stderr);
   const f = sandbox.files().find((x) => x.key === 'small-dc1')!;
   mkdirSync(join(root, 'downloads'));
-  const dl = await cli('download', ['download', '--dc', String(f.dcId), '--location', JSON.stringify(f.location), '--size', String(f.size), '--out', join(root, 'downloads', 'small.bin'), ...P]);
+  const dl = await cli('download', [
+    'download',
+    '--dc',
+    String(f.dcId),
+    '--location',
+    JSON.stringify(f.location),
+    '--size',
+    String(f.size),
+    '--out',
+    join(root, 'downloads', 'small.bin'),
+    ...P,
+  ]);
   assert.equal(dl.code, 0, dl.stderr);
   const trace = await cli('trace --json', ['trace', '--json', ...P]);
   assert.equal(trace.code, 0, trace.stderr);
@@ -152,7 +177,12 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
   const labBackends = cliBackends(join(labDir, 'store'));
   const settings: LabSettings = { profile: 'sandbox', apiId: 0, transport: 'intermediate', prewarm: false, floodWaitThreshold: 30, sandboxBasePort: 0 };
   const log: string[] = [];
-  const lab = new LabSession(labBackends, () => settings, labDir, { info: (m) => log.push(m), warn: (m) => log.push(m), error: (m) => log.push(m), debug: (m) => log.push(m) });
+  const lab = new LabSession(labBackends, () => settings, labDir, {
+    info: (m) => log.push(m),
+    warn: (m) => log.push(m),
+    error: (m) => log.push(m),
+    debug: (m) => log.push(m),
+  });
   try {
     const sb = await lab.startSandbox();
     sb.setPassword(LAB_PHONE, PASSWORD);
@@ -169,7 +199,11 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
     const answers = [
       await runPanelQuery(lab, { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, 4),
       await runPanelQuery(lab, { _: 'auth.signIn', phone_number: LAB_PHONE, phone_code_hash: 'abc', phone_code: WRONG_CODE_2 }, undefined),
-      await runPanelQuery(lab, { _: 'auth.checkPassword', password: { _: 'inputCheckPasswordSRP', srp_id: '1', A: Buffer.from(PASSWORD).toString('base64'), M1: 'AAAA' } }, undefined),
+      await runPanelQuery(
+        lab,
+        { _: 'auth.checkPassword', password: { _: 'inputCheckPasswordSRP', srp_id: '1', A: Buffer.from(PASSWORD).toString('base64'), M1: 'AAAA' } },
+        undefined,
+      ),
     ];
     assert.equal(answers[0]!.ok, true);
     assert.equal(answers[1]!.ok, false);
@@ -191,7 +225,10 @@ test('secret canary: api_hash, login codes, 2FA password and auth keys appear no
     });
     writeFileSync(join(labDir, 'panel-state.json'), JSON.stringify(panelState));
     // typing in progress (not JSON yet) is redacted too
-    streams.push({ name: 'panel state (typing)', text: JSON.stringify(redactPanelState({ version: 1, tab: 'query', query: { json: `{"password": "${PASSWORD}", "phone_code": ${WRONG_CODE_2}` } })) });
+    streams.push({
+      name: 'panel state (typing)',
+      text: JSON.stringify(redactPanelState({ version: 1, tab: 'query', query: { json: `{"password": "${PASSWORD}", "phone_code": ${WRONG_CODE_2}` } })),
+    });
   } finally {
     await lab.dispose();
   }
@@ -254,15 +291,25 @@ test('secret canary: a password or code of the wrong type is not quoted in valid
     assert.equal(r.code, 2, r.stderr);
     texts.push(r.stdout, r.stderr);
   }
-  const lab = new LabSession(cliBackends(join(root, 'validation-lab')), () => ({ profile: 'sandbox', apiId: 0, transport: 'intermediate', prewarm: false, floodWaitThreshold: 30, sandboxBasePort: 0 }), join(root, 'validation-lab'), { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} });
+  const lab = new LabSession(
+    cliBackends(join(root, 'validation-lab')),
+    () => ({ profile: 'sandbox', apiId: 0, transport: 'intermediate', prewarm: false, floodWaitThreshold: 30, sandboxBasePort: 0 }),
+    join(root, 'validation-lab'),
+    { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
+  );
   try {
     texts.push(JSON.stringify(await runPanelQuery(lab, { _: 'auth.checkPassword', password: PASSWORD }, undefined)));
   } finally {
     await lab.dispose();
   }
   const found: string[] = [];
-  for (const c of [{ name: '2FA password', bytes: Buffer.from(PASSWORD) }, { name: 'wrong login code', bytes: Buffer.from(WRONG_CODE) }]) {
-    texts.forEach((t, i) => found.push(...hits(c, `output ${i}`, Buffer.from(t))));
+  for (const c of [
+    { name: '2FA password', bytes: Buffer.from(PASSWORD) },
+    { name: 'wrong login code', bytes: Buffer.from(WRONG_CODE) },
+  ]) {
+    texts.forEach((t, i) => {
+      found.push(...hits(c, `output ${i}`, Buffer.from(t)));
+    });
   }
   assert.deepEqual(found, [], 'a validation error quoted a secret');
 });

@@ -44,5 +44,5 @@ test('redactPanelState: query text and history redacted, other fields kept, inpu
   assert.deepEqual(out.traceFilter, state.traceFilter);
   assert.equal(out.query?.dcId, 2);
   assert.equal(out.history?.[0]?.time, 5);
-  assert.equal((out.history?.[0]?.query as { phone_number: string }).phone_number, '999');
+  assert.equal((out.history?.[0]?.query as { phone_number: string } | undefined)?.phone_number, '999');
 });

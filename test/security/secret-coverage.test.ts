@@ -117,14 +117,22 @@ test('every schema field that looks secret is redacted or reviewed as public', (
   for (const [name, fields] of Object.entries(REDACTED_BY_CONSTRUCTOR)) {
     const entry = fullSchema().entries.find((x) => x.name === name);
     assert.ok(entry, `REDACTED_BY_CONSTRUCTOR names ${name}, which the schema does not have`);
-    for (const f of fields) assert.ok(entry.params.some((p) => p.name === f), `${name} has no field ${f}`);
+    for (const f of fields)
+      assert.ok(
+        entry.params.some((p) => p.name === f),
+        `${name} has no field ${f}`,
+      );
   }
   // and each redacted pair really disappears: in a payload with its `_`, as a call's params, and in the panel's state
   assert.ok(redacted.length > 30, `${redacted.length} redacted fields`);
   for (const { entry, field } of redacted) {
     const value = { _: entry, [field]: canary(field), nested: { _: entry, [field]: [canary(field)] } };
     const { _: _drop, ...params } = value;
-    for (const out of [redact(value), redact(params, { method: entry }), redactPanelState({ version: 1, tab: 'query', query: { json: JSON.stringify(value) }, history: [{ query: value, time: 1 }] })]) {
+    for (const out of [
+      redact(value),
+      redact(params, { method: entry }),
+      redactPanelState({ version: 1, tab: 'query', query: { json: JSON.stringify(value) }, history: [{ query: value, time: 1 }] }),
+    ]) {
       assert.ok(!JSON.stringify(out).includes(canary(field)), `${entry}.${field} leaked: ${JSON.stringify(out).slice(0, 200)}`);
     }
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileKeyv, createMemoryKeyv, cliBackends, FileKeyvStore, StoreFileError } from '../../src/storage/index';
+import { createFileKeyv, createMemoryKeyv, cliBackends, type FileKeyvStore, StoreFileError } from '../../src/storage/index';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'dclab-store-'));
@@ -46,7 +46,7 @@ test('file store: values persist across two store instances; delete and namespac
   assert.deepEqual(onDisk.entries['dclab:num'], { value: 42 }, 'entries are kept readable, not double-encoded');
 
   assert.equal(await b.delete('num'), true);
-  assert.equal(await a.get('num'), undefined, 'the first instance sees the other instance\'s delete');
+  assert.equal(await a.get('num'), undefined, "the first instance sees the other instance's delete");
   await b.clear();
   assert.equal(await a.get('obj'), undefined);
   assert.equal(await createFileKeyv(file, 'other').get('num'), 7, 'clear() touches only its namespace');
@@ -58,7 +58,10 @@ test('file store: a corrupt file is a clear error naming the file and is left un
   const file = join(dir, 'state.json');
   writeFileSync(file, '{"format":"dclab-store","version":1,"entries":{"dclab:k":', { mode: 0o600 });
   const kv = createFileKeyv(file);
-  await assert.rejects(kv.get('k'), (e: unknown) => e instanceof StoreFileError && e.filePath === file && e.message.includes(file) && /corrupt/.test(e.message));
+  await assert.rejects(
+    kv.get('k'),
+    (e: unknown) => e instanceof StoreFileError && e.filePath === file && e.message.includes(file) && /corrupt/.test(e.message),
+  );
   await assert.rejects(kv.set('k', 1), StoreFileError);
   assert.equal(readFileSync(file, 'utf8'), '{"format":"dclab-store","version":1,"entries":{"dclab:k":', 'a failed write does not replace the file');
 
@@ -80,14 +83,13 @@ test('file store: concurrent sets from one process all land, across instances ov
   const file = join(dir, 'state.json');
   const a = createFileKeyv(file);
   const b = createFileKeyv(file); // a second instance over the same path shares the write queue
-  await Promise.all([
-    ...Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).set(`k${i}`, { i })),
-    a.delete('nothing'),
-    b.set('k0', { i: 0 }),
-  ]);
+  await Promise.all([...Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).set(`k${i}`, { i })), a.delete('nothing'), b.set('k0', { i: 0 })]);
   const fresh = createFileKeyv(file);
   const got = await Promise.all(Array.from({ length: 40 }, (_, i) => fresh.get(`k${i}`)));
-  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => ({ i })));
+  assert.deepEqual(
+    got,
+    Array.from({ length: 40 }, (_, i) => ({ i })),
+  );
   assert.deepEqual(readdirSync(dir), ['state.json']);
 });
 

@@ -67,7 +67,9 @@ test('data dir: two processes plus this one, 100 writes each, nothing lost and e
   const exits = await Promise.all(writers.map((w) => w.exit));
   reading = false;
   await reader;
-  exits.forEach((x, i) => assert.equal(x.code, 0, `writer ${i + 1}: ${x.err}`));
+  exits.forEach((x, i) => {
+    assert.equal(x.code, 0, `writer ${i + 1}: ${x.err}`);
+  });
 
   assert.deepEqual(bad, [], 'a reader saw a half-written file');
   assert.ok(reads > 0);

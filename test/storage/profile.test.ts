@@ -107,7 +107,7 @@ test('ProfileStore: profiles are isolated; clear() removes one profile from both
   assert.ok(await b.getDcKey(5));
 });
 
-test('ProfileStore: deleteDcKey drops the key and the DC\'s authorization; concurrent adds do not lose DCs', async () => {
+test("ProfileStore: deleteDcKey drops the key and the DC's authorization; concurrent adds do not lose DCs", async () => {
   const be = memoryBackends();
   const p = new ProfileStore(be, 'test');
   const q = new ProfileStore(be, 'test'); // a second instance of the same profile shares the queue
@@ -136,10 +136,13 @@ test('ProfileStore: lastTrace is bounded to the last N events; non-JSON values a
   await p.setLastTrace({ events, format: 'dclab-trace', version: 1 } as { events: unknown[] });
   const got = await p.getLastTrace<{ events: { id: number }[]; format: string }>();
   assert.equal(got?.events.length, 5000);
-  assert.equal(got?.events[0]!.id, 1001);
+  assert.equal(got?.events[0]?.id, 1001);
   assert.equal(got?.format, 'dclab-trace');
   await p.setLastTrace({ events: events.slice(0, 10) }, 3);
-  assert.deepEqual((await p.getLastTrace<{ events: { id: number }[] }>())?.events.map((e) => e.id), [8, 9, 10]);
+  assert.deepEqual(
+    (await p.getLastTrace<{ events: { id: number }[] }>())?.events.map((e) => e.id),
+    [8, 9, 10],
+  );
   await assert.rejects(p.setDcOptions([{ id: 1n }]), /dcOptions\[0\]\.id: bigint is not JSON-ready/);
   await assert.rejects(p.setDcOptions({ secret: new Uint8Array(2) }), /Uint8Array/);
 });
@@ -156,7 +159,7 @@ test('profile names and input validation', async () => {
   await assert.rejects(p.addAuthorizedDc(-1), /invalid DC id -1/);
 });
 
-test('ProfileStore satisfies the lifecycle\'s LifecycleStore seam (compile-time) and behaves like it', async () => {
+test("ProfileStore satisfies the lifecycle's LifecycleStore seam (compile-time) and behaves like it", async () => {
   const { memoryLifecycleStore } = await import('../../src/lifecycle/store.js');
   type LifecycleStore = ReturnType<typeof memoryLifecycleStore>;
   const stores: LifecycleStore[] = [new ProfileStore(memoryBackends(), 'sandbox'), memoryLifecycleStore()];
@@ -171,7 +174,7 @@ test('ProfileStore satisfies the lifecycle\'s LifecycleStore seam (compile-time)
   assert.deepEqual(results[0], { keys: [], auth: [4] });
 });
 
-test('ProfileStore: setAuthorizedDcs saves the caller\'s change, keeping DCs another store authorized meanwhile', async () => {
+test("ProfileStore: setAuthorizedDcs saves the caller's change, keeping DCs another store authorized meanwhile", async () => {
   const backends = memoryBackends();
   // two runtimes (two processes in real life): each read the list, then each saves its whole list
   const a = new ProfileStore(backends, 'sandbox');

@@ -32,7 +32,7 @@ test('.tl scanning stays linear: a declaration over 20000 lines, 20000 comments 
   const cases: [string, string][] = [
     ['20000-line declaration', 'a\n'.repeat(20000)],
     ['20000 comments on one line', '*/'.repeat(20000)],
-    ['20000 flag parameters', 'x f:# ' + 'a:f.0?int '.repeat(20000) + '= X;'],
+    ['20000 flag parameters', `x f:# ${'a:f.0?int '.repeat(20000)}= X;`],
   ];
   for (const [what, text] of cases) {
     const ms = timed(() => scanBoth(text));
@@ -51,14 +51,20 @@ test('TlMappedText: appending to an older text or a slice leaves the texts built
   assert.equal(a.sourceOffset(2), 12);
   const s = b.slice(1, 5); // 'bc d'
   assert.equal(s.text, 'bc d');
-  assert.deepEqual([0, 1, 3].map((i) => s.sourceOffset(i)), [11, 12, 20]);
+  assert.deepEqual(
+    [0, 1, 3].map((i) => s.sourceOffset(i)),
+    [11, 12, 20],
+  );
   const t = s.append('!', 99);
   assert.equal(t.text, 'bc d!');
   assert.equal(t.sourceOffset(4), 99);
   assert.equal(b.sourceOffset(6), 22); // b is untouched by the append to its slice
   assert.deepEqual(b.slice(4).appendMapped(s, '|').text, 'def|bc d');
   // the joining space of b maps to just after the piece before it, in s as in b
-  assert.deepEqual([0, 4, 6, 7].map((i) => b.slice(4).appendMapped(s, '|').sourceOffset(i)), [20, 11, 13, 20]);
+  assert.deepEqual(
+    [0, 4, 6, 7].map((i) => b.slice(4).appendMapped(s, '|').sourceOffset(i)),
+    [20, 11, 13, 20],
+  );
   assert.equal(b.slice(3, 3).text, '');
 });
 
@@ -98,9 +104,15 @@ test('a vector count is bounded by the bytes left over the smallest element (4 f
     (e: unknown) => e instanceof TlDecodeError && /invalid vector length 3/.test(e.message) && /at least 24 bytes/.test(e.message) && e.offset === 4,
   );
   // Vector<User> claiming one user per byte left
-  assert.throws(() => codec.decodeValue('Vector<User>', u8(VECTOR_ID, 13, 0, 0, 0)), (e: unknown) => e instanceof TlDecodeError && /invalid vector length 13/.test(e.message));
+  assert.throws(
+    () => codec.decodeValue('Vector<User>', u8(VECTOR_ID, 13, 0, 0, 0)),
+    (e: unknown) => e instanceof TlDecodeError && /invalid vector length 13/.test(e.message),
+  );
   // bare vector of int128 (resPQ-style fields): 2 × 16 > 20
-  assert.throws(() => codec.decodeValue('vector<int128>', u8(2, 0, 0, 0, 0, 0)), (e: unknown) => e instanceof TlDecodeError && /invalid vector length 2/.test(e.message));
+  assert.throws(
+    () => codec.decodeValue('vector<int128>', u8(2, 0, 0, 0, 0, 0)),
+    (e: unknown) => e instanceof TlDecodeError && /invalid vector length 2/.test(e.message),
+  );
   // exactly enough is fine
   assert.deepEqual(codec.decodeValue('Vector<long>', concat(u8(VECTOR_ID, 2), new Uint8Array(16))), [0n, 0n]);
   // a count that does not fit is refused before anything is allocated for it
@@ -143,21 +155,33 @@ test('gzip_packed inside TL: one inflates to at most 16 MiB (and 256× its size 
   const ping = codec.encode({ _: 'ping', ping_id: 7n });
   // 20 MiB of zeros behind a ping: over the per-gzip bound
   const bomb = concat(ping, new Uint8Array(20 << 20));
-  assert.throws(() => codec.decode(gzipPacked(bomb)), (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message) && /16777216/.test(e.message));
+  assert.throws(
+    () => codec.decode(gzipPacked(bomb)),
+    (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message) && /16777216/.test(e.message),
+  );
   // 4 MiB of zeros compress to ~4 KiB: over 256× its size
-  assert.throws(() => codec.decode(gzipPacked(concat(ping, new Uint8Array(4 << 20)))), (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message));
+  assert.throws(
+    () => codec.decode(gzipPacked(concat(ping, new Uint8Array(4 << 20)))),
+    (e: unknown) => e instanceof TlDecodeError && /gzip_packed/.test(e.message),
+  );
   // under the floor: fine
   assert.deepEqual(codec.decode(gzipPacked(concat(ping, new Uint8Array(1900 << 10)))), { _: 'ping', ping_id: 7n });
   // Bools inflating 1.9 MiB each from ~2 KiB: two of them in a 4 KiB message already exceed its 2 MiB budget
   const boolBomb = gzipPacked(concat(u8(BOOL_TRUE_ID), new Uint8Array(1900 << 10)));
-  assert.throws(() => codec.decodeValue('Vector<Bool>', concat(u8(VECTOR_ID, 2), boolBomb, boolBomb)), (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message));
+  assert.throws(
+    () => codec.decodeValue('Vector<Bool>', concat(u8(VECTOR_ID, 2), boolBomb, boolBomb)),
+    (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message),
+  );
   // with 8 KiB of noise each they pass the ratio, and 4 of them fit; 20 exceed the 32 MiB cap however big the message
   const noise = new Uint8Array(randomBytes(8192));
   const noisyBomb = gzipPacked(concat(u8(BOOL_TRUE_ID), new Uint8Array(1900 << 10), noise));
   const few = concat(u8(VECTOR_ID, 4), ...Array.from({ length: 4 }, () => noisyBomb));
   assert.deepEqual(codec.decodeValue('Vector<Bool>', few), [true, true, true, true]);
   const many = concat(u8(VECTOR_ID, 20), ...Array.from({ length: 20 }, () => noisyBomb));
-  assert.throws(() => codec.decodeValue('Vector<Bool>', many), (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message));
+  assert.throws(
+    () => codec.decodeValue('Vector<Bool>', many),
+    (e: unknown) => e instanceof TlDecodeError && /budget/.test(e.message),
+  );
   // the budget is per decode: the next call starts afresh
   assert.deepEqual(codec.decodeValue('Vector<Bool>', few), [true, true, true, true]);
 });
@@ -179,7 +203,10 @@ test('names of Object.prototype are no builtin TL types (constructor, toString, 
     const ref = a.references.find((r) => r.target === name)!;
     assert.equal(ref.defined, false, name);
     assert.notEqual(ref.kind, 'builtin', name);
-    assert.ok(a.diagnostics.some((d) => d.code === 'unknown-type' && d.message.includes(`"${name}"`)), name);
+    assert.ok(
+      a.diagnostics.some((d) => d.code === 'unknown-type' && d.message.includes(`"${name}"`)),
+      name,
+    );
     const hover = tlHoverAt(a, text, text.indexOf(name) + 1)!;
     assert.ok(!/native code|\[object Object\]/.test(hover.markdown), hover.markdown);
   }
@@ -187,7 +214,10 @@ test('names of Object.prototype are no builtin TL types (constructor, toString, 
   const schema = schemaFromTlText(text);
   const codec = new TlCodec(schema);
   assert.throws(() => codec.encode({ _: 'foo', x: { _: 'nothing' }, y: { _: 'nothing' }, z: { _: 'nothing' } }), TlEncodeError);
-  assert.throws(() => codec.decodeValue('constructor', u8(0x12345678)), (e: unknown) => e instanceof TlDecodeError && /unknown constructor id/.test(e.message));
+  assert.throws(
+    () => codec.decodeValue('constructor', u8(0x12345678)),
+    (e: unknown) => e instanceof TlDecodeError && /unknown constructor id/.test(e.message),
+  );
   assert.equal(apiTypeComment('constructor'), undefined);
   assert.equal(typeof apiTypeComment('User'), 'string');
 });

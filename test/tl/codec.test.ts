@@ -133,7 +133,10 @@ test('binary: bytes/string length prefixes and padding, long signedness', () => 
   assert.equal(r.long(), -1n);
   assert.equal(r.long(), -(1n << 63n));
   assert.equal(r.remaining, 0);
-  assert.throws(() => r.int(), (e: unknown) => e instanceof TlDecodeError && /offset 544/.test(e.message) && /int/.test(e.message));
+  assert.throws(
+    () => r.int(),
+    (e: unknown) => e instanceof TlDecodeError && /offset 544/.test(e.message) && /int/.test(e.message),
+  );
 });
 
 test('auth.sendCode round trip; method call decode', () => {
@@ -243,7 +246,17 @@ test('config with a dcOption vector round trips (flags incl. secret bit 10)', ()
 });
 
 test('messages.getHistory encodes to hand-built bytes and back', () => {
-  const call = { _: 'messages.getHistory', peer: { _: 'inputPeerUser', user_id: 42n, access_hash: -1n }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 20, max_id: 0, min_id: 0, hash: 0n };
+  const call = {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerUser', user_id: 42n, access_hash: -1n },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 20,
+    max_id: 0,
+    min_id: 0,
+    hash: 0n,
+  };
   const w = new TlWriter();
   w.uint(0x4423e6c5);
   w.uint(0xdde8a54c);
@@ -335,7 +348,10 @@ test('msg_container with two messages round trips; bytes computed', () => {
   // a body whose length disagrees with `bytes` is caught
   const bad = enc.slice();
   new DataView(bad.buffer).setInt32(8 + 12, 8, true);
-  assert.throws(() => codec.decode(bad), (e: unknown) => e instanceof TlDecodeError && /messages\[0\]\.body/.test(e.message));
+  assert.throws(
+    () => codec.decode(bad),
+    (e: unknown) => e instanceof TlDecodeError && /messages\[0\]\.body/.test(e.message),
+  );
 });
 
 test('gzip_packed is inflated transparently (decode, rpc_result, decodeValue)', () => {
@@ -344,12 +360,26 @@ test('gzip_packed is inflated transparently (decode, rpc_result, decodeValue)', 
   assert.equal(u32(packed, 0), 0x3072cfa1);
   assert.deepEqual(codec.decode(packed), pong);
   const users = [USER];
-  const rpc = codec.encode({ _: 'rpc_result', req_msg_id: 9n, result: { _: 'gzip_packed', packed_data: gzipSync(codec.encode({ _: 'auth.sentCode', type: { _: 'auth.sentCodeTypeSms', length: 5 }, phone_code_hash: 'h' })) } });
-  assert.deepEqual(codec.decode(rpc), { _: 'rpc_result', req_msg_id: 9n, result: { _: 'auth.sentCode', type: { _: 'auth.sentCodeTypeSms', length: 5 }, phone_code_hash: 'h' } });
+  const rpc = codec.encode({
+    _: 'rpc_result',
+    req_msg_id: 9n,
+    result: {
+      _: 'gzip_packed',
+      packed_data: gzipSync(codec.encode({ _: 'auth.sentCode', type: { _: 'auth.sentCodeTypeSms', length: 5 }, phone_code_hash: 'h' })),
+    },
+  });
+  assert.deepEqual(codec.decode(rpc), {
+    _: 'rpc_result',
+    req_msg_id: 9n,
+    result: { _: 'auth.sentCode', type: { _: 'auth.sentCodeTypeSms', length: 5 }, phone_code_hash: 'h' },
+  });
   const gzVec = codec.encode({ _: 'gzip_packed', packed_data: gzipSync(codec.encodeValue('Vector<User>', users)) });
   assert.deepEqual(codec.decodeValue('Vector<User>', gzVec), users);
   const broken = codec.encode({ _: 'gzip_packed', packed_data: unhex('1f8b0800') });
-  assert.throws(() => codec.decode(broken), (e: unknown) => e instanceof TlDecodeError && /gzip/.test(e.message));
+  assert.throws(
+    () => codec.decode(broken),
+    (e: unknown) => e instanceof TlDecodeError && /gzip/.test(e.message),
+  );
 });
 
 test('rpc_result: Bool and Vector results (vector stays serialized for decodeValue with the return type)', () => {
@@ -450,7 +480,9 @@ test('lenient mode: zero values for missing required fields, unknown fields igno
   assert.deepEqual(sent.type, { _: 'auth.sentCodeTypeSetUpEmailRequired' });
   assert.throws(() => lenient.encode({ _: 'noSuchCtor' }), /unknown constructor or method/);
   // a constructor the layer lacks, in a typed field, becomes that type's empty constructor
-  assert.deepEqual(codec.decode(lenient.encode({ _: 'upload.file', type: { _: 'storage.fileFromTheFuture' }, mtime: 1, bytes: new Uint8Array(1) })).type, { _: 'storage.fileUnknown' });
+  assert.deepEqual(codec.decode(lenient.encode({ _: 'upload.file', type: { _: 'storage.fileFromTheFuture' }, mtime: 1, bytes: new Uint8Array(1) })).type, {
+    _: 'storage.fileUnknown',
+  });
   assert.throws(() => codec.encode({ _: 'upload.file', type: { _: 'storage.fileFromTheFuture' }, mtime: 1, bytes: new Uint8Array(1) }), /type\._/);
   assert.throws(() => lenient.encode({ _: 'rpc_result', req_msg_id: 1n }), /missing required field/);
   // the strict codec refuses the same input

@@ -20,9 +20,19 @@ const JSON_STUB = JSON.stringify({
       begin: '\\{',
       end: '\\}',
       name: 'meta.structure.dictionary.json',
-      patterns: [{ include: '#string' }, { match: ':', name: 'punctuation.separator.dictionary.key-value.json' }, { include: '#value' }, { match: ',', name: 'punctuation.separator.dictionary.pair.json' }],
+      patterns: [
+        { include: '#string' },
+        { match: ':', name: 'punctuation.separator.dictionary.key-value.json' },
+        { include: '#value' },
+        { match: ',', name: 'punctuation.separator.dictionary.pair.json' },
+      ],
     },
-    array: { begin: '\\[', end: '\\]', name: 'meta.structure.array.json', patterns: [{ include: '#value' }, { match: ',', name: 'punctuation.separator.array.json' }] },
+    array: {
+      begin: '\\[',
+      end: '\\]',
+      name: 'meta.structure.array.json',
+      patterns: [{ include: '#value' }, { match: ',', name: 'punctuation.separator.array.json' }],
+    },
     string: { begin: '"', end: '"', name: 'string.quoted.double.json', patterns: [{ match: '\\\\.', name: 'constant.character.escape.json' }] },
     constant: { match: '\\b(?:true|false|null)\\b', name: 'constant.language.json' },
     number: { match: '-?\\d+(?:\\.\\d+)?', name: 'constant.numeric.json' },
@@ -80,7 +90,10 @@ function tokenize(grammar: IGrammar, text: string): Token[] {
 function scopesOf(tokens: Token[], text: string, opts: { line?: number; nth?: number } = {}): string[] {
   const found = tokens.filter((t) => t.text === text && (opts.line === undefined || t.line === opts.line));
   const token = found[opts.nth ?? 0];
-  assert.ok(token, `no token "${text}"${opts.line !== undefined ? ` on line ${opts.line}` : ''}; tokens: ${JSON.stringify(tokens.filter((t) => opts.line === undefined || t.line === opts.line).map((t) => t.text))}`);
+  assert.ok(
+    token,
+    `no token "${text}"${opts.line !== undefined ? ` on line ${opts.line}` : ''}; tokens: ${JSON.stringify(tokens.filter((t) => opts.line === undefined || t.line === opts.line).map((t) => t.text))}`,
+  );
   return token.scopes;
 }
 
@@ -179,7 +192,10 @@ async function checkMtprotoSample(json: 'stub' | 'none' | 'vscode'): Promise<Tok
   assert.ok(!scopesOf(tokens, '###', { line: 12 }).includes('meta.embedded.block.json.mtproto'));
   assertScope(tokens, '###', 'markup.heading.request.mtproto', { line: 12 });
   assertScope(tokens, 'messages.getHistory', 'entity.name.function.method.mtproto');
-  assert.ok(tokens.some((t) => t.line === 13 && t.text === 'peer' && t.scopes.includes('variable.other.mtproto')), 'a bare {{peer}} in a one-line body');
+  assert.ok(
+    tokens.some((t) => t.line === 13 && t.text === 'peer' && t.scopes.includes('variable.other.mtproto')),
+    'a bare {{peer}} in a one-line body',
+  );
   assertScope(tokens, '}', 'meta.embedded.block.json.mtproto', { line: 10 });
   return tokens;
 }
@@ -198,7 +214,9 @@ test('mtproto grammar without source.json: the unresolved include matches nothin
   assert.ok(!scopesOf(tokens, '  "flag": true', { line: 9 }).includes('entity.name.function.method.mtproto'));
 });
 
-test('mtproto grammar with VS Code\'s own JSON grammar', { skip: !existsSync(VSCODE_JSON_GRAMMAR) && 'code-server not set up (npm run test:e2e does)' }, async () => {
+test("mtproto grammar with VS Code's own JSON grammar", {
+  skip: !existsSync(VSCODE_JSON_GRAMMAR) && 'code-server not set up (npm run test:e2e does)',
+}, async () => {
   const tokens = await checkMtprotoSample('vscode');
   assertScope(tokens, 'peer', 'string.quoted.double.json', { line: 7 });
   assertScope(tokens, 'true', 'constant.language.json', { line: 9 });
@@ -209,7 +227,10 @@ test('language configurations parse, their folding markers compile, and the .vsi
   assert.deepEqual(tl.comments, { lineComment: '//', blockComment: ['/*', '*/'] });
   const mtproto = JSON.parse(readFileSync(join(root, 'language-configuration/mtproto.json'), 'utf8'));
   assert.equal(mtproto.comments.lineComment, '#');
-  assert.deepEqual(mtproto.autoClosingPairs.map((p: { open: string }) => p.open), ['{', '[', '"']);
+  assert.deepEqual(
+    mtproto.autoClosingPairs.map((p: { open: string }) => p.open),
+    ['{', '[', '"'],
+  );
   for (const config of [tl, mtproto]) {
     const start = new RegExp(config.folding.markers.start);
     const end = new RegExp(config.folding.markers.end);
@@ -217,6 +238,8 @@ test('language configurations parse, their folding markers compile, and the .vsi
     if (config.wordPattern) assert.ok(new RegExp(config.wordPattern).test('users.getUsers'));
   }
   assert.ok(new RegExp(tl.wordPattern).exec('#0d91a548')![0] === '#0d91a548');
-  const ignore = readFileSync(join(root, '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim());
+  const ignore = readFileSync(join(root, '.vscodeignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   assert.ok(ignore.includes('!syntaxes/**') && ignore.includes('!language-configuration/**'));
 });

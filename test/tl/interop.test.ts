@@ -57,7 +57,10 @@ test('our layer-198 bytes are read by GramJS; a lenient codec drops fields layer
     usernames: [{ _: 'username', active: true, username: 'ann' }],
   };
   for (const n of newer) world[n] = true;
-  assert.throws(() => strict198.encode(world), (e: unknown) => e instanceof TlEncodeError && newer.includes(e.path));
+  assert.throws(
+    () => strict198.encode(world),
+    (e: unknown) => e instanceof TlEncodeError && newer.includes(e.path),
+  );
   const bytes = lenient198.encode(world);
   const o = new BinaryReader(Buffer.from(bytes)).tgReadObject();
   assert.equal(o.className, 'User');

@@ -21,11 +21,18 @@ test('tlToJson with a schema: int128/int256 → hex, nested and vector values ty
   const nonce = new Uint8Array(16).map((_, i) => i);
   assert.deepEqual(tlToJson({ _: 'req_pq_multi', nonce }, schema), { _: 'req_pq_multi', nonce: '000102030405060708090a0b0c0d0e0f' });
   const user = { _: 'user', id: 9007199254740993n, photo: { _: 'userProfilePhoto', photo_id: -1n, stripped_thumb: new Uint8Array([255]), dc_id: 1 } };
-  assert.deepEqual(tlToJson(user, schema), { _: 'user', id: '9007199254740993', photo: { _: 'userProfilePhoto', photo_id: '-1', stripped_thumb: '/w==', dc_id: 1 } });
+  assert.deepEqual(tlToJson(user, schema), {
+    _: 'user',
+    id: '9007199254740993',
+    photo: { _: 'userProfilePhoto', photo_id: '-1', stripped_thumb: '/w==', dc_id: 1 },
+  });
   assert.deepEqual(tlToJson([1n, 2n], schema, 'Vector<long>'), ['1', '2']);
   assert.deepEqual(tlToJson(new Uint8Array(32), schema, 'int256'), '0'.repeat(64));
   const container = { _: 'msg_container', messages: [{ _: 'message', msg_id: 4n, seqno: 1, bytes: 12, body: { _: 'ping', ping_id: 3n } }] };
-  assert.deepEqual(tlToJson(container, schema), { _: 'msg_container', messages: [{ _: 'message', msg_id: '4', seqno: 1, bytes: 12, body: { _: 'ping', ping_id: '3' } }] });
+  assert.deepEqual(tlToJson(container, schema), {
+    _: 'msg_container',
+    messages: [{ _: 'message', msg_id: '4', seqno: 1, bytes: 12, body: { _: 'ping', ping_id: '3' } }],
+  });
 });
 
 test('tlFromJson builds internal values that encode, and round trips through tlToJson', () => {
@@ -78,7 +85,17 @@ function expectJsonError(json: unknown, path: string, expected: RegExp, type?: s
 }
 
 test('tlFromJson validation errors name the path and the expected type', () => {
-  const base = { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 20, max_id: 0, min_id: 0, hash: '0' };
+  const base = {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 20,
+    max_id: 0,
+    min_id: 0,
+    hash: '0',
+  };
   // missing required field inside an object
   expectJsonError({ ...base, peer: { _: 'inputPeerUser', access_hash: '1' } }, 'peer.user_id', /^long \(decimal string or integer\)$/);
   // wrong JSON type

@@ -33,10 +33,7 @@ test('computed ids equal written ids on the whole GramJS api.tl', () => {
 });
 
 test('normalization: flags.N?true dropped, bytes→string, generics unwrapped, Vector<T> spaced', () => {
-  assert.equal(
-    normalizeTlDeclaration('invokeWithLayer#da9b0d0d {X:Type} layer:int query:!X = X;'),
-    'invokeWithLayer X:Type layer:int query:!X = X',
-  );
+  assert.equal(normalizeTlDeclaration('invokeWithLayer#da9b0d0d {X:Type} layer:int query:!X = X;'), 'invokeWithLayer X:Type layer:int query:!X = X');
   assert.equal(computeTlId('invokeWithLayer {X:Type} layer:int query:!X = X'), 0xda9b0d0d);
   assert.equal(
     normalizeTlDeclaration('a#1 flags:# x:flags.0?true y:flags.1?bytes z:Vector<bytes> w:bytes = A'),
@@ -85,7 +82,10 @@ late#55 = Late;
   ]);
   const inner = entries.find((e) => e.name === 'inner')!;
   assert.equal(inner.id, crc32('inner x:int = Inner'));
-  assert.deepEqual(entries.find((e) => e.name === 'multi')!.params.map((p) => p.name), ['a', 'b']);
+  assert.deepEqual(
+    entries.find((e) => e.name === 'multi')!.params.map((p) => p.name),
+    ['a', 'b'],
+  );
   const wrap = entries.find((e) => e.name === 'wrap')!;
   assert.deepEqual(wrap.params, [{ name: 'query', type: '!X' }]);
   assert.equal(wrap.type, 'X');
@@ -101,7 +101,10 @@ test('TlSchema lookups, constructorsOfType and extend overriding by name', () =>
   assert.equal(s.constructorByName('a')!.id, 1);
   assert.equal(s.methodByName('f')!.id, 3);
   assert.equal(s.methodByName('a'), undefined);
-  assert.deepEqual(s.constructorsOfType('T').map((e) => e.name), ['a', 'b']);
+  assert.deepEqual(
+    s.constructorsOfType('T').map((e) => e.name),
+    ['a', 'b'],
+  );
   const s2 = s.extend(parseTlSchema('b#22 y:long = T;').entries, 2);
   assert.equal(s2.layer, 2);
   assert.equal(s2.byId(2), undefined);
@@ -123,15 +126,57 @@ test('MTProto schema: every written id verified by CRC32, all required entries p
   assert.deepEqual(bad, []);
   const names = new Set(entries.map((e) => e.name));
   for (const n of [
-    'req_pq', 'req_pq_multi', 'resPQ', 'p_q_inner_data', 'p_q_inner_data_dc', 'p_q_inner_data_temp', 'p_q_inner_data_temp_dc',
-    'req_DH_params', 'server_DH_params_ok', 'server_DH_params_fail', 'server_DH_inner_data', 'set_client_DH_params',
-    'client_DH_inner_data', 'dh_gen_ok', 'dh_gen_retry', 'dh_gen_fail', 'rpc_result', 'rpc_error', 'rpc_answer_unknown',
-    'rpc_answer_dropped_running', 'rpc_answer_dropped', 'rpc_drop_answer', 'get_future_salts', 'future_salt', 'future_salts',
-    'ping', 'ping_delay_disconnect', 'pong', 'destroy_session', 'destroy_session_ok', 'destroy_session_none',
-    'new_session_created', 'msg_container', 'message', 'msg_copy', 'gzip_packed', 'msgs_ack', 'bad_msg_notification',
-    'bad_server_salt', 'msg_resend_req', 'msgs_state_req', 'msgs_state_info', 'msgs_all_info', 'msg_detailed_info',
-    'msg_new_detailed_info', 'http_wait', 'destroy_auth_key', 'destroy_auth_key_ok', 'destroy_auth_key_none',
-    'destroy_auth_key_fail', 'bind_auth_key_inner',
+    'req_pq',
+    'req_pq_multi',
+    'resPQ',
+    'p_q_inner_data',
+    'p_q_inner_data_dc',
+    'p_q_inner_data_temp',
+    'p_q_inner_data_temp_dc',
+    'req_DH_params',
+    'server_DH_params_ok',
+    'server_DH_params_fail',
+    'server_DH_inner_data',
+    'set_client_DH_params',
+    'client_DH_inner_data',
+    'dh_gen_ok',
+    'dh_gen_retry',
+    'dh_gen_fail',
+    'rpc_result',
+    'rpc_error',
+    'rpc_answer_unknown',
+    'rpc_answer_dropped_running',
+    'rpc_answer_dropped',
+    'rpc_drop_answer',
+    'get_future_salts',
+    'future_salt',
+    'future_salts',
+    'ping',
+    'ping_delay_disconnect',
+    'pong',
+    'destroy_session',
+    'destroy_session_ok',
+    'destroy_session_none',
+    'new_session_created',
+    'msg_container',
+    'message',
+    'msg_copy',
+    'gzip_packed',
+    'msgs_ack',
+    'bad_msg_notification',
+    'bad_server_salt',
+    'msg_resend_req',
+    'msgs_state_req',
+    'msgs_state_info',
+    'msgs_all_info',
+    'msg_detailed_info',
+    'msg_new_detailed_info',
+    'http_wait',
+    'destroy_auth_key',
+    'destroy_auth_key_ok',
+    'destroy_auth_key_none',
+    'destroy_auth_key_fail',
+    'bind_auth_key_inner',
   ])
     assert.ok(names.has(n), n);
   const s = mtprotoSchema();
@@ -156,7 +201,10 @@ test('bundled API schema: layer 227, int53 → long, isVector → Vector<T>, com
   });
   assert.equal(api.methodByName('users.getUsers')!.type, 'Vector<User>');
   assert.equal(api.methodByName('messages.getMessages')!.params[0]!.type, 'Vector<InputMessage>');
-  assert.deepEqual(api.methodByName('invokeWithLayer')!.params.map((p) => p.type), ['int', '!X']);
+  assert.deepEqual(
+    api.methodByName('invokeWithLayer')!.params.map((p) => p.type),
+    ['int', '!X'],
+  );
   const sendCode = api.methodByName('auth.sendCode')!;
   assert.ok(sendCode.comment && sendCode.comment.length > 5);
   assert.ok(sendCode.throws!.some((t) => t.name === 'PHONE_NUMBER_INVALID' && t.code === 406 && t.comment === 'The phone number is invalid.'));

@@ -53,8 +53,16 @@ test('ids of bundled-schema entries written as TL are the computed ids (message 
   ].join('\n');
   const analysis = analyzeTlFile(text);
   assert.equal(analysis.entries.length, entries.length);
-  assert.deepEqual(analysis.diagnostics.filter((d) => d.code === 'id-mismatch'), []);
-  for (const [kind, name] of [['method', 'users.getUsers'], ['constructor', 'inputPeerUser'], ['constructor', 'message'], ['constructor', 'user']] as const) {
+  assert.deepEqual(
+    analysis.diagnostics.filter((d) => d.code === 'id-mismatch'),
+    [],
+  );
+  for (const [kind, name] of [
+    ['method', 'users.getUsers'],
+    ['constructor', 'inputPeerUser'],
+    ['constructor', 'message'],
+    ['constructor', 'user'],
+  ] as const) {
     const expected = kind === 'method' ? api.methodByName(name)! : api.constructorByName(name)!;
     const found = analysis.entries.find((e) => e.kind === kind && e.name === name)!;
     assert.equal(found.computedId, expected.id, name);
@@ -108,7 +116,10 @@ test('entries: exact ranges, written and computed ids, comments, layer', () => {
   const invoke = a.entries.find((e) => e.name === 'invokeWithLayer')!;
   assert.equal(invoke.computedId, 0xda9b0d0d);
   assert.deepEqual(invoke.typeParams, [{ name: 'X', range: rangeOf(SAMPLE, '{X:Type}') }]);
-  assert.deepEqual(invoke.params.map((p) => p.type), ['int', '!X']);
+  assert.deepEqual(
+    invoke.params.map((p) => p.type),
+    ['int', '!X'],
+  );
 
   // User is not defined here: one unknown-type warning, gone when the bundled schema's types are known
   assert.deepEqual(a.diagnostics, [
@@ -119,7 +130,9 @@ test('entries: exact ranges, written and computed ids, comments, layer', () => {
       code: 'unknown-type',
     },
   ]);
-  const knownTypes = apiSchema().entries.filter((e) => e.kind === 'constructor').map((e) => e.type);
+  const knownTypes = apiSchema()
+    .entries.filter((e) => e.kind === 'constructor')
+    .map((e) => e.type);
   assert.deepEqual(analyzeTlFile(SAMPLE, { knownTypes }).diagnostics, []);
 });
 
@@ -162,7 +175,10 @@ test('diagnostics: id mismatch, syntax, unknown types, duplicates, bad flag fiel
   assert.deepEqual(dup[0]!.range, rangeOf(text, 'inputPeerSelf', 1));
   assert.equal(dup[0]!.severity, 'warning');
   assert.match(dup[0]!.message, /already defined at line 1/);
-  assert.ok(a.diagnostics.every((d, i) => i === 0 || a.diagnostics[i - 1]!.range.start <= d.range.start), 'sorted');
+  assert.ok(
+    a.diagnostics.every((d, i) => i === 0 || a.diagnostics[i - 1]!.range.start <= d.range.start),
+    'sorted',
+  );
 });
 
 test('comments, multi-line declarations, CRLF and builtin lines keep exact ranges', () => {
@@ -176,18 +192,30 @@ test('comments, multi-line declarations, CRLF and builtin lines keep exact range
     'users.getUsers id:Vector<InputUser> = Vector<User>;',
   ].join('\r\n');
   const a = analyzeTlFile(text, { knownTypes: ['InputUser', 'User'] });
-  assert.deepEqual(a.entries.map((e) => e.name), ['multi', 'a', 'b', 'users.getUsers']);
+  assert.deepEqual(
+    a.entries.map((e) => e.name),
+    ['multi', 'a', 'b', 'users.getUsers'],
+  );
   const multi = a.entries[0]!;
   assert.deepEqual(multi.nameRange, rangeOf(text, 'multi'));
   assert.deepEqual(multi.resultTypeRange, rangeOf(text, 'Vector<User>'));
   assert.deepEqual(multi.lineRange, { start: rangeOf(text, 'multi').start, end: rangeOf(text, 'Vector<User>;').end });
   assert.equal(multi.normalized, 'multi id:Vector InputUser = Vector User');
-  assert.deepEqual(a.entries.map((e) => e.computedId), parseTlSchema(text).entries.map((e) => (e.name === 'a' ? a.entries[1]!.computedId : e.id)));
+  assert.deepEqual(
+    a.entries.map((e) => e.computedId),
+    parseTlSchema(text).entries.map((e) => (e.name === 'a' ? a.entries[1]!.computedId : e.id)),
+  );
   assert.deepEqual(a.entries[2]!.params[0]!.typeRange, rangeOf(text, 'Int', 1));
   assert.equal(a.entries[3]!.computedId, 0x0d91a548);
   // only `a#0` is wrong; `Int` comes from the builtin line
-  assert.deepEqual(a.diagnostics.map((d) => `${d.code} ${text.slice(d.range.start, d.range.end)}`), ['id-mismatch #0']);
-  assert.deepEqual(analyzeTlFile('a = A;\n---functions---\nb = A').diagnostics.map((d) => d.message), ['missing ";" at end of declaration']);
+  assert.deepEqual(
+    a.diagnostics.map((d) => `${d.code} ${text.slice(d.range.start, d.range.end)}`),
+    ['id-mismatch #0'],
+  );
+  assert.deepEqual(
+    analyzeTlFile('a = A;\n---functions---\nb = A').diagnostics.map((d) => d.message),
+    ['missing ";" at end of declaration'],
+  );
   assert.match(analyzeTlFile('a = A\n---functions---\n').diagnostics[0]!.message, /before section marker/);
 });
 
@@ -235,15 +263,21 @@ test('go to definition: boxed types (also in Vector<…> and flags.N?), %Type, c
   // at the end of the word still counts (cursor right after it)
   assert.deepEqual(at('InputUser> =', 0, 'InputUser'.length), inputUsers);
   assert.deepEqual(at('query:!X', 0, 'query:!'.length), [rangeOf(SAMPLE, '{X:Type}')]);
-  assert.deepEqual(at('flags.0?true', 0, 2), [rangeOf(SAMPLE, 'flags:#').start].map((s) => ({ start: s, end: s + 5 })));
+  assert.deepEqual(
+    at('flags.0?true', 0, 2),
+    [rangeOf(SAMPLE, 'flags:#').start].map((s) => ({ start: s, end: s + 5 })),
+  );
   assert.deepEqual(at('Vector<User>', 0, 8), [], 'not defined in the file');
   assert.deepEqual(at('user_id:long', 0, 9), [], 'builtin');
   assert.deepEqual(tlDefinitionAt(a, SAMPLE, rangeOf(SAMPLE, 'user_id').start), [], 'a parameter name is no type reference');
 });
 
-test('the MTProto service schema: msg_container\'s historical id is accepted, every other id is the computed one', () => {
+test("the MTProto service schema: msg_container's historical id is accepted, every other id is the computed one", () => {
   const a = analyzeTlFile(MTPROTO_SCHEMA_TL);
-  assert.deepEqual(a.diagnostics.filter((d) => d.code !== 'unknown-type'), []);
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.code !== 'unknown-type'),
+    [],
+  );
   const container = a.entries.find((e) => e.name === 'msg_container')!;
   assert.equal(container.writtenId, 0x73f1f8dc);
   assert.equal(container.equivalentNormalized, 'msg_container messages:vector message = MessageContainer');
@@ -256,7 +290,10 @@ test('GramJS api.tl (layer 198, ~2000 entries): no diagnostics, same ids as the 
   const a = analyzeTlFile(gramjsApiTl);
   const elapsed = performance.now() - started;
   assert.ok(elapsed < 1000, `${elapsed.toFixed(0)} ms`);
-  assert.deepEqual(a.diagnostics.filter((d) => d.code === 'id-mismatch'), []);
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.code === 'id-mismatch'),
+    [],
+  );
   assert.deepEqual(a.diagnostics, []);
   const parsed = parseTlSchema(gramjsApiTl).entries;
   assert.ok(parsed.length > 1500);

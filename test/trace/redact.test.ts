@@ -26,12 +26,29 @@ test('redact: every secret of the documented list disappears, public fields stay
   const secureSecret = bytes(32, 9);
   const tmpPwd = bytes(16, 10);
   const cases: { value: unknown; secrets: (string | Uint8Array | bigint)[]; kept?: Record<string, unknown>; ctx?: { method: string } }[] = [
-    { value: { _: 'auth.sendCode', phone_number: '9996641234', api_id: 4, api_hash: 'c0ffee00c0ffee00c0ffee00c0ffee00', settings: { _: 'codeSettings' } }, secrets: ['c0ffee00c0ffee00'], kept: { phone_number: '9996641234', api_id: 4 } },
+    {
+      value: { _: 'auth.sendCode', phone_number: '9996641234', api_id: 4, api_hash: 'c0ffee00c0ffee00c0ffee00c0ffee00', settings: { _: 'codeSettings' } },
+      secrets: ['c0ffee00c0ffee00'],
+      kept: { phone_number: '9996641234', api_id: 4 },
+    },
     { value: { _: 'auth.signIn', phone_number: '1', phone_code_hash: 'h4sh', phone_code: '271828' }, secrets: ['271828'], kept: { phone_code_hash: 'h4sh' } },
     { value: { _: 'auth.checkPassword', password: { _: 'inputCheckPasswordSRP', srp_id: 99887766554433n, A, M1 } }, secrets: [A, M1] },
     { value: { _: 'inputCheckPasswordSRP', srp_id: 1n, A, M1 }, secrets: [A, M1], kept: { srp_id: '1' } },
-    { value: { _: 'account.password', srp_B: srpB, srp_id: 5n, current_algo: { _: 'passwordKdfAlgoX', salt1: bytes(8, 11), salt2: bytes(8, 12), g: 3 } }, secrets: [srpB], kept: { srp_id: '5' } },
-    { value: { _: 'account.passwordInputSettings', new_password_hash: newHash, hint: 'h', new_secure_settings: { _: 'secureSecretSettings', secure_secret: secureSecret } }, secrets: [newHash, secureSecret], kept: { hint: 'h' } },
+    {
+      value: { _: 'account.password', srp_B: srpB, srp_id: 5n, current_algo: { _: 'passwordKdfAlgoX', salt1: bytes(8, 11), salt2: bytes(8, 12), g: 3 } },
+      secrets: [srpB],
+      kept: { srp_id: '5' },
+    },
+    {
+      value: {
+        _: 'account.passwordInputSettings',
+        new_password_hash: newHash,
+        hint: 'h',
+        new_secure_settings: { _: 'secureSecretSettings', secure_secret: secureSecret },
+      },
+      secrets: [newHash, secureSecret],
+      kept: { hint: 'h' },
+    },
     { value: { _: 'auth.exportedAuthorization', id: 12345678901234n, bytes: exported }, secrets: [exported], kept: { id: '12345678901234' } },
     { value: { _: 'auth.importAuthorization', id: 5n, bytes: exported }, secrets: [exported] },
     { value: { id: 5n, bytes: exported }, ctx: { method: 'auth.importAuthorization' }, secrets: [exported] },
@@ -42,7 +59,10 @@ test('redact: every secret of the documented list disappears, public fields stay
     { value: { _: 'auth.importLoginToken', token }, secrets: [token] },
     { value: { _: 'emailVerificationCode', code: '918273' }, secrets: ['918273'] },
     { value: { _: 'account.tmpPassword', tmp_password: tmpPwd, valid_until: 9 }, secrets: [tmpPwd] },
-    { value: { _: 'auth.importBotAuthorization', bot_auth_token: '123:ABCsecretTOKEN', api_hash: 'ffff0000ffff0000' }, secrets: ['ABCsecretTOKEN', 'ffff0000ffff0000'] },
+    {
+      value: { _: 'auth.importBotAuthorization', bot_auth_token: '123:ABCsecretTOKEN', api_hash: 'ffff0000ffff0000' },
+      secrets: ['ABCsecretTOKEN', 'ffff0000ffff0000'],
+    },
     { value: { password: 'hunter2-password', phoneCode: '31415', apiHash: 'abcabcabcabc' }, secrets: ['hunter2-password', '31415', 'abcabcabcabc'] },
     { value: [{ _: 'auth.exportedAuthorization', id: 1n, bytes: exported }], secrets: [exported] },
   ];

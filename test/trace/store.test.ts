@@ -28,10 +28,19 @@ test('TraceStore: ids are monotonic, time filled, since(), listeners and unsubsc
   const ids = Array.from({ length: 5 }, () => s.add({ kind: 'state', name: 'x' }).id);
   assert.deepEqual(ids, [1, 2, 3, 4, 5]);
   assert.deepEqual(seen, [1, 2, 3, 4, 5]);
-  assert.deepEqual(s.events().map((e) => e.time), [1002, 1003, 1004]);
+  assert.deepEqual(
+    s.events().map((e) => e.time),
+    [1002, 1003, 1004],
+  );
   assert.equal(s.add({ kind: 'state', name: 'y', time: 5 }).time, 5, 'an explicit time is kept');
-  assert.deepEqual(s.since(0).map((e) => e.id), [4, 5, 6]);
-  assert.deepEqual(s.since(4).map((e) => e.id), [5, 6]);
+  assert.deepEqual(
+    s.since(0).map((e) => e.id),
+    [4, 5, 6],
+  );
+  assert.deepEqual(
+    s.since(4).map((e) => e.id),
+    [5, 6],
+  );
   assert.deepEqual(s.since(6), []);
   off();
   s.add({ kind: 'state', name: 'z' });
@@ -45,7 +54,12 @@ test('TraceStore: ids are monotonic, time filled, since(), listeners and unsubsc
 
 function migrateChain(s: TraceStore): { call: TraceEvent; repeat: TraceEvent } {
   s.add({ kind: 'call', name: 'help.getConfig', dcId: 2 }); // unrelated
-  const call = s.add({ kind: 'call', name: 'auth.sendCode', dcId: 2, payload: { _: 'auth.sendCode', phone_number: '9996641234', api_id: 1, api_hash: 'deadbeefdeadbeefdeadbeefdeadbeef' } });
+  const call = s.add({
+    kind: 'call',
+    name: 'auth.sendCode',
+    dcId: 2,
+    payload: { _: 'auth.sendCode', phone_number: '9996641234', api_id: 1, api_hash: 'deadbeefdeadbeefdeadbeefdeadbeef' },
+  });
   s.add({ kind: 'redirect', name: 'PHONE_MIGRATE_4', dcId: 2, targetDc: 4, parentId: call.id });
   s.add({ kind: 'state', name: 'connect', dcId: 4, parentId: call.id });
   s.add({ kind: 'call', name: 'users.getFullUser', dcId: 3 }); // interleaved, unrelated
@@ -64,7 +78,10 @@ test('TraceStore: chainOf returns a call and all its descendants, nothing else',
     chain.map((e) => `${e.kind}:${e.name}`),
     ['call:auth.sendCode', 'redirect:PHONE_MIGRATE_4', 'state:connect', 'key:auth key', 'call:auth.sendCode', 'wire-out:auth.sendCode', 'result:auth.sentCode'],
   );
-  assert.deepEqual(s.chainOf(repeat.id).map((e) => e.kind), ['call', 'wire-out', 'result']);
+  assert.deepEqual(
+    s.chainOf(repeat.id).map((e) => e.kind),
+    ['call', 'wire-out', 'result'],
+  );
   assert.deepEqual(s.chainOf(999), []);
   assert.equal(JSON.stringify(chain).includes('deadbeef'), false, 'add() redacts payloads');
   assert.equal((chain[0]!.payload as Record<string, unknown>).phone_number, '9996641234');
@@ -83,11 +100,22 @@ test('TraceStore: export/import round trip (object and JSON text), ids continue'
   for (const input of [exp, text, JSON.parse(text)]) {
     const back = TraceStore.import(input);
     assert.deepEqual(back.events(), s.events());
-    assert.deepEqual(back.chainOf(2).map((e) => e.id), s.chainOf(2).map((e) => e.id));
+    assert.deepEqual(
+      back.chainOf(2).map((e) => e.id),
+      s.chainOf(2).map((e) => e.id),
+    );
     assert.equal(back.add({ kind: 'state', name: 'next' }).id, 11);
   }
-  assert.deepEqual(s.export({ last: 2 }).events.map((e) => e.id), [9, 10]);
-  assert.deepEqual(TraceStore.import(s.export({ last: 2 })).events().map((e) => e.id), [9, 10]);
+  assert.deepEqual(
+    s.export({ last: 2 }).events.map((e) => e.id),
+    [9, 10],
+  );
+  assert.deepEqual(
+    TraceStore.import(s.export({ last: 2 }))
+      .events()
+      .map((e) => e.id),
+    [9, 10],
+  );
 });
 
 test('TraceStore.import: clear errors naming the path', () => {
@@ -114,13 +142,22 @@ test('TraceStore.import: clear errors naming the path', () => {
     [bad((o) => (o.events[0].note = {})), /events\[0\]\.note: expected a string/, 'events[0].note'],
   ];
   for (const [input, re, path] of cases) {
-    assert.throws(() => TraceStore.import(input), (e: unknown) => e instanceof TraceImportError && re.test(e.message) && e.path === path, `case ${path || String(input)}`);
+    assert.throws(
+      () => TraceStore.import(input),
+      (e: unknown) => e instanceof TraceImportError && re.test(e.message) && e.path === path,
+      `case ${path || String(input)}`,
+    );
   }
   assert.equal(TraceStore.import(ok).size, 1);
 });
 
 test('TraceStore.import re-redacts payloads of a foreign file', () => {
-  const t = TraceStore.import({ format: 'dclab-trace', version: 1, exportedAt: 0, events: [{ id: 1, time: 1, kind: 'call', name: 'auth.signIn', payload: { phone_code: '12345' } }] });
+  const t = TraceStore.import({
+    format: 'dclab-trace',
+    version: 1,
+    exportedAt: 0,
+    events: [{ id: 1, time: 1, kind: 'call', name: 'auth.signIn', payload: { phone_code: '12345' } }],
+  });
   assert.deepEqual(t.events()[0]!.payload, { phone_code: '[redacted]' });
 });
 

@@ -25,12 +25,23 @@ test('formatTraceTimeline: a call and its descendants read as one chain', () => 
   const text = formatTraceTimeline(loginTrace().events());
   const lines = text.split('\n');
   assert.ok(
-    lines.some((l) => l.includes('chain #2: auth.sendCode @DC2 → PHONE_MIGRATE_4 → connect DC4 → auth key DC4 (3 round trips) → auth.sendCode @DC4 → auth.sentCode')),
+    lines.some((l) =>
+      l.includes('chain #2: auth.sendCode @DC2 → PHONE_MIGRATE_4 → connect DC4 → auth key DC4 (3 round trips) → auth.sendCode @DC4 → auth.sentCode'),
+    ),
     text,
   );
-  assert.ok(lines.some((l) => l.includes('transfer DC4 to DC5 → auth.exportAuthorization @DC4 → auth.importAuthorization @DC5')), text);
-  assert.ok(lines.some((l) => /\+\s+0ms\s+state\s+client DC2: disconnected ⇒ connecting/.test(l)), text);
-  assert.ok(lines.some((l) => /flood-wait\s+FLOOD_WAIT_2 \(2 s\)/.test(l)), text);
+  assert.ok(
+    lines.some((l) => l.includes('transfer DC4 to DC5 → auth.exportAuthorization @DC4 → auth.importAuthorization @DC5')),
+    text,
+  );
+  assert.ok(
+    lines.some((l) => /\+\s+0ms\s+state\s+client DC2: disconnected ⇒ connecting/.test(l)),
+    text,
+  );
+  assert.ok(
+    lines.some((l) => /flood-wait\s+FLOOD_WAIT_2 \(2 s\)/.test(l)),
+    text,
+  );
   // the separate call is its own line, not part of the sendCode chain
   const chainLine = lines.find((l) => l.includes('chain #2'))!;
   assert.ok(!chainLine.includes('getNearestDc'));

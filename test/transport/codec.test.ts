@@ -67,7 +67,11 @@ for (const name of ALL) {
       const enc = createFrameCodec(name, from);
       const dec = createFrameCodec(name, to);
       const wire = concat(PAYLOADS.map((p) => enc.encode(p)));
-      assertPayloads(name, pushInPieces(dec, wire, () => 1), PAYLOADS);
+      assertPayloads(
+        name,
+        pushInPieces(dec, wire, () => 1),
+        PAYLOADS,
+      );
     }
   });
 
@@ -78,7 +82,11 @@ for (const name of ALL) {
     // Continue on the same codecs (full: seqnos continue) with random splits that straddle frame boundaries.
     const wire = concat(PAYLOADS.map((p) => enc.encode(p)));
     const sizes = randomBytes(wire.length);
-    assertPayloads(name, pushInPieces(dec, wire, (i) => sizes[i]! % 200), PAYLOADS);
+    assertPayloads(
+      name,
+      pushInPieces(dec, wire, (i) => sizes[i]! % 200),
+      PAYLOADS,
+    );
     assert.deepEqual(dec.push(new Uint8Array(0)), []);
   });
 
@@ -87,7 +95,11 @@ for (const name of ALL) {
     const enc = createFrameCodec(name, 'client');
     const dec = createFrameCodec(name, 'server');
     const wire = enc.encode(big);
-    assertPayloads(name, pushInPieces(dec, wire, () => 65536 + 3), [big]);
+    assertPayloads(
+      name,
+      pushInPieces(dec, wire, () => 65536 + 3),
+      [big],
+    );
   });
 }
 
@@ -151,7 +163,10 @@ test('full: CRC mismatch is a TransportFramingError naming the CRC', () => {
   const wire = c.encode(bytes(40));
   wire[10] ^= 0x01;
   const dec = createFrameCodec('full', 'server');
-  assert.throws(() => dec.push(wire), (e: unknown) => e instanceof TransportFramingError && /CRC32 mismatch/.test(e.message));
+  assert.throws(
+    () => dec.push(wire),
+    (e: unknown) => e instanceof TransportFramingError && /CRC32 mismatch/.test(e.message),
+  );
   // The stream is desynchronised: later bytes fail too.
   assert.throws(() => dec.push(new Uint8Array(4)), TransportFramingError);
 });

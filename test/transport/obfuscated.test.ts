@@ -71,7 +71,9 @@ for (const inner of INNER) {
     const got: Uint8Array[] = [];
     for (const w of wire) for (let i = 0; i < w.length; i++) got.push(...server.codec.push(w.subarray(i, i + 1)));
     assert.equal(got.length, 3);
-    payloads.forEach((p, i) => assert.deepEqual(got[i]!.subarray(0, p.length), p));
+    payloads.forEach((p, i) => {
+      assert.deepEqual(got[i]!.subarray(0, p.length), p);
+    });
     const back = codec.push(server.codec.encode(bytes(40, 9)));
     assert.deepEqual(back[0]!.subarray(0, 40), bytes(40, 9));
     // detectServerTransport finds the same thing, with the first frame in the same chunk.

@@ -163,7 +163,11 @@ test('latency injection delays every outgoing frame and keeps their order', asyn
     for (let i = 0; i < 5; i++) client.send(bytes(8, i));
     const frames = await got;
     const elapsed = performance.now() - t0;
-    assert.deepEqual(frames, [0, 1, 2, 3, 4].map((i) => bytes(8, i)), 'order kept although later frames had less delay');
+    assert.deepEqual(
+      frames,
+      [0, 1, 2, 3, 4].map((i) => bytes(8, i)),
+      'order kept although later frames had less delay',
+    );
     assert.ok(elapsed >= 115, `elapsed ${elapsed.toFixed(1)} ms < injected 120 ms`);
     // One round trip with a constant delay.
     n = 0;

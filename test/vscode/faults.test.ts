@@ -97,7 +97,10 @@ test('sandbox faults: restart-dc, transport-error 404, move-dc and bad values th
     const dc3 = node(3);
     assert.equal(dc3.connection?.state, 'ready');
     assert.equal(dc3.connection?.endpoint, `127.0.0.1:${newPort3}`);
-    assert.deepEqual(dc3.connectOrder?.filter((e) => e.inUse).map((e) => e.port), [newPort3]);
+    assert.deepEqual(
+      dc3.connectOrder?.filter((e) => e.inUse).map((e) => e.port),
+      [newPort3],
+    );
 
     // rpc-error and status, then clear-faults
     const rpc = await runSandboxFault(lab, { action: 'rpc-error', method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: 3, count: 2 });

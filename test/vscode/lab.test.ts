@@ -45,10 +45,19 @@ test('LabSession: sandbox login through PHONE_MIGRATE_4, topology, queries and a
     assert.equal(topo.profile, 'sandbox');
     assert.equal(topo.state, 'authorized');
     assert.equal(topo.homeDc, 4);
-    assert.deepEqual(topo.nodes.filter((n) => n.home).map((n) => n.dcId), [4]);
+    assert.deepEqual(
+      topo.nodes.filter((n) => n.home).map((n) => n.dcId),
+      [4],
+    );
     assert.equal(topo.nodes.find((n) => n.dcId === 4)?.state, 'home');
-    assert.ok(topo.nodes.some((n) => n.dcId === 203 && n.endpoints.every((e) => e.cdn)), 'the CDN DC from help.getConfig');
-    assert.deepEqual(topo.edges.map((e) => [e.kind, e.from, e.to, e.label]), [['redirect', 2, 4, 'PHONE_MIGRATE_4']]);
+    assert.ok(
+      topo.nodes.some((n) => n.dcId === 203 && n.endpoints.every((e) => e.cdn)),
+      'the CDN DC from help.getConfig',
+    );
+    assert.deepEqual(
+      topo.edges.map((e) => [e.kind, e.from, e.to, e.label]),
+      [['redirect', 2, 4, 'PHONE_MIGRATE_4']],
+    );
 
     const ok = await runPanelQuery(lab, { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }, 1);
     assert.equal(ok.ok, true);
@@ -63,7 +72,21 @@ test('LabSession: sandbox login through PHONE_MIGRATE_4, topology, queries and a
       assert.equal(bad.code, 'VALIDATION');
       assert.match(bad.path ?? '', /limit|offset_id/);
     }
-    const rpc = await runPanelQuery(lab, { _: 'messages.getHistory', peer: { _: 'inputPeerChat', chat_id: '1' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 1, max_id: 0, min_id: 0, hash: '0' }, undefined);
+    const rpc = await runPanelQuery(
+      lab,
+      {
+        _: 'messages.getHistory',
+        peer: { _: 'inputPeerChat', chat_id: '1' },
+        offset_id: 0,
+        offset_date: 0,
+        add_offset: 0,
+        limit: 1,
+        max_id: 0,
+        min_id: 0,
+        hash: '0',
+      },
+      undefined,
+    );
     assert.equal(rpc.ok, false);
 
     const file = lab.sandbox!.files().find((f) => f.key === 'small-dc1')!;

@@ -102,8 +102,14 @@ users.getUzers
   assert.equal(blockingErrors(diags, file.requests, 0).length, 0);
   assert.equal(blockingErrors(diags, file.requests, 1).length, 0);
   const broken = blockingErrors(diags, file.requests, 2);
-  assert.deepEqual(broken.map((d) => d.code), ['unknown-method']);
-  assert.deepEqual(blockingErrors(diags, file.requests).map((d) => d.code), ['unknown-method']);
+  assert.deepEqual(
+    broken.map((d) => d.code),
+    ['unknown-method'],
+  );
+  assert.deepEqual(
+    blockingErrors(diags, file.requests).map((d) => d.code),
+    ['unknown-method'],
+  );
   assert.match(describeDiagnostics(text, broken), /^line 17: unknown method `users.getUzers`/);
 });
 
@@ -143,5 +149,8 @@ test('abortableCall: a cancelled run stops waiting, and the runner reports ABORT
 test('runSummary: one request, or a count with the failure and what did not run', () => {
   assert.equal(runSummary([ok], 1), '#1 users.getUsers → ok on DC4 (12 ms)');
   assert.equal(runSummary([failed], 1), '#2 users.getUsers → USER_ID_INVALID: 400 USER_ID_INVALID from users.getUsers on DC2');
-  assert.equal(runSummary([ok, failed], 3), '1 of 3 requests ok; #2 users.getUsers → USER_ID_INVALID: 400 USER_ID_INVALID from users.getUsers on DC2; 1 not run');
+  assert.equal(
+    runSummary([ok, failed], 3),
+    '1 of 3 requests ok; #2 users.getUsers → USER_ID_INVALID: 400 USER_ID_INVALID from users.getUsers on DC2; 1 not run',
+  );
 });

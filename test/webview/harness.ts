@@ -133,7 +133,11 @@ export class HostStub {
       }
       const msg = v.msg;
       this.received.push({ msg, time: Date.now() });
-      this.waiters = this.waiters.filter((w) => (w.pred(msg) ? (w.resolve(msg), false) : true));
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(msg)) return true;
+        w.resolve(msg);
+        return false;
+      });
       void this.dispatch(msg);
     });
   }

@@ -68,7 +68,12 @@ test('validateWebviewMessage accepts every well-formed command and request', () 
     request(7, 'schema/constructorsOfType', { types: ['InputPeer', 'Vector<InputUser>'] }),
     request(8, 'query/run', { query: { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, limit: 20, hash: '0' } }),
     request(9, 'query/run', { query: { _: 'help.getConfig' }, dcId: 3 }),
-    request(10, 'download/start', { location: { _: 'inputDocumentFileLocation', id: '1', access_hash: '2', file_reference: 'AA==', thumb_size: '' }, dcId: 1, size: 5000, name: 'a.bin' }),
+    request(10, 'download/start', {
+      location: { _: 'inputDocumentFileLocation', id: '1', access_hash: '2', file_reference: 'AA==', thumb_size: '' },
+      dcId: 1,
+      size: 5000,
+      name: 'a.bin',
+    }),
     request(11, 'sandbox/fault', { action: 'drop-connections' }),
     request(12, 'sandbox/fault', { action: 'restart-dc', dcId: 2, downMs: 0 }),
     request(13, 'sandbox/fault', { action: 'move-dc', dcId: 3 }),
@@ -119,7 +124,10 @@ test('validateWebviewMessage refuses bad messages and names the field', () => {
     [request(1, 'sandbox/fault', { action: 'rpc-error', method: 'auth.sendCode', error: 'flood' }), /params\.error: expected an rpc_error token/],
     [request(1, 'sandbox/fault', { action: 'rpc-error', method: 'bad method!', error: 'X' }), /params\.method: expected an API method name/],
     [request(1, 'sandbox/fault', { action: 'flood', method: '*', seconds: 0 }), /params\.seconds: expected an integer 1\.\.86400/],
-    [request(1, 'sandbox/fault', { action: 'move-user', phone: 5, dcId: 2 } as never), /params\.phone: expected a string \(the phone number of a sandbox user\)/],
+    [
+      request(1, 'sandbox/fault', { action: 'move-user', phone: 5, dcId: 2 } as never),
+      /params\.phone: expected a string \(the phone number of a sandbox user\)/,
+    ],
     [request(1, 'sandbox/fault', { action: 'status', dcId: 1 } as never), /params\.dcId: unknown field/],
   ];
   for (const [m, re] of cases) {
@@ -140,14 +148,32 @@ test('builders, guards and helpers', () => {
   assert.ok(isRequest(msg, 'trace/get'));
   assert.deepEqual(response(req, { events: [], lastId: 0 }), { type: 'response', id: 3, method: 'trace/get', ok: true, result: { events: [], lastId: 0 } });
   assert.deepEqual(errorResponse(req, 'boom'), { type: 'response', id: 3, method: 'trace/get', ok: false, error: 'boom' });
-  assert.deepEqual(notification('ui/focus', { tab: 'query', method: 'help.getConfig' }), { type: 'notification', method: 'ui/focus', params: { tab: 'query', method: 'help.getConfig' } });
+  assert.deepEqual(notification('ui/focus', { tab: 'query', method: 'help.getConfig' }), {
+    type: 'notification',
+    method: 'ui/focus',
+    params: { tab: 'query', method: 'help.getConfig' },
+  });
   assert.equal(dcNodeState({ hasKey: true, authorized: true, home: true }), 'home');
   assert.equal(dcNodeState({ hasKey: true, authorized: true, home: false }), 'authorized');
   assert.equal(dcNodeState({ hasKey: true, authorized: false, home: false }), 'key');
   assert.equal(dcNodeState({ hasKey: false, authorized: false, home: false }), 'no-key');
-  const ev = (id: number, kind: IpcTraceEvent['kind'], name: string, dcId?: number, targetDc?: number): IpcTraceEvent => ({ id, time: id, kind, name, ...(dcId ? { dcId } : {}), ...(targetDc ? { targetDc } : {}) });
+  const ev = (id: number, kind: IpcTraceEvent['kind'], name: string, dcId?: number, targetDc?: number): IpcTraceEvent => ({
+    id,
+    time: id,
+    kind,
+    name,
+    ...(dcId ? { dcId } : {}),
+    ...(targetDc ? { targetDc } : {}),
+  });
   assert.deepEqual(
-    edgesFromTrace([ev(1, 'call', 'auth.sendCode', 2), ev(2, 'redirect', 'PHONE_MIGRATE_4', 2, 4), ev(3, 'transfer', 'transfer', 4, 3), ev(4, 'redirect', 'FILE_MIGRATE_3', 4, 3), ev(5, 'redirect', 'fileCdnRedirect', 2, 203), ev(6, 'redirect', 'PHONE_MIGRATE_4', 2, 4)]),
+    edgesFromTrace([
+      ev(1, 'call', 'auth.sendCode', 2),
+      ev(2, 'redirect', 'PHONE_MIGRATE_4', 2, 4),
+      ev(3, 'transfer', 'transfer', 4, 3),
+      ev(4, 'redirect', 'FILE_MIGRATE_3', 4, 3),
+      ev(5, 'redirect', 'fileCdnRedirect', 2, 203),
+      ev(6, 'redirect', 'PHONE_MIGRATE_4', 2, 4),
+    ]),
     [
       { kind: 'redirect', from: 2, to: 4, label: 'PHONE_MIGRATE_4', count: 2, lastEventId: 6 },
       { kind: 'transfer', from: 4, to: 3, label: 'transfer', count: 1, lastEventId: 3 },
@@ -158,11 +184,18 @@ test('builders, guards and helpers', () => {
 });
 
 test('fault specs: every action has one, typed-in values become the typed request or an error naming the field', () => {
-  assert.deepEqual([...IPC_FAULT_ACTIONS], ['drop-connections', 'restart-dc', 'move-dc', 'transport-error', 'rotate-salts', 'latency', 'rpc-error', 'move-user', 'flood', 'clear-faults', 'status']);
+  assert.deepEqual(
+    [...IPC_FAULT_ACTIONS],
+    ['drop-connections', 'restart-dc', 'move-dc', 'transport-error', 'rotate-salts', 'latency', 'rpc-error', 'move-user', 'flood', 'clear-faults', 'status'],
+  );
   for (const a of IPC_FAULT_ACTIONS) assert.equal(IPC_FAULT_SPECS[a].action, a);
   assert.deepEqual(faultRequestFrom('restart-dc', { dcId: '2', downMs: '' }), { request: { action: 'restart-dc', dcId: 2 } });
-  assert.deepEqual(faultRequestFrom('transport-error', { code: ' 404 ', dcId: '', count: '3' }), { request: { action: 'transport-error', code: 404, count: 3 } });
-  assert.deepEqual(faultRequestFrom('rpc-error', { method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: '3', count: '' }), { request: { action: 'rpc-error', method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: 3 } });
+  assert.deepEqual(faultRequestFrom('transport-error', { code: ' 404 ', dcId: '', count: '3' }), {
+    request: { action: 'transport-error', code: 404, count: 3 },
+  });
+  assert.deepEqual(faultRequestFrom('rpc-error', { method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: '3', count: '' }), {
+    request: { action: 'rpc-error', method: 'help.getConfig', error: 'FLOOD_WAIT_3', dcId: 3 },
+  });
   assert.deepEqual(faultRequestFrom('status', {}), { request: { action: 'status' } });
   assert.deepEqual(faultRequestFrom('move-dc', { dcId: '' }), { error: 'DC: required (a DC id)' });
   assert.match(faultRequestFrom('latency', { dcId: '2', ms: 'fast' }).error ?? '', /^ms: expected an integer 0\.\.600000/);
@@ -172,7 +205,8 @@ test('fault specs: every action has one, typed-in values become the typed reques
   // every request built from a spec passes the host's validator
   for (const a of IPC_FAULT_ACTIONS) {
     const texts: Record<string, string> = {};
-    for (const f of IPC_FAULT_SPECS[a].fields) texts[f.name] = f.kind === 'dc' ? '2' : (f.initial ?? (f.name === 'error' ? 'FLOOD_WAIT_3' : f.name === 'phone' ? '9996641234' : '5'));
+    for (const f of IPC_FAULT_SPECS[a].fields)
+      texts[f.name] = f.kind === 'dc' ? '2' : (f.initial ?? (f.name === 'error' ? 'FLOOD_WAIT_3' : f.name === 'phone' ? '9996641234' : '5'));
     const built = faultRequestFrom(a, texts);
     assert.ok(built.request, `${a}: ${built.error}`);
     assert.equal(faultRequestError(built.request), undefined, a);
@@ -187,7 +221,10 @@ test('topology texts: the config read time with its expiry, one endpoint of a co
   assert.equal(configReadText({ configFetchedAt: at, configExpires: at / 1000 + 3600 }, at), 'config read at 12:00:01 (expires 13:00:01)');
   assert.equal(configReadText({ configFetchedAt: at, configExpires: at / 1000 - 60 }, at), 'config read at 12:00:01 (expired 11:59:01)');
   assert.equal(connectEndpointText({ host: '::1', port: 443, ipv6: true, obfuscated: true, source: 'profile' }), '[::1]:443 · profile · obfuscated');
-  assert.equal(connectEndpointText({ host: '127.0.0.1', port: 20442, ipv6: false, obfuscated: false, source: 'config', inUse: true }), '127.0.0.1:20442 · config');
+  assert.equal(
+    connectEndpointText({ host: '127.0.0.1', port: 20442, ipv6: false, obfuscated: false, source: 'config', inUse: true }),
+    '127.0.0.1:20442 · config',
+  );
 });
 
 function walk(dir: string): string[] {
@@ -212,7 +249,13 @@ test('webview/src imports only src/ipc (and the component library only inside we
         if (!inToolkit) problems.push(`${rel} imports ${spec} outside webview/src/toolkit/`);
       } else problems.push(`${rel} imports the package ${spec}`);
     }
-    if (!inToolkit && /['"`<]vscode-(button|text-field|text-area|dropdown|option|checkbox|panels|panel-tab|panel-view|badge|tag|divider|progress-ring|data-grid|link|radio)/.test(text) && !rel.endsWith('.css'))
+    if (
+      !inToolkit &&
+      /['"`<]vscode-(button|text-field|text-area|dropdown|option|checkbox|panels|panel-tab|panel-view|badge|tag|divider|progress-ring|data-grid|link|radio)/.test(
+        text,
+      ) &&
+      !rel.endsWith('.css')
+    )
       problems.push(`${rel} names a toolkit element outside webview/src/toolkit/`);
   }
   for (const file of walk(join(ROOT, 'src/ipc'))) {
@@ -224,6 +267,9 @@ test('webview/src imports only src/ipc (and the component library only inside we
 });
 
 test('the browser code typechecks (webview/tsconfig.json: DOM lib, src/ipc included)', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'webview/tsconfig.json', '--noEmit'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'webview/tsconfig.json', '--noEmit'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });

@@ -11,7 +11,18 @@ import { spawnSync } from 'node:child_process';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ensureChromium } from './chromium';
 import { HostStub, startPageServer, type PageServer } from './harness';
-import { edgesFromTrace, dcNodeState, type IpcDcEndpoint, type IpcDownload, type IpcTopology, type IpcTraceEvent, type JsonValue, type RequestHandlers, type IpcDcNode, type IpcFaultRequest } from '../../src/ipc/index';
+import {
+  edgesFromTrace,
+  dcNodeState,
+  type IpcDcEndpoint,
+  type IpcDownload,
+  type IpcTopology,
+  type IpcTraceEvent,
+  type JsonValue,
+  type RequestHandlers,
+  type IpcDcNode,
+  type IpcFaultRequest,
+} from '../../src/ipc/index';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index';
 import { profileFromSandboxInfo } from '../../src/dc/profile';
 import { createDcClient, type DcClient } from '../../src/lifecycle/client';
@@ -60,24 +71,36 @@ function topologyOf(c: DcClient, evs: readonly IpcTraceEvent[]): IpcTopology {
   const byId = new Map<number, IpcDcEndpoint[]>();
   for (const e of st.topology?.endpoints ?? []) {
     const list = byId.get(e.id) ?? [];
-    list.push({ host: e.host, port: e.port, ipv6: e.ipv6, mediaOnly: e.mediaOnly, tcpoOnly: e.tcpoOnly, cdn: e.cdn, static: e.static, thisPortOnly: e.thisPortOnly, hasSecret: e.hasSecret });
+    list.push({
+      host: e.host,
+      port: e.port,
+      ipv6: e.ipv6,
+      mediaOnly: e.mediaOnly,
+      tcpoOnly: e.tcpoOnly,
+      cdn: e.cdn,
+      static: e.static,
+      thisPortOnly: e.thisPortOnly,
+      hasSecret: e.hasSecret,
+    });
     byId.set(e.id, list);
   }
   for (const d of st.dcs) if (!byId.has(d.dcId)) byId.set(d.dcId, []);
-  const nodes: IpcDcNode[] = [...byId.keys()].sort((a, b) => a - b).map((dcId) => {
-    const d = st.dcs.find((x) => x.dcId === dcId);
-    const n = { hasKey: !!d?.hasKey, authorized: !!d?.authorized, home: dcId === st.homeDc };
-    return {
-      dcId,
-      endpoints: byId.get(dcId)!,
-      ...n,
-      state: dcNodeState(n),
-      connected: !!d?.connected,
-      ...(d?.session ? { session: d.session } : {}),
-      ...(d?.latencyMs !== undefined ? { latencyMs: d.latencyMs } : {}),
-      ...dcConnectionView(c, profile, st.topology, dcId),
-    };
-  });
+  const nodes: IpcDcNode[] = [...byId.keys()]
+    .sort((a, b) => a - b)
+    .map((dcId) => {
+      const d = st.dcs.find((x) => x.dcId === dcId);
+      const n = { hasKey: !!d?.hasKey, authorized: !!d?.authorized, home: dcId === st.homeDc };
+      return {
+        dcId,
+        endpoints: byId.get(dcId)!,
+        ...n,
+        state: dcNodeState(n),
+        connected: !!d?.connected,
+        ...(d?.session ? { session: d.session } : {}),
+        ...(d?.latencyMs !== undefined ? { latencyMs: d.latencyMs } : {}),
+        ...dcConnectionView(c, profile, st.topology, dcId),
+      };
+    });
   return {
     profile: st.profile,
     state: st.state,
@@ -87,7 +110,9 @@ function topologyOf(c: DcClient, evs: readonly IpcTraceEvent[]): IpcTopology {
     ...(st.topology?.fetchedAt !== undefined ? { configFetchedAt: st.topology.fetchedAt } : {}),
     nodes,
     edges: edgesFromTrace(evs),
-    faults: faultsOn ? { available: true, dcs: [1, 2, 3, 4, 5], cdnDc: 203 } : { available: false, reason: 'the sandbox is not running (DC Lab: Start Sandbox)', dcs: [] },
+    faults: faultsOn
+      ? { available: true, dcs: [1, 2, 3, 4, 5], cdnDc: 203 }
+      : { available: false, reason: 'the sandbox is not running (DC Lab: Start Sandbox)', dcs: [] },
   };
 }
 
@@ -115,12 +140,42 @@ function synthesize(from: IpcTraceEvent[], total: number): IpcTraceEvent[] {
     const root: IpcTraceEvent = { id: ++id, time: (time += 3), kind: 'call', name: method, dcId, payload: { _: method, limit: 20 } };
     const batch: IpcTraceEvent[] = [
       root,
-      { id: ++id, time: (time += 1), kind: 'wire-out', name: method, dcId, connId, msgId, parentId: root.id, note: `encrypted ${96 + (g % 50)}B seqno=${(seq += 2)}${g % 7 === 0 ? ` container=${(msg + 1n).toString()}` : ''}` },
-      { id: ++id, time: (time += 2), kind: 'wire-in', name: 'rpc_result', dcId, connId, msgId: (msg + 2n).toString(), parentId: root.id, note: `encrypted ${240 + (g % 900)}B seqno=${seq + 1} req=${msgId}` },
+      {
+        id: ++id,
+        time: (time += 1),
+        kind: 'wire-out',
+        name: method,
+        dcId,
+        connId,
+        msgId,
+        parentId: root.id,
+        note: `encrypted ${96 + (g % 50)}B seqno=${(seq += 2)}${g % 7 === 0 ? ` container=${(msg + 1n).toString()}` : ''}`,
+      },
+      {
+        id: ++id,
+        time: (time += 2),
+        kind: 'wire-in',
+        name: 'rpc_result',
+        dcId,
+        connId,
+        msgId: (msg + 2n).toString(),
+        parentId: root.id,
+        note: `encrypted ${240 + (g % 900)}B seqno=${seq + 1} req=${msgId}`,
+      },
     ];
     if (g % 97 === 0) batch.push({ id: ++id, time: (time += 1), kind: 'error', name: 'FLOOD_WAIT_3', dcId, parentId: root.id, note: 'waiting 3 s' });
     else batch.push({ id: ++id, time: (time += 1), kind: 'result', name: result, dcId, parentId: root.id, durationMs: 3 + (g % 40), payload: { _: result } });
-    if (g % 5 === 0) batch.push({ id: ++id, time: (time += 1), kind: 'wire-out', name: 'msgs_ack', dcId, connId, msgId: (msg + 3n).toString(), note: `service 36B seqno=${seq + 2} acked` });
+    if (g % 5 === 0)
+      batch.push({
+        id: ++id,
+        time: (time += 1),
+        kind: 'wire-out',
+        name: 'msgs_ack',
+        dcId,
+        connId,
+        msgId: (msg + 3n).toString(),
+        note: `service 36B seqno=${seq + 2} acked`,
+      });
     for (const e of batch) if (out.length < total) out.push(e);
   }
   return out;
@@ -129,7 +184,7 @@ function synthesize(from: IpcTraceEvent[], total: number): IpcTraceEvent[] {
 async function pick(p: Page, selector: string, value: string): Promise<void> {
   await p.click(selector);
   await p.click(`${selector} vscode-option[data-value="${value}"]`);
-  await p.waitForFunction(([s, v]) => (document.querySelector(s!) as HTMLElement & { value: string } | null)?.value === v, [selector, value] as const);
+  await p.waitForFunction(([s, v]) => (document.querySelector(s!) as (HTMLElement & { value: string }) | null)?.value === v, [selector, value] as const);
 }
 
 async function rowIds(p: Page): Promise<{ ids: number[]; dcs: string[]; total: number }> {
@@ -172,8 +227,22 @@ before(async () => {
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_DATA_HOME: join(home, '.local/share') },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+      XDG_DATA_HOME: join(home, '.local/share'),
+    },
     viewport: { width: 1440, height: 900 },
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -195,10 +264,23 @@ before(async () => {
     'trace/import': () => ({ imported: false }),
     'schema/methods': () => ({
       layer: API_LAYER,
-      methods: schema.entries.filter((e) => e.kind === 'method').map((e) => ({ name: e.name, params: e.params, type: e.type, ...(e.comment ? { comment: e.comment } : {}), ...(e.throws ? { throws: e.throws } : {}) })),
+      methods: schema.entries
+        .filter((e) => e.kind === 'method')
+        .map((e) => ({
+          name: e.name,
+          params: e.params,
+          type: e.type,
+          ...(e.comment ? { comment: e.comment } : {}),
+          ...(e.throws ? { throws: e.throws } : {}),
+        })),
     }),
     'schema/constructorsOfType': ({ types }) => ({
-      constructors: Object.fromEntries(types.map((t) => [t, schema.constructorsOfType(t).map((e) => ({ name: e.name, params: e.params, type: e.type, ...(e.comment ? { comment: e.comment } : {}) }))])),
+      constructors: Object.fromEntries(
+        types.map((t) => [
+          t,
+          schema.constructorsOfType(t).map((e) => ({ name: e.name, params: e.params, type: e.type, ...(e.comment ? { comment: e.comment } : {}) })),
+        ]),
+      ),
     }),
     'query/run': async ({ query, dcId }) => {
       let obj: unknown;
@@ -222,7 +304,16 @@ before(async () => {
       const downloadId = `d${downloadRequests.length}`;
       const name = params.name ?? 'file.bin';
       const startedAt = Date.now();
-      const base: IpcDownload = { downloadId, name, dcId: params.dcId, state: 'running', bytes: 0, ...(params.size !== undefined ? { total: params.size } : {}), speed: 0, startedAt };
+      const base: IpcDownload = {
+        downloadId,
+        name,
+        dcId: params.dcId,
+        state: 'running',
+        bytes: 0,
+        ...(params.size !== undefined ? { total: params.size } : {}),
+        speed: 0,
+        startedAt,
+      };
       void (async () => {
         try {
           const r = await downloadFile(client, {
@@ -231,9 +322,18 @@ before(async () => {
             ...(params.size !== undefined ? { size: params.size } : {}),
             out: join(tmp, 'downloads', name),
             partSize: 4096,
-            onProgress: (p) => void stub.notify('download/changed', { ...base, bytes: p.bytes, speed: p.bytes / Math.max(0.001, (Date.now() - startedAt) / 1000) }),
+            onProgress: (p) =>
+              void stub.notify('download/changed', { ...base, bytes: p.bytes, speed: p.bytes / Math.max(0.001, (Date.now() - startedAt) / 1000) }),
           });
-          await stub.notify('download/changed', { ...base, state: 'done', bytes: r.bytes, speed: r.bytes / Math.max(0.001, r.ms / 1000), path: r.path, dcPath: r.dcPath, cdn: r.cdn });
+          await stub.notify('download/changed', {
+            ...base,
+            state: 'done',
+            bytes: r.bytes,
+            speed: r.bytes / Math.max(0.001, r.ms / 1000),
+            path: r.path,
+            dcPath: r.dcPath,
+            cdn: r.cdn,
+          });
         } catch (e) {
           await stub.notify('download/changed', { ...base, state: 'failed', error: e instanceof Error ? e.message : String(e) });
         }
@@ -268,9 +368,15 @@ after(async () => {
 test('topology: one node per DC of dc_options with flags, states, latency and the redirect/transfer edges', async () => {
   const topo = topologyOf(client, events);
   await page.waitForSelector('.topo-node');
-  const nodes = await page.$$eval('.topo-node', (els) => els.map((e) => ({ dc: Number(e.getAttribute('data-dc')), state: e.getAttribute('data-state'), flags: (e.getAttribute('data-flags') ?? '').split(',') })));
+  const nodes = await page.$$eval('.topo-node', (els) =>
+    els.map((e) => ({ dc: Number(e.getAttribute('data-dc')), state: e.getAttribute('data-state'), flags: (e.getAttribute('data-flags') ?? '').split(',') })),
+  );
   const dcIds = [...new Set(client.status().topology!.endpoints.map((e) => e.id))].sort((a, b) => a - b);
-  assert.deepEqual(nodes.map((n) => n.dc).sort((a, b) => a - b), dcIds, 'one node per DC of dc_options');
+  assert.deepEqual(
+    nodes.map((n) => n.dc).sort((a, b) => a - b),
+    dcIds,
+    'one node per DC of dc_options',
+  );
   assert.ok(dcIds.includes(203), 'the CDN DC is a node');
   const by = new Map(nodes.map((n) => [n.dc, n]));
   assert.equal(by.get(4)!.state, 'home');
@@ -282,7 +388,9 @@ test('topology: one node per DC of dc_options with flags, states, latency and th
   const mediaDc = topo.nodes.find((n) => n.endpoints.some((e) => e.mediaOnly));
   if (mediaDc) assert.ok(by.get(mediaDc.dcId)!.flags.includes('media'));
   // Edges: the PHONE_MIGRATE_4 redirect and the transfer to DC3.
-  const edges = await page.$$eval('.topo-edge', (els) => els.map((e) => `${e.getAttribute('data-kind')}:${e.getAttribute('data-from')}->${e.getAttribute('data-to')}`));
+  const edges = await page.$$eval('.topo-edge', (els) =>
+    els.map((e) => `${e.getAttribute('data-kind')}:${e.getAttribute('data-from')}->${e.getAttribute('data-to')}`),
+  );
   assert.ok(edges.includes('redirect:2->4'), `edges: ${edges}`);
   assert.ok(edges.includes('transfer:4->3'), `edges: ${edges}`);
   const latency = await page.textContent('.topo-node[data-dc="4"] .topo-meta');
@@ -293,7 +401,9 @@ test('topology: one node per DC of dc_options with flags, states, latency and th
   assert.match(inUse ?? '', new RegExp(`^1\\. 127\\.0\\.0\\.1:${dc4.port} .*◀ in use`), `DC4 endpoint in use: ${inUse}`);
   assert.equal(await page.getAttribute('.topo-node[data-dc="4"] .topo-conn', 'data-conn-state'), 'ready');
   assert.match((await page.textContent('.topo-node[data-dc="4"] .topo-conn')) ?? '', /^ready · \d+ reconnects?$/);
-  const order = await page.$$eval('[data-testid="connect-order-4"] li', (lis) => lis.map((li) => ({ text: li.textContent ?? '', inUse: li.getAttribute('data-in-use') === 'true' })));
+  const order = await page.$$eval('[data-testid="connect-order-4"] li', (lis) =>
+    lis.map((li) => ({ text: li.textContent ?? '', inUse: li.getAttribute('data-in-use') === 'true' })),
+  );
   const expected4 = topo.nodes.find((n) => n.dcId === 4)!.connectOrder!;
   assert.equal(order.length, expected4.length);
   // the profile's address is the config's here (one entry: the same host:port is tried once)
@@ -315,7 +425,11 @@ test('topology: one node per DC of dc_options with flags, states, latency and th
 
 test('trace: 100,000 events, bounded DOM rows, scroll to the end, filter by DC, detail pane with wire fields', async () => {
   await page.click('vscode-panel-tab[data-tab="trace"]');
-  await page.waitForFunction((n) => document.querySelector('[data-testid="trace-count"]')?.textContent === `${n.toLocaleString('en-US')} events`, TOTAL_EVENTS, { timeout: 20_000 });
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="trace-count"]')?.textContent === `${n.toLocaleString('en-US')} events`,
+    TOTAL_EVENTS,
+    { timeout: 20_000 },
+  );
   mark('trace-loaded');
   let r = await rowIds(page);
   assert.ok(r.total > 10 && r.total < 200, `DOM rows: ${r.total}`);
@@ -394,7 +508,10 @@ test('trace: 100,000 events, bounded DOM rows, scroll to the end, filter by DC, 
   const next: IpcTraceEvent = { id: lastId + 1, time: Date.now(), kind: 'call', name: 'help.getNearestDc', dcId: 4 };
   events.push(next);
   await stub.notify('trace/events', { events: [next] });
-  await page.waitForFunction((n) => document.querySelector('[data-testid="trace-count"]')?.textContent === `${n.toLocaleString('en-US')} events`, TOTAL_EVENTS + 1);
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="trace-count"]')?.textContent === `${n.toLocaleString('en-US')} events`,
+    TOTAL_EVENTS + 1,
+  );
 
   // trace/focus (a request file's "Show call in DC Lab trace"): a filter that hides the event is cleared, the
   // event is selected and scrolled into view; an id that has not arrived yet is selected when it does.
@@ -420,7 +537,10 @@ test('query runner: the form for messages.getHistory produces the exact JSON, er
     await page.waitForSelector('li[data-method]', { timeout: 10_000 });
   } catch (e) {
     await page.screenshot({ path: join(OUT, 'failure-query.png') });
-    console.log(await page.textContent('[data-testid="query"]'), stub.received.map((r) => r.msg.method));
+    console.log(
+      await page.textContent('[data-testid="query"]'),
+      stub.received.map((r) => r.msg.method),
+    );
     throw e;
   }
   await page.fill('[data-testid="method-search"] input', 'messages.getHistory');
@@ -428,10 +548,23 @@ test('query runner: the form for messages.getHistory produces the exact JSON, er
   await page.waitForSelector('[data-picker="peer"]');
   await pick(page, '[data-picker="peer"]', 'inputPeerSelf');
   await page.fill('[data-control="limit"] input', '20');
-  const expected = { _: 'messages.getHistory', peer: { _: 'inputPeerSelf' }, offset_id: 0, offset_date: 0, add_offset: 0, limit: 20, max_id: 0, min_id: 0, hash: '0' };
+  const expected = {
+    _: 'messages.getHistory',
+    peer: { _: 'inputPeerSelf' },
+    offset_id: 0,
+    offset_date: 0,
+    add_offset: 0,
+    limit: 20,
+    max_id: 0,
+    min_id: 0,
+    hash: '0',
+  };
   // The required fields of layer 227, in schema order.
   const m = schema.methodByName('messages.getHistory')!;
-  assert.deepEqual(Object.keys(expected).slice(1), m.params.filter((p) => p.type !== '#' && !p.flag).map((p) => p.name));
+  assert.deepEqual(
+    Object.keys(expected).slice(1),
+    m.params.filter((p) => p.type !== '#' && !p.flag).map((p) => p.name),
+  );
   const jsonText = async () => page.$eval('[data-testid="query-json"]', (el) => (el as HTMLElement & { value: string }).value);
   await page.waitForFunction(() => /"limit": 20/.test((document.querySelector('[data-testid="query-json"]') as HTMLElement & { value: string }).value));
   const json = JSON.parse(await jsonText());
@@ -445,7 +578,10 @@ test('query runner: the form for messages.getHistory produces the exact JSON, er
   await page.fill('[data-control="limit"] input', 'abc');
   await page.waitForSelector('[data-testid="query-errors"] li');
   const errs = await page.$$eval('[data-testid="query-errors"] li', (l) => l.map((x) => x.textContent ?? ''));
-  assert.ok(errs.some((e) => /\blimit\b/.test(e) && /\bint\b/.test(e)), `errors: ${errs}`);
+  assert.ok(
+    errs.some((e) => /\blimit\b/.test(e) && /\bint\b/.test(e)),
+    `errors: ${errs}`,
+  );
   const fieldErr = await page.textContent('[data-error-for="limit"]');
   assert.match(fieldErr ?? '', /limit.*int/);
   assert.equal(JSON.parse(await jsonText()).limit, 'abc');
@@ -496,7 +632,9 @@ test('query runner: the form for messages.getHistory produces the exact JSON, er
   assert.equal(JSON.stringify(JSON.parse(await jsonText())), JSON.stringify({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }));
   await pick(page, '[data-testid="query-dc"]', '3');
   await page.click('[data-testid="query-run"]');
-  await page.waitForFunction(() => /OK on DC 3/.test(document.querySelector('[data-testid="query-result"]')?.textContent ?? ''), undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => /OK on DC 3/.test(document.querySelector('[data-testid="query-result"]')?.textContent ?? ''), undefined, {
+    timeout: 10_000,
+  });
   await page.click('[data-remove="id[0]"]');
   await page.waitForFunction(() => JSON.parse((document.querySelector('[data-testid="query-json"]') as HTMLElement).value).id.length === 0);
   await pick(page, '[data-testid="query-dc"]', '');
@@ -509,7 +647,10 @@ test('query runner: the form for messages.getHistory produces the exact JSON, er
   const gf = JSON.parse(await jsonText());
   assert.deepEqual(Object.keys(gf), ['_', 'precise', 'offset', 'limit']);
   const errs2 = await page.$$eval('[data-testid="query-errors"] li', (l) => l.map((x) => x.textContent ?? ''));
-  assert.ok(errs2.some((e) => /^location: required, expected InputFileLocation/.test(e)), `errors: ${errs2}`);
+  assert.ok(
+    errs2.some((e) => /^location: required, expected InputFileLocation/.test(e)),
+    `errors: ${errs2}`,
+  );
   await pick(page, '[data-picker="location"]', 'inputDocumentFileLocation');
   await page.waitForSelector('[data-control="location.thumb_size"]');
   await page.screenshot({ path: join(OUT, 'query-flags-nested.png') });
@@ -532,7 +673,17 @@ test('downloads: progress and the finished file, with open', async () => {
   assert.ok(existsSync(path));
   assert.equal(readFileSync(path).length, sandbox.files().find((f) => f.key === 'small-dc1')!.size);
   // A running download (host notifications): progress, speed and cancel.
-  await stub.notify('download/changed', { downloadId: 'big', name: 'big-64m.bin', dcId: 4, state: 'running', bytes: 25 * 1024 * 1024, total: 64 * 1024 * 1024, speed: 13.6 * 1024 * 1024, startedAt: Date.now(), dcPath: [4] });
+  await stub.notify('download/changed', {
+    downloadId: 'big',
+    name: 'big-64m.bin',
+    dcId: 4,
+    state: 'running',
+    bytes: 25 * 1024 * 1024,
+    total: 64 * 1024 * 1024,
+    speed: 13.6 * 1024 * 1024,
+    startedAt: Date.now(),
+    dcPath: [4],
+  });
   await page.waitForSelector('.download[data-download-id="big"][data-state="running"]');
   const running = (await page.textContent('.download[data-download-id="big"] .download-info'))!;
   assert.match(running, /25\.0 MiB of 64\.0 MiB \(39%\) · 13\.6 MiB\/s/);
@@ -618,7 +769,11 @@ test('faults: typed sandbox/fault requests run on the real sandbox, errors shown
   faultsOn = true;
   await stub.notify('topology/changed', topologyOf(client, events));
   await page.waitForSelector('[data-testid="faults-notice"][data-available="true"]');
-  assert.equal(await page.$eval(`${row('rpc-error')} [data-field="dcId"]`, (el) => (el as HTMLElement & { value: string }).value), '3', 'the DC picked before is kept');
+  assert.equal(
+    await page.$eval(`${row('rpc-error')} [data-field="dcId"]`, (el) => (el as HTMLElement & { value: string }).value),
+    '3',
+    'the DC picked before is kept',
+  );
   mark('faults');
 });
 

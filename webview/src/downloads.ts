@@ -44,14 +44,33 @@ export class DownloadsView {
     return h(
       'div',
       { class: `download state-${d.state}`, 'data-download-id': d.downloadId, 'data-state': d.state },
-      h('div', { class: 'download-head' }, h('strong', {}, d.name), h('span', { class: 'muted' }, ` DC ${d.dcId}${d.dcPath && d.dcPath.length > 1 ? ` (via ${d.dcPath.map((x) => `DC${x}`).join(' → ')})` : ''}${d.cdn ? ' · CDN' : ''}`)),
+      h(
+        'div',
+        { class: 'download-head' },
+        h('strong', {}, d.name),
+        h(
+          'span',
+          { class: 'muted' },
+          ` DC ${d.dcId}${d.dcPath && d.dcPath.length > 1 ? ` (via ${d.dcPath.map((x) => `DC${x}`).join(' → ')})` : ''}${d.cdn ? ' · CDN' : ''}`,
+        ),
+      ),
       progress,
       h('div', { class: 'download-info small' }, text),
       h(
         'div',
         { class: 'download-actions' },
-        d.state === 'running' ? button('Cancel', () => this.host.command('download/cancel', { downloadId: d.downloadId }), { appearance: 'secondary', attrs: { 'data-action': 'cancel' } }) : null,
-        d.state === 'done' ? button('Open', () => this.host.command('download/open', { downloadId: d.downloadId }), { appearance: 'secondary', attrs: { 'data-action': 'open' } }) : null,
+        d.state === 'running'
+          ? button('Cancel', () => this.host.command('download/cancel', { downloadId: d.downloadId }), {
+              appearance: 'secondary',
+              attrs: { 'data-action': 'cancel' },
+            })
+          : null,
+        d.state === 'done'
+          ? button('Open', () => this.host.command('download/open', { downloadId: d.downloadId }), {
+              appearance: 'secondary',
+              attrs: { 'data-action': 'open' },
+            })
+          : null,
       ),
     );
   }

@@ -47,7 +47,12 @@ export class FaultsView {
       'section',
       { class: 'faults', 'data-testid': 'faults' },
       this.notice,
-      h('div', { class: 'faults-body' }, list, h('div', { class: 'fault-side' }, this.result, h('h4', {}, 'Sandbox'), this.statusEl, h('h4', {}, 'Client connections'), this.connsEl)),
+      h(
+        'div',
+        { class: 'faults-body' },
+        list,
+        h('div', { class: 'fault-side' }, this.result, h('h4', {}, 'Sandbox'), this.statusEl, h('h4', {}, 'Client connections'), this.connsEl),
+      ),
     );
     this.statusEl.append(h('p', { class: 'muted' }, 'Run an action (or Status) to see the sandbox.'));
     this.applyState();
@@ -55,7 +60,12 @@ export class FaultsView {
 
   private buildRow(action: IpcFaultAction): HTMLElement {
     const spec = IPC_FAULT_SPECS[action];
-    const row: Row = { run: button('Run', () => void this.run(action), { attrs: { 'data-testid': `fault-run-${action}` } }), error: h('div', { class: 'field-error', 'data-error-for': action }), texts: new Map(), dcs: new Map() };
+    const row: Row = {
+      run: button('Run', () => void this.run(action), { attrs: { 'data-testid': `fault-run-${action}` } }),
+      error: h('div', { class: 'field-error', 'data-error-for': action }),
+      texts: new Map(),
+      dcs: new Map(),
+    };
     const fields = h('div', { class: 'fault-fields' });
     for (const f of spec.fields as IpcFaultField[]) {
       let control: HTMLElement;
@@ -114,7 +124,8 @@ export class FaultsView {
     this.notice.classList.toggle('faults-disabled', !on);
     if (!f) this.notice.textContent = 'Faults are off: no answer from the extension host yet.';
     else if (!on) this.notice.textContent = `Faults are off: ${f.reason ?? 'the embedded sandbox is not the active profile'}.`;
-    else this.notice.textContent = `Embedded sandbox: DCs ${f.dcs.join(', ')}${f.cdnDc !== undefined ? ` and the CDN DC ${f.cdnDc}` : ''}. Each action runs at once; the trace shows what follows.`;
+    else
+      this.notice.textContent = `Embedded sandbox: DCs ${f.dcs.join(', ')}${f.cdnDc !== undefined ? ` and the CDN DC ${f.cdnDc}` : ''}. Each action runs at once; the trace shows what follows.`;
     this.notice.setAttribute('data-available', String(on));
     // without a sandbox there are no DCs to offer: keep the choices made for when it is back; rebuild the pickers
     // only when the DC list changes (snapshots arrive often, an open dropdown must stay open)
@@ -170,7 +181,14 @@ export class FaultsView {
 
   private renderStatus(st: IpcSandboxStatus): void {
     const dcRows = [...st.dcs, ...(st.cdn ? [{ ...st.cdn, latencyMs: 0 }] : [])].map((d) =>
-      h('tr', { 'data-dc': d.id }, h('td', {}, `DC ${d.id}${st.cdn?.id === d.id ? ' (CDN)' : ''}`), h('td', { class: 'mono' }, `${d.host}:${d.port}`), h('td', { 'data-connections': d.connections }, String(d.connections)), h('td', {}, d.latencyMs ? `${d.latencyMs} ms` : '—')),
+      h(
+        'tr',
+        { 'data-dc': d.id },
+        h('td', {}, `DC ${d.id}${st.cdn?.id === d.id ? ' (CDN)' : ''}`),
+        h('td', { class: 'mono' }, `${d.host}:${d.port}`),
+        h('td', { 'data-connections': d.connections }, String(d.connections)),
+        h('td', {}, d.latencyMs ? `${d.latencyMs} ms` : '—'),
+      ),
     );
     const f = st.faults;
     const left = (n: number | 'unlimited'): string => (n === 'unlimited' ? 'until cleared' : `${n} left`);
@@ -182,9 +200,16 @@ export class FaultsView {
       ...f.dropAfterBytes.map((r) => `byte drop: DC${r.dcId} after ${r.bytes} bytes (${left(r.left)})`),
     ];
     this.statusEl.replaceChildren(
-      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'DC'), h('th', {}, 'listening'), h('th', {}, 'connections'), h('th', {}, 'latency'))), h('tbody', {}, ...dcRows)),
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'DC'), h('th', {}, 'listening'), h('th', {}, 'connections'), h('th', {}, 'latency'))),
+        h('tbody', {}, ...dcRows),
+      ),
       h('p', { class: 'small muted' }, `config expires ${fmtTime(st.config.expires * 1000).slice(0, 8)} (lifetime ${st.config.ttlSeconds} s)`),
-      pending.length ? h('ul', { class: 'fault-pending', 'data-testid': 'fault-pending' }, ...pending.map((p) => h('li', {}, p))) : h('p', { class: 'muted', 'data-testid': 'fault-pending' }, 'No pending faults.'),
+      pending.length
+        ? h('ul', { class: 'fault-pending', 'data-testid': 'fault-pending' }, ...pending.map((p) => h('li', {}, p)))
+        : h('p', { class: 'muted', 'data-testid': 'fault-pending' }, 'No pending faults.'),
     );
   }
 
@@ -203,7 +228,13 @@ export class FaultsView {
           'tbody',
           {},
           ...used.map((n) =>
-            h('tr', { 'data-dc': n.dcId, 'data-conn-state': n.connection!.state }, h('td', {}, `DC ${n.dcId}`), h('td', {}, connectionText(n.connection!)), h('td', { class: 'mono' }, ...kids(n.connection!.endpoint ?? '—'))),
+            h(
+              'tr',
+              { 'data-dc': n.dcId, 'data-conn-state': n.connection!.state },
+              h('td', {}, `DC ${n.dcId}`),
+              h('td', {}, connectionText(n.connection!)),
+              h('td', { class: 'mono' }, ...kids(n.connection!.endpoint ?? '—')),
+            ),
           ),
         ),
       ),

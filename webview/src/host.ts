@@ -112,12 +112,13 @@ export class Host {
       return;
     }
     const set = this.listeners.get(msg.method);
-    if (set) for (const l of [...set]) {
-      try {
-        l(msg.params);
-      } catch (e) {
-        this.log('error', `notification ${msg.method}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    if (set)
+      for (const l of [...set]) {
+        try {
+          l(msg.params);
+        } catch (e) {
+          this.log('error', `notification ${msg.method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        }
       }
-    }
   }
 }

@@ -1,7 +1,16 @@
 // Topology view: every DC of dc_options as an SVG node (state, latency, flags, the connection with its endpoints in
 // the order they are tried and the one in use) and the redirects and transfers that happened as edges.
 // Re-rendered from each host snapshot (a handful of nodes: cheap).
-import { configReadText, connectEndpointText, connectionText, type IpcConnectEndpoint, type IpcDcEdge, type IpcDcEndpoint, type IpcDcNode, type IpcTopology } from '../../src/ipc/index';
+import {
+  configReadText,
+  connectEndpointText,
+  connectionText,
+  type IpcConnectEndpoint,
+  type IpcDcEdge,
+  type IpcDcEndpoint,
+  type IpcDcNode,
+  type IpcTopology,
+} from '../../src/ipc/index';
 import { h, kids, svg } from './dom';
 
 const NODE_W = 240;
@@ -27,7 +36,14 @@ export function flagsOf(n: IpcDcNode): string[] {
 }
 
 function endpointLabel(e: IpcDcEndpoint): string {
-  const tags = [e.mediaOnly && 'media', e.cdn && 'cdn', e.static && 'static', e.tcpoOnly && 'tcpo', e.thisPortOnly && 'this-port', e.hasSecret && 'secret'].filter(Boolean);
+  const tags = [
+    e.mediaOnly && 'media',
+    e.cdn && 'cdn',
+    e.static && 'static',
+    e.tcpoOnly && 'tcpo',
+    e.thisPortOnly && 'this-port',
+    e.hasSecret && 'secret',
+  ].filter(Boolean);
   const host = e.ipv6 ? `[${e.host}]` : e.host;
   return `${host}:${e.port}${tags.length ? ` (${tags.join(', ')})` : ''}`;
 }
@@ -82,12 +98,12 @@ export class TopologyView {
     if (!t) return;
     this.header.replaceChildren(
       ...kids(
-      h('span', { class: 'topo-profile' }, `Profile: ${t.profile}`),
-      h('span', {}, `State: ${t.state}`),
-      h('span', {}, `Home: ${t.homeDc !== undefined ? `DC${t.homeDc}` : '—'}`),
-      t.thisDc !== undefined ? h('span', {}, `this_dc: ${t.thisDc}`) : null,
-      h('span', {}, `${t.nodes.length} DCs, ${t.edges.reduce((a, e) => a + e.count, 0)} redirects/transfers`),
-      configLine(t),
+        h('span', { class: 'topo-profile' }, `Profile: ${t.profile}`),
+        h('span', {}, `State: ${t.state}`),
+        h('span', {}, `Home: ${t.homeDc !== undefined ? `DC${t.homeDc}` : '—'}`),
+        t.thisDc !== undefined ? h('span', {}, `this_dc: ${t.thisDc}`) : null,
+        h('span', {}, `${t.nodes.length} DCs, ${t.edges.reduce((a, e) => a + e.count, 0)} redirects/transfers`),
+        configLine(t),
       ),
     );
     const nodes = [...t.nodes].sort((a, b) => a.dcId - b.dcId);
@@ -99,7 +115,9 @@ export class TopologyView {
     let width = 0;
     for (const row of rows) {
       const hgt = Math.max(...row.map(nodeHeight));
-      row.forEach((n, i) => pos.set(n.dcId, { x: 20 + i * (NODE_W + GAP_X), y, w: NODE_W, h: nodeHeight(n) }));
+      row.forEach((n, i) => {
+        pos.set(n.dcId, { x: 20 + i * (NODE_W + GAP_X), y, w: NODE_W, h: nodeHeight(n) });
+      });
       width = Math.max(width, 20 + row.length * (NODE_W + GAP_X));
       y += hgt + 70;
     }
@@ -108,7 +126,11 @@ export class TopologyView {
     const defs = svg(
       'defs',
       {},
-      svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'topo-arrow' })),
+      svg(
+        'marker',
+        { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'topo-arrow' }),
+      ),
     );
     root.append(defs);
     const edgeLayer = svg('g', { class: 'topo-edges' });
@@ -144,13 +166,25 @@ export class TopologyView {
     g.append(svg('text', { x: p.w - 10, y: 20, class: `topo-state state-${n.state}`, 'text-anchor': 'end' }, STATE_LABEL[n.state]));
     const lat = n.latencyMs !== undefined ? `${Math.round(n.latencyMs)} ms` : '— ms';
     g.append(svg('circle', { cx: 14, cy: 34, r: 4, class: n.connected ? 'topo-dot on' : 'topo-dot' }));
-    g.append(svg('text', { x: 24, y: 38, class: 'topo-meta' }, `${n.connected ? 'connected' : 'idle'} · ${lat}${n.session && n.session !== 'none' ? ` · ${n.session}` : ''}`));
+    g.append(
+      svg(
+        'text',
+        { x: 24, y: 38, class: 'topo-meta' },
+        `${n.connected ? 'connected' : 'idle'} · ${lat}${n.session && n.session !== 'none' ? ` · ${n.session}` : ''}`,
+      ),
+    );
     const flagText = svg('text', { x: 10, y: 56, class: 'topo-flags' });
     for (const f of flags) flagText.append(svg('tspan', { class: `flag flag-${f}`, 'data-flag': f }, `${f} `));
     g.append(flagText);
     let y = 74;
     if (n.connection) {
-      g.append(svg('text', { x: 10, y, class: `topo-conn conn-${n.connection.state}`, 'data-conn-state': n.connection.state, 'data-reconnects': n.connection.reconnects }, connectionText(n.connection)));
+      g.append(
+        svg(
+          'text',
+          { x: 10, y, class: `topo-conn conn-${n.connection.state}`, 'data-conn-state': n.connection.state, 'data-reconnects': n.connection.reconnects },
+          connectionText(n.connection),
+        ),
+      );
       y += LINE;
     }
     const order = n.connectOrder ?? [];
@@ -158,14 +192,32 @@ export class TopologyView {
       ? order.map((e, i) => ({ text: `${orderLabel(e, i)}${e.inUse ? ` ◀ ${usedWord(n)}` : ''}`, inUse: !!e.inUse }))
       : n.endpoints.map((e) => ({ text: endpointLabel(e), inUse: false }));
     const shown = lines.slice(0, MAX_ENDPOINT_LINES);
-    shown.forEach((l, i) =>
-      g.append(svg('text', { x: 10, y: y + i * LINE, class: `topo-endpoint${l.inUse ? ' in-use' : ''}`, ...(order.length ? { 'data-order': i + 1 } : {}), ...(l.inUse ? { 'data-in-use': 'true' } : {}) }, l.text)),
-    );
-    if (lines.length > shown.length) g.append(svg('text', { x: 10, y: y + shown.length * LINE, class: 'topo-endpoint' }, `+${lines.length - shown.length} more`));
+    shown.forEach((l, i) => {
+      g.append(
+        svg(
+          'text',
+          {
+            x: 10,
+            y: y + i * LINE,
+            class: `topo-endpoint${l.inUse ? ' in-use' : ''}`,
+            ...(order.length ? { 'data-order': i + 1 } : {}),
+            ...(l.inUse ? { 'data-in-use': 'true' } : {}),
+          },
+          l.text,
+        ),
+      );
+    });
+    if (lines.length > shown.length)
+      g.append(svg('text', { x: 10, y: y + shown.length * LINE, class: 'topo-endpoint' }, `+${lines.length - shown.length} more`));
     return g;
   }
 
-  private renderEdge(e: IpcDcEdge, a: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }, k: number): SVGGElement {
+  private renderEdge(
+    e: IpcDcEdge,
+    a: { x: number; y: number; w: number; h: number },
+    b: { x: number; y: number; w: number; h: number },
+    k: number,
+  ): SVGGElement {
     const g = svg('g', { class: `topo-edge edge-${e.kind}`, 'data-from': e.from, 'data-to': e.to, 'data-kind': e.kind });
     const x1 = a.x + a.w / 2;
     const x2 = b.x + b.w / 2;
@@ -209,7 +261,18 @@ export class TopologyView {
           'td',
           { class: 'mono' },
           n.connectOrder?.length
-            ? h('ol', { class: 'topo-order', 'data-testid': `connect-order-${n.dcId}` }, ...n.connectOrder.map((e) => h('li', { class: e.inUse ? 'in-use' : undefined, 'data-in-use': e.inUse ? 'true' : undefined }, connectEndpointText(e), e.inUse ? h('strong', {}, ` ◀ ${usedWord(n)}`) : null)))
+            ? h(
+                'ol',
+                { class: 'topo-order', 'data-testid': `connect-order-${n.dcId}` },
+                ...n.connectOrder.map((e) =>
+                  h(
+                    'li',
+                    { class: e.inUse ? 'in-use' : undefined, 'data-in-use': e.inUse ? 'true' : undefined },
+                    connectEndpointText(e),
+                    e.inUse ? h('strong', {}, ` ◀ ${usedWord(n)}`) : null,
+                  ),
+                ),
+              )
             : '—',
         ),
         h('td', { class: 'mono' }, n.endpoints.map(endpointLabel).join('  ·  ')),
@@ -217,7 +280,26 @@ export class TopologyView {
     );
     const edgeRows = edges.map((e) => h('li', {}, `${e.kind}: DC${e.from} → DC${e.to} — ${e.label}${e.count > 1 ? ` ×${e.count}` : ''}`));
     this.table.replaceChildren(
-      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'DC'), h('th', {}, 'state'), h('th', {}, 'latency'), h('th', {}, 'flags'), h('th', {}, 'connection'), h('th', {}, 'connect order'), h('th', {}, 'dc_options'))), h('tbody', {}, ...rows)),
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'DC'),
+            h('th', {}, 'state'),
+            h('th', {}, 'latency'),
+            h('th', {}, 'flags'),
+            h('th', {}, 'connection'),
+            h('th', {}, 'connect order'),
+            h('th', {}, 'dc_options'),
+          ),
+        ),
+        h('tbody', {}, ...rows),
+      ),
       edges.length ? h('ul', { class: 'topo-edge-list' }, ...edgeRows) : h('p', { class: 'muted' }, 'No redirects or transfers yet.'),
     );
   }

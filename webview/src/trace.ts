@@ -100,10 +100,24 @@ export class TraceView {
   /** An event the host asked to show (trace/focus) that has not arrived yet. */
   private pendingFocusId: number | undefined;
 
-  constructor(private readonly host: Host, initial: TraceFilter, private readonly onFilter: (f: TraceFilter) => void) {
+  constructor(
+    private readonly host: Host,
+    initial: TraceFilter,
+    private readonly onFilter: (f: TraceFilter) => void,
+  ) {
     this.filter = { ...initial };
-    this.dcSelect = dropdown([{ value: '', label: 'All DCs' }], initial.dcId ? String(initial.dcId) : '', (v) => this.setFilter({ dcId: v ? Number(v) : undefined }), { 'data-testid': 'trace-dc' });
-    this.textFilter = textField({ placeholder: 'method / name…', value: initial.text ?? '', attrs: { 'data-testid': 'trace-text' }, onInput: (v) => this.setFilter({ text: v || undefined }) });
+    this.dcSelect = dropdown(
+      [{ value: '', label: 'All DCs' }],
+      initial.dcId ? String(initial.dcId) : '',
+      (v) => this.setFilter({ dcId: v ? Number(v) : undefined }),
+      { 'data-testid': 'trace-dc' },
+    );
+    this.textFilter = textField({
+      placeholder: 'method / name…',
+      value: initial.text ?? '',
+      attrs: { 'data-testid': 'trace-text' },
+      onInput: (v) => this.setFilter({ text: v || undefined }),
+    });
     this.errorsFilter = checkbox('errors only', !!initial.errorsOnly, (c) => this.setFilter({ errorsOnly: c || undefined }), { 'data-testid': 'trace-errors' });
     const toolbar = h(
       'div',
@@ -164,7 +178,11 @@ export class TraceView {
       }
     }
     if (this.pendingFocusId !== undefined && this.indexById.has(this.pendingFocusId)) this.focusEvent(this.pendingFocusId);
-    if (newDc) this.dcSelect.setOptions([{ value: '', label: 'All DCs' }, ...[...this.dcIds].sort((a, b) => a - b).map((d) => ({ value: String(d), label: `DC ${d}` }))], this.filter.dcId ? String(this.filter.dcId) : '');
+    if (newDc)
+      this.dcSelect.setOptions(
+        [{ value: '', label: 'All DCs' }, ...[...this.dcIds].sort((a, b) => a - b).map((d) => ({ value: String(d), label: `DC ${d}` }))],
+        this.filter.dcId ? String(this.filter.dcId) : '',
+      );
     this.schedule(true);
   }
 
@@ -296,7 +314,8 @@ export class TraceView {
     row.className = `trace-row kind-${e.kind}${e.id === this.selectedId ? ' selected' : ''}`;
     const depth = this.filtering() ? 0 : this.depth[idx]!;
     const childList = this.children.get(e.id);
-    const summary = depth === 0 && childList ? this.chainSummary(e) : e.note ?? (e.from !== undefined || e.to !== undefined ? `${e.from ?? ''} → ${e.to ?? ''}` : '');
+    const summary =
+      depth === 0 && childList ? this.chainSummary(e) : (e.note ?? (e.from !== undefined || e.to !== undefined ? `${e.from ?? ''} → ${e.to ?? ''}` : ''));
     const [time, id, dc, kind, indent, toggle, name, note] = row.children as unknown as HTMLElement[];
     time!.textContent = fmtTime(e.time);
     id!.textContent = `#${e.id}`;
@@ -462,27 +481,36 @@ export class TraceView {
       }
     }
     const link = (x: IpcTraceEvent) =>
-      h('li', {}, h('a', { href: '#', 'data-goto': x.id, class: x.id === e.id ? 'current' : '' }, `#${x.id} ${x.kind} ${x.name}${x.dcId !== undefined ? ` @DC${x.dcId}` : ''}`), x.note ? h('span', { class: 'muted' }, ` ${x.note}`) : null);
+      h(
+        'li',
+        {},
+        h(
+          'a',
+          { href: '#', 'data-goto': x.id, class: x.id === e.id ? 'current' : '' },
+          `#${x.id} ${x.kind} ${x.name}${x.dcId !== undefined ? ` @DC${x.dcId}` : ''}`,
+        ),
+        x.note ? h('span', { class: 'muted' }, ` ${x.note}`) : null,
+      );
     this.detail.replaceChildren(
       ...kids(
-      h('h3', {}, `${e.kind} · ${e.name}`),
-      table(fields, 'detail-fields'),
-      wireRows.length ? h('h4', {}, 'Wire') : null,
-      wireRows.length ? table(wireRows, 'detail-wire') : null,
-      h('h4', {}, 'Payload (redacted)'),
-      e.payload !== undefined ? jsonTree(e.payload as JsonValue, { open: 3 }) : h('p', { class: 'muted' }, 'no payload'),
-      chain.length > 1 ? h('h4', {}, `Chain of #${root.id} (${chain.length}${chain.length >= 200 ? '+' : ''} events)`) : null,
-      chain.length > 1 ? h('ol', { class: 'chain' }, ...chain.map(link)) : null,
-      related.length ? h('h4', {}, 'Wire messages') : null,
-      related.length ? h('ul', { class: 'chain' }, ...related.slice(0, 50).map(link)) : null,
+        h('h3', {}, `${e.kind} · ${e.name}`),
+        table(fields, 'detail-fields'),
+        wireRows.length ? h('h4', {}, 'Wire') : null,
+        wireRows.length ? table(wireRows, 'detail-wire') : null,
+        h('h4', {}, 'Payload (redacted)'),
+        e.payload !== undefined ? jsonTree(e.payload as JsonValue, { open: 3 }) : h('p', { class: 'muted' }, 'no payload'),
+        chain.length > 1 ? h('h4', {}, `Chain of #${root.id} (${chain.length}${chain.length >= 200 ? '+' : ''} events)`) : null,
+        chain.length > 1 ? h('ol', { class: 'chain' }, ...chain.map(link)) : null,
+        related.length ? h('h4', {}, 'Wire messages') : null,
+        related.length ? h('ul', { class: 'chain' }, ...related.slice(0, 50).map(link)) : null,
       ),
     );
-    this.detail.querySelectorAll<HTMLElement>('[data-goto]').forEach((a) =>
+    this.detail.querySelectorAll<HTMLElement>('[data-goto]').forEach((a) => {
       a.addEventListener('click', (ev) => {
         ev.preventDefault();
         this.select(Number(a.dataset.goto), true);
-      }),
-    );
+      });
+    });
   }
 
   // ------------------------------------------------------------------ export / import

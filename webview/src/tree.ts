@@ -47,7 +47,8 @@ function node(key: string | undefined, v: JsonValue, path: string, depth: number
     filled = true;
     const body = h('div', { class: 'j-children' });
     const entries: [string, JsonValue][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v).filter(([k]) => k !== '_');
-    for (const [k, x] of entries.slice(0, MAX_CHILDREN)) body.append(node(k, x, path ? (Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`) : Array.isArray(v) ? `[${k}]` : k, depth + 1, opts));
+    for (const [k, x] of entries.slice(0, MAX_CHILDREN))
+      body.append(node(k, x, path ? (Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`) : Array.isArray(v) ? `[${k}]` : k, depth + 1, opts));
     if (entries.length > MAX_CHILDREN) body.append(h('div', { class: 'muted' }, `… ${entries.length - MAX_CHILDREN} more`));
     det.append(body);
   };

@@ -232,7 +232,7 @@ export class HostileHandshake {
     const st = this.dh;
     if (!st) throw new HostileHandshakeError('set_client_DH_params before req_DH_params');
     const inner = openHashed(this.codec, aesIgeDecrypt(bytesField(msg, 'encrypted_data'), st.tmpKey, st.tmpIv));
-    if (!inner || inner._ !== 'client_DH_inner_data') throw new HostileHandshakeError('client_DH_inner_data does not open');
+    if (inner?._ !== 'client_DH_inner_data') throw new HostileHandshakeError('client_DH_inner_data does not open');
     const gB = bigIntFromBytes(bytesField(inner, 'g_b'));
     const authKey = bigIntToBytes(modPow(gB, st.a, st.p), 256);
     const aux = authKeyAuxHash(authKey);
@@ -250,7 +250,12 @@ export class HostileHandshake {
     };
     this.dh = undefined;
     return {
-      reply: { _: 'dh_gen_ok', nonce: st.nonce, server_nonce: this.is('server_nonce-in-dh-gen-ok') ? flipFirstByte(st.serverNonce) : st.serverNonce, new_nonce_hash1: hash1 },
+      reply: {
+        _: 'dh_gen_ok',
+        nonce: st.nonce,
+        server_nonce: this.is('server_nonce-in-dh-gen-ok') ? flipFirstByte(st.serverNonce) : st.serverNonce,
+        new_nonce_hash1: hash1,
+      },
       agreed,
     };
   }

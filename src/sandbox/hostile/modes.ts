@@ -20,7 +20,13 @@ export interface HostileModeInfo {
   readonly wrong: string;
 }
 
-const m = <N extends string>(name: N, group: HostileGroup, check: string, wrong: string, expect: HostileExpectation = 'refuse'): HostileModeInfo & { readonly name: N } => ({
+const m = <N extends string>(
+  name: N,
+  group: HostileGroup,
+  check: string,
+  wrong: string,
+  expect: HostileExpectation = 'refuse',
+): HostileModeInfo & { readonly name: N } => ({
   name,
   group,
   check,
@@ -65,7 +71,7 @@ export const HOSTILE_MODES = [
   m('msg_id-even', 'session', 'msg_id_parity', 'the answer has an even msg_id'),
   m('msg_id-past', 'session', 'msg_id', 'a salt change arrives with a msg_id 400 s in the past', 'ignore'),
   m('msg_id-future', 'session', 'msg_id', 'a salt change arrives with a msg_id 60 s in the future', 'ignore'),
-  m('msg_id-duplicate', 'session', 'msg_id', "a salt change reuses the msg_id of the message before", 'ignore'),
+  m('msg_id-duplicate', 'session', 'msg_id', 'a salt change reuses the msg_id of the message before', 'ignore'),
   m('padding-short', 'session', 'padding', 'only 4 bytes of padding (length field says so)'),
   m('padding-long', 'session', 'padding', 'more than 1024 bytes of padding'),
   m('length-beyond-plaintext', 'session', 'data_length', 'message_data_length is larger than the plaintext'),

@@ -158,7 +158,13 @@ function waitClosed(s: MtprotoSession, ms: number): Promise<void> {
 }
 
 /** Session modes: after an honest key exchange, a ping meets the faulty answer. */
-async function runSession(dc: HostileDc, check: string, expect: HostileExpectation, events: WireEvent[], o: Required<Pick<HostileRunOptions, 'handshakeTimeoutMs' | 'callTimeoutMs'>>): Promise<RunPart> {
+async function runSession(
+  dc: HostileDc,
+  check: string,
+  expect: HostileExpectation,
+  events: WireEvent[],
+  o: Required<Pick<HostileRunOptions, 'handshakeTimeoutMs' | 'callTimeoutMs'>>,
+): Promise<RunPart> {
   const opened = await openSession({
     host: dc.host,
     port: dc.port,
@@ -201,7 +207,13 @@ async function runSession(dc: HostileDc, check: string, expect: HostileExpectati
 }
 
 /** −404 modes, through a real DcPool: probing keeps the key, two in a row drop it. */
-async function runTransport(dc: HostileDc, expect: HostileExpectation, events: WireEvent[], poolEvents: PoolEventLike[], o: Required<Pick<HostileRunOptions, 'handshakeTimeoutMs' | 'callTimeoutMs'>> & { pool?: PoolDriver }): Promise<RunPart> {
+async function runTransport(
+  dc: HostileDc,
+  expect: HostileExpectation,
+  events: WireEvent[],
+  poolEvents: PoolEventLike[],
+  o: Required<Pick<HostileRunOptions, 'handshakeTimeoutMs' | 'callTimeoutMs'>> & { pool?: PoolDriver },
+): Promise<RunPart> {
   if (!o.pool) return { error: 'skipped: no pool driver', why: ['no pool driver given'] };
   const keys = countingKeyStore();
   const pool = o.pool({
@@ -307,7 +319,15 @@ export async function runHonestControl(opts: HostileRunOptions = {}): Promise<{ 
   const dc = await startHostileDc({ mode: 'none', host: HOST, rsa });
   const started = Date.now();
   try {
-    const opened = await openSession({ host: dc.host, port: dc.port, dcId: dc.dcId, transport: 'intermediate', rsaKeys: [rsa.publicKey], handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000, callTimeoutMs: opts.callTimeoutMs ?? 5000 });
+    const opened = await openSession({
+      host: dc.host,
+      port: dc.port,
+      dcId: dc.dcId,
+      transport: 'intermediate',
+      rsaKeys: [rsa.publicKey],
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000,
+      callTimeoutMs: opts.callTimeoutMs ?? 5000,
+    });
     try {
       await opened.session.ping();
       await opened.session.invoke({ _: 'help.getNearestDc' });
@@ -323,7 +343,11 @@ export async function runHonestControl(opts: HostileRunOptions = {}): Promise<{ 
 }
 
 /** Every mode (or the given ones), one after another. */
-export async function runHostileModes(modes: readonly HostileModeName[] = HOSTILE_MODES.map((x) => x.name), opts: HostileRunOptions = {}, onOutcome?: (o: HostileOutcome) => void): Promise<HostileOutcome[]> {
+export async function runHostileModes(
+  modes: readonly HostileModeName[] = HOSTILE_MODES.map((x) => x.name),
+  opts: HostileRunOptions = {},
+  onOutcome?: (o: HostileOutcome) => void,
+): Promise<HostileOutcome[]> {
   const out: HostileOutcome[] = [];
   for (const m of modes) {
     const r = await runHostileMode(m, opts);

@@ -225,7 +225,11 @@ export class HostileSessionConn {
         return { body: pong(msgId, view.getBigInt64(4, true)), kind: 'response', contentRelated: true };
       case MT.get_future_salts: {
         const now = Math.floor(Date.now() / 1000);
-        return { body: encodeFutureSalts(msgId, now, [{ valid_since: now - 60, valid_until: now + 3600, salt: randomLong() }]), kind: 'response', contentRelated: true };
+        return {
+          body: encodeFutureSalts(msgId, now, [{ valid_since: now - 60, valid_until: now + 3600, salt: randomLong() }]),
+          kind: 'response',
+          contentRelated: true,
+        };
       }
       case MT.msgs_ack:
       case MT.msgs_state_req:

@@ -10,7 +10,7 @@
 // the interop wrapper) and import nothing of the test runner: bench/login-migrate.bench.ts drives GramJS with them.
 import { TelegramClient, Api, Logger } from 'telegram';
 import { MemorySession } from 'telegram/sessions';
-import { Connection, ConnectionTCPFull, ConnectionTCPAbridged, ConnectionTCPObfuscated } from 'telegram/network';
+import { type Connection, ConnectionTCPFull, ConnectionTCPAbridged, ConnectionTCPObfuscated } from 'telegram/network';
 import { _serverKeys } from 'telegram/crypto/RSA';
 import { returnBigInt } from 'telegram/Helpers';
 import { LogLevel } from 'telegram/extensions/Logger';

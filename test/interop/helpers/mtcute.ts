@@ -73,7 +73,10 @@ function formatLog(fmt: string, args: unknown[]): string {
     if (a instanceof Error) return `${a.name}: ${a.message}`;
     if (typeof a === 'object' && a !== null) {
       try {
-        return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 400);
+        return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(
+          0,
+          400,
+        );
       } catch {
         return String(a);
       }

@@ -66,7 +66,10 @@ export function findFiles(v: JsonValue, limit = 200): FoundFile[] {
   const seen = new Set<string>();
   const walk = (x: JsonValue, path: string, depth: number) => {
     if (out.length >= limit || depth > 40) return;
-    if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${path}[${i}]`, depth + 1));
+    if (Array.isArray(x))
+      x.forEach((y, i) => {
+        walk(y, `${path}[${i}]`, depth + 1);
+      });
     else if (isObj(x)) {
       const f = fileOf(x, path);
       if (f) {

@@ -184,10 +184,14 @@ export class QueryForm {
           { class: 'vector-item', 'data-field-path': ik },
           h('span', { class: 'vector-index' }, `[${i}]`),
           this.control(of, item, itemPath, false),
-          button('−', () => {
-            v.splice(i, 1);
-            this.changed(true);
-          }, { appearance: 'icon', title: `remove ${ik}`, attrs: { 'data-remove': ik } }),
+          button(
+            '−',
+            () => {
+              v.splice(i, 1);
+              this.changed(true);
+            },
+            { appearance: 'icon', title: `remove ${ik}`, attrs: { 'data-remove': ik } },
+          ),
           h('div', { class: 'field-error', 'data-error-for': ik }),
         ),
       );
@@ -196,10 +200,14 @@ export class QueryForm {
       h(
         'div',
         { class: 'vector-actions' },
-        button('+ add', () => {
-          v.push(this.newItem(of));
-          this.changed(true);
-        }, { appearance: 'secondary', attrs: { 'data-add': key } }),
+        button(
+          '+ add',
+          () => {
+            v.push(this.newItem(of));
+            this.changed(true);
+          },
+          { appearance: 'secondary', attrs: { 'data-add': key } },
+        ),
         optional ? button('remove field', () => this.remove(path, true), { appearance: 'secondary' }) : null,
       ),
     );

@@ -36,7 +36,15 @@ export function defaultFor(type: string): JsonValue | undefined {
   const s = shapeOf(type);
   switch (s.kind) {
     case 'scalar':
-      return s.name === 'int' || s.name === 'double' ? 0 : s.name === 'long' ? '0' : s.name === 'int128' ? '0'.repeat(32) : s.name === 'int256' ? '0'.repeat(64) : '';
+      return s.name === 'int' || s.name === 'double'
+        ? 0
+        : s.name === 'long'
+          ? '0'
+          : s.name === 'int128'
+            ? '0'.repeat(32)
+            : s.name === 'int256'
+              ? '0'.repeat(64)
+              : '';
     case 'bool':
       return false;
     case 'vector':
@@ -228,7 +236,9 @@ export class SchemaCache {
           bad(type);
           return;
         }
-        v.forEach((x, i) => this.validateValue(s.of, x, `${path}[${i}]`, errors, missing));
+        v.forEach((x, i) => {
+          this.validateValue(s.of, x, `${path}[${i}]`, errors, missing);
+        });
         return;
       case 'object': {
         const list = this.ctors.get(s.type);
@@ -244,7 +254,10 @@ export class SchemaCache {
         const c = list.find((x) => x.name === name);
         if (!c) {
           const names = list.map((x) => x.name);
-          errors.push({ path: `${path}._`, message: `${path}._: expected a constructor of ${s.type} (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''}), got ${show(name)}` });
+          errors.push({
+            path: `${path}._`,
+            message: `${path}._: expected a constructor of ${s.type} (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''}), got ${show(name)}`,
+          });
           return;
         }
         for (const t of SchemaCache.objectTypesOf(c)) if (!this.ctors.has(t)) missing.add(t);

@@ -58,7 +58,12 @@ export class QueryView {
       },
     });
     this.json.el.addEventListener('focusout', () => (this.jsonEditing = false));
-    this.dcSelect = dropdown([{ value: '', label: 'home DC' }], state.dcId ? String(state.dcId) : '', (v) => this.saveState({ dcId: v ? Number(v) : undefined }), { 'data-testid': 'query-dc' });
+    this.dcSelect = dropdown(
+      [{ value: '', label: 'home DC' }],
+      state.dcId ? String(state.dcId) : '',
+      (v) => this.saveState({ dcId: v ? Number(v) : undefined }),
+      { 'data-testid': 'query-dc' },
+    );
     this.runButton = button('Run', () => void this.run(), { attrs: { 'data-testid': 'query-run' } });
     this.el = h(
       'section',
@@ -67,12 +72,7 @@ export class QueryView {
       h(
         'div',
         { class: 'query-main' },
-        h(
-          'div',
-          { class: 'query-editors' },
-          this.form.el,
-          h('div', { class: 'query-json' }, h('h4', {}, 'JSON'), this.json.el, this.errors),
-        ),
+        h('div', { class: 'query-editors' }, this.form.el, h('div', { class: 'query-json' }, h('h4', {}, 'JSON'), this.json.el, this.errors)),
         h('div', { class: 'toolbar' }, h('span', {}, 'Run on'), this.dcSelect.el, this.runButton),
         this.result,
         h('h4', {}, 'History'),
@@ -110,7 +110,10 @@ export class QueryView {
 
   setDcs(nodes: IpcDcNode[]): void {
     const ids = nodes.filter((n) => !n.endpoints.every((e) => e.cdn) || n.endpoints.length === 0).map((n) => n.dcId);
-    this.dcSelect.setOptions([{ value: '', label: 'home DC' }, ...ids.map((d) => ({ value: String(d), label: `DC ${d}` }))], this.state.dcId ? String(this.state.dcId) : '');
+    this.dcSelect.setOptions(
+      [{ value: '', label: 'home DC' }, ...ids.map((d) => ({ value: String(d), label: `DC ${d}` }))],
+      this.state.dcId ? String(this.state.dcId) : '',
+    );
   }
 
   private renderList(): void {
@@ -121,7 +124,12 @@ export class QueryView {
     this.listInfo.textContent = `${ms.length} of ${this.schema.methods.length} methods (layer ${this.schema.layer})`;
     this.list.replaceChildren(
       ...ms.slice(0, MAX_LIST).map((m) => {
-        const li = h('li', { 'data-method': m.name, class: m.name === this.form.method?.name ? 'selected' : '', title: plainText(m.comment) }, h('span', { class: 'm-name' }, m.name), h('span', { class: 'm-type muted' }, m.type));
+        const li = h(
+          'li',
+          { 'data-method': m.name, class: m.name === this.form.method?.name ? 'selected' : '', title: plainText(m.comment) },
+          h('span', { class: 'm-name' }, m.name),
+          h('span', { class: 'm-type muted' }, m.type),
+        );
         li.addEventListener('click', () => void this.selectMethod(m.name));
         return li;
       }),
@@ -231,32 +239,45 @@ export class QueryView {
   private showResult(r: IpcQueryResult): void {
     if (!r.ok) {
       this.result.replaceChildren(
-        h('div', { class: 'result-head error', 'data-testid': 'result-error' }, `${r.code}: ${r.message}${r.path ? ` (at ${r.path}, expected ${r.expected ?? '?'})` : ''}${r.dcId ? ` — DC ${r.dcId}` : ''}`),
+        h(
+          'div',
+          { class: 'result-head error', 'data-testid': 'result-error' },
+          `${r.code}: ${r.message}${r.path ? ` (at ${r.path}, expected ${r.expected ?? '?'})` : ''}${r.dcId ? ` — DC ${r.dcId}` : ''}`,
+        ),
       );
       if (r.code === 'VALIDATION' && r.path) this.form.showErrors([{ path: r.path, message: `${r.path}: expected ${r.expected ?? '?'} (host)` }]);
       return;
     }
     const files = findFiles(r.result);
     const dl = (f: FoundFile) =>
-      button(`Download from DC ${f.dcId}`, () => void this.download(f), { appearance: 'secondary', attrs: { 'data-download-dc': String(f.dcId), 'data-path': f.path } });
+      button(`Download from DC ${f.dcId}`, () => void this.download(f), {
+        appearance: 'secondary',
+        attrs: { 'data-download-dc': String(f.dcId), 'data-path': f.path },
+      });
     this.result.replaceChildren(
       ...kids(
-      h('div', { class: 'result-head ok' }, `OK on DC ${r.dcId} in ${r.durationMs} ms${r.traceId !== undefined ? ` (trace #${r.traceId})` : ''}`),
-      files.length
-        ? h(
-            'div',
-            { class: 'files', 'data-testid': 'result-files' },
-            h('h4', {}, `Files in this result (${files.length})`),
-            h('ul', {}, ...files.map((f) => h('li', { 'data-path': f.path }, h('span', {}, `${f.kind}: ${f.label} `), h('span', { class: 'muted small' }, f.path, ' '), dl(f)))),
-          )
-        : null,
-      jsonTree(r.result as JsonValue, {
-        open: 2,
-        decorate: (o, path) => {
-          const f = fileOf(o, path);
-          return f ? dl(f) : null;
-        },
-      }),
+        h('div', { class: 'result-head ok' }, `OK on DC ${r.dcId} in ${r.durationMs} ms${r.traceId !== undefined ? ` (trace #${r.traceId})` : ''}`),
+        files.length
+          ? h(
+              'div',
+              { class: 'files', 'data-testid': 'result-files' },
+              h('h4', {}, `Files in this result (${files.length})`),
+              h(
+                'ul',
+                {},
+                ...files.map((f) =>
+                  h('li', { 'data-path': f.path }, h('span', {}, `${f.kind}: ${f.label} `), h('span', { class: 'muted small' }, f.path, ' '), dl(f)),
+                ),
+              ),
+            )
+          : null,
+        jsonTree(r.result as JsonValue, {
+          open: 2,
+          decorate: (o, path) => {
+            const f = fileOf(o, path);
+            return f ? dl(f) : null;
+          },
+        }),
       ),
     );
   }
