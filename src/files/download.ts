@@ -659,7 +659,7 @@ function checkOptions(o: { location: TlObject; dcId: number; partSize?: number; 
   return partSize;
 }
 
-/** Downloads a file to `opts.out` (through `<out>.part`); see docs/contracts.md "Issue 4: src/files". */
+/** Downloads a file to `opts.out` (through `<out>.part`); see docs/contracts.md, src/files. */
 export async function downloadFile(client: DcClient, opts: DownloadOptions): Promise<DownloadResult> {
   const partSize = checkOptions(opts);
   const pf = await PartFile.open(

@@ -394,7 +394,7 @@ export interface SandboxApiOptions {
   /** help.getConfig's `expires` (unix s); default now + CONFIG_TTL_S. */
   configExpires?: () => number;
   log?: (line: string) => void;
-  /** More methods (issue 4: files.ts), looked up before METHODS. */
+  /** More methods (files.ts), looked up before METHODS. */
   methods?: Readonly<Record<string, (ctx: CallContext, params: TlObject) => unknown>>;
 }
 

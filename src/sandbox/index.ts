@@ -100,9 +100,9 @@ export interface SandboxOptions {
 export interface SandboxInfo {
   dcs: { id: number; host: string; port: number; ipv6?: { host: string; port: number } }[];
   rsa: { pem: string; fingerprint: string };
-  /** The CDN DC (issue 4): not one of `dcs`. */
+  /** The CDN DC: not one of `dcs`. */
   cdn?: { id: number; host: string; port: number; rsa: { pem: string; fingerprint: string } };
-  /** The seeded files (issue 4). */
+  /** The seeded files. */
   files?: SandboxFileInfo[];
   /** The control channel (with its token). */
   control?: ControlEndpoint;
@@ -159,7 +159,7 @@ export interface Sandbox {
   layers: number[];
   world: World;
   stop(): Promise<void>;
-  // ---- issue 4: files and CDN (see docs/contracts.md) ----
+  // ---- files and the CDN (see docs/contracts.md) ----
   /** The seeded files with their current dc_id, sha256 and location JSON. */
   files(): SandboxFileInfo[];
   fileStore: FileStore;

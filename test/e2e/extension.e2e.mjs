@@ -1,7 +1,7 @@
 // The e2e scenario inside code-server (driven by scripts/e2e/run.mjs): a new user opens the DC Lab panel, logs in
 // to the embedded sandbox through a PHONE_MIGRATE (input boxes: phone 9996641234, code 44444), sees the redirect
 // in the panel's trace and DC4 as home in its topology and in the activity-bar tree, runs a query on another DC
-// (a transfer) and downloads a seeded file by dc_id (checked by SHA-256). Then a request file (`.mtproto`, issue 6):
+// (a transfer) and downloads a seeded file by dc_id (checked by SHA-256). Then a request file (`.mtproto`):
 // its CodeLens "▶ Run" runs request #1 (result document beside: ok, the user, `@me` assigned), then request #2 which
 // uses `{{me}}` on DC 2 (a transfer in its trace line); the result's "Show call in DC Lab trace" lens selects the call
 // in the panel's trace; "Run on DC…" runs request #1 on DC 3; a typed unknown method gets a squiggle and its Run is
@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** sha256 of the sandbox's seeded `medium-dc3.bin` (docs/contracts.md, "Issue 4: sandbox files and CDN"). */
+/** sha256 of the sandbox's seeded `medium-dc3.bin` (docs/contracts.md, sandbox files and the CDN). */
 const MEDIUM_DC3_SHA256 = '6b4695690347e066e2f164c9ef3550322889107ddf94ba541c20e44ba67ab33f';
 
 export async function runE2e({ context, url, dirs, out, log }) {
@@ -222,7 +222,7 @@ export async function runE2e({ context, url, dirs, out, log }) {
       };
     });
 
-    // Request files (issue 6): a .mtproto file in the workspace, run from its CodeLens with the logged-in client.
+    // Request files: a .mtproto file in the workspace, run from its CodeLens with the logged-in client.
     const mtprotoEditor = page.locator('[data-uri$="e2e.mtproto"]').first();
     const resultEditor = page.locator('[data-uri^="dclab-result:"][data-uri$="e2e.mtproto.result.json"]').first();
     /** The visible text of an editor (Monaco renders spaces as U+00A0). */

@@ -1,4 +1,4 @@
-// Issue 4 with an unmodified GramJS (layer 198): saved-messages history, then downloads of seeded files on DCs 1, 2
+// Sandbox files with an unmodified GramJS (layer 198): saved-messages history, then downloads of seeded files on DCs 1, 2
 // and 3 (GramJS follows the file's dc_id with its own export/import) and an upload: byte-identical (sha256).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 4 over loopback with our own client (src/mtproto/client.ts): a seeded file read on its DC after
+// Sandbox files over loopback with our own client (src/mtproto/client.ts): a seeded file read on its DC after
 // export/import of the authorization; the CDN path (redirect → key on DC 203 with the RSA key of help.getCdnConfig →
 // reupload needed → reuploadCdnFile → getCdnFile → AES-CTR decrypt → hashes); connection drops and a listener restart.
 import { test, before, after } from 'node:test';

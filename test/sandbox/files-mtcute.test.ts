@@ -1,4 +1,4 @@
-// Issue 4 with an unmodified mtcute (layer 227): history of the seeded media and downloads on DCs 1, 3 and 2
+// Sandbox files with an unmodified mtcute (layer 227): history of the seeded media and downloads on DCs 1, 3 and 2
 // (mtcute follows the file's dc_id with export/import; it has no CDN support, so cdn-small comes from DC 2).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

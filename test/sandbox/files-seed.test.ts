@@ -1,4 +1,4 @@
-// Issue 4: the seeded files' documented sha256 constants equal the bytes the sandbox serves, and those bytes are the
+// The seeded files' documented sha256 constants equal the bytes the sandbox serves, and those bytes are the
 // documented recipe (AES-256-CTR keystream, key SHA-256("dclab-sandbox:<content>"), zero IV), recomputed here
 // independently, 1 MiB at a time (the 64 MiB file is never held whole).
 import { test } from 'node:test';

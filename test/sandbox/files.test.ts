@@ -1,4 +1,4 @@
-// Issue 4, handler level (no sockets): seeded history, upload.getFile rules, FILE_MIGRATE, AUTH_KEY_UNREGISTERED,
+// Sandbox files, handler level (no sockets): seeded history, upload.getFile rules, FILE_MIGRATE, AUTH_KEY_UNREGISTERED,
 // location errors, uploads (small, big, missing parts), uploadMedia / sendMedia / getHistory, file hashes, and the
 // master-DC + CDN-DC side of CDN downloads.
 import { test } from 'node:test';
