@@ -24,6 +24,28 @@ export const IPC_TRACE_KINDS: readonly IpcTraceKind[] = [
   'wire-out',
 ];
 
+/** Mirror of src/trace TraceWireKind. */
+export type IpcTraceWireKind = 'plain' | 'encrypted' | 'service' | 'transport-error' | 'check-failed' | 'key';
+
+/** Mirror of src/trace TraceWire: a wire event's fields (msg_ids as decimal strings). */
+export interface IpcTraceWire {
+  kind: IpcTraceWireKind;
+  /** Constructor or method name; for rpc_result `rpc_result:<result constructor>`. */
+  ctor: string;
+  /** Size of the message body (of the whole encrypted packet for containers and failed checks). */
+  bytes: number;
+  msgId?: string;
+  seqno?: number;
+  /** msg_id of the msg_container the message travelled in. */
+  containerMsgId?: string;
+  /** msg_id of the request this message answers. */
+  reqMsgId?: string;
+  /** msg_ids a msgs_ack acknowledges. */
+  ackMsgIds?: string[];
+  /** The other side acknowledged the message. */
+  acked?: boolean;
+}
+
 export interface IpcTraceEvent {
   id: number;
   time: number;
@@ -42,8 +64,10 @@ export interface IpcTraceEvent {
   to?: string;
   /** Already redacted by src/trace (TraceStore.add redacts). */
   payload?: JsonValue;
-  /** Wire events: "encrypted 120B seqno=3 container=… req=… acked" (TraceStore.addWire). */
+  /** For people; wire events repeat their wire fields here ("encrypted 120B seqno=3 …"): programs read `wire`. */
   note?: string;
+  /** Wire events: the message's wire fields (TraceStore.addWire). */
+  wire?: IpcTraceWire;
 }
 
 /** Same as src/trace's TraceExport. */

@@ -355,7 +355,7 @@ export class RecentIds {
 
 /** The 'out' wire event of one sent message (`containerId`: the container it travelled in). */
 export function outgoingWireEvent(
-  m: { kind: WireKind; ctor: string; reqMsgId?: bigint; note?: string },
+  m: { kind: WireKind; ctor: string; reqMsgId?: bigint; acks?: readonly bigint[]; note?: string },
   msgId: bigint,
   seqno: number,
   size: number,
@@ -364,6 +364,7 @@ export function outgoingWireEvent(
   const e: Omit<WireEvent, 'time' | 'dcId' | 'connId'> = { dir: 'out', kind: m.kind, msgId: msgId.toString(), seqno, ctor: m.ctor, size };
   if (containerId !== undefined) e.containerId = containerId.toString();
   if (m.reqMsgId !== undefined) e.reqMsgId = m.reqMsgId.toString();
+  if (m.acks?.length) e.ackMsgIds = m.acks.map(String);
   if (m.note) e.note = m.note;
   return e;
 }

@@ -408,6 +408,8 @@ interface OutItem {
   kind: WireKind;
   idKind: 'response' | 'notification';
   reqMsgId?: bigint;
+  /** msgs_ack: the msg_ids it acknowledges (shown in the wire event). */
+  acks?: bigint[];
   /** rpc_result: the client query it answers. */
   answerTo?: bigint;
   note?: string;
@@ -1051,7 +1053,7 @@ export class ServerSession extends EventEmitter {
     switch (id) {
       case MT.msgs_ack: {
         const ids = readLongVector(r);
-        this.wire({ ...base, kind: 'service', ctor: 'msgs_ack', note: `${ids.length} ids` });
+        this.wire({ ...base, kind: 'service', ctor: 'msgs_ack', ackMsgIds: ids.map(String), note: `${ids.length} ids` });
         this.acknowledged(s, ids, 'acknowledged by the client');
         return;
       }
@@ -1537,6 +1539,7 @@ export class ServerSession extends EventEmitter {
           ctor: 'msgs_ack',
           kind: 'service',
           idKind: 'response',
+          acks: ids,
           note: `${ids.length} ids`,
         });
         if (s.acks.length) this.scheduleFlush();

@@ -965,7 +965,7 @@ export class MtprotoSession extends EventEmitter {
         return this.onRpcResult(body, base);
       case MT.msgs_ack: {
         const ids = readLongVector(new TlReader(body, 4));
-        this.wire({ ...base, kind: 'service', ctor: 'msgs_ack', note: `${ids.length} ids` });
+        this.wire({ ...base, kind: 'service', ctor: 'msgs_ack', ackMsgIds: ids.map(String), note: `${ids.length} ids` });
         for (const a of ids) {
           const p = this.pending.get(a);
           if (p && !p.acked) {

@@ -24,6 +24,8 @@ export interface WireEvent {
   acked?: boolean;
   /** Decimal msg_id of the request this message answers (rpc_result, pong, future_salts, bad_msg_notification…). */
   reqMsgId?: string;
+  /** Decimal msg_ids a msgs_ack acknowledges. */
+  ackMsgIds?: string[];
   note?: string;
 }
 

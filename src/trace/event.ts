@@ -16,6 +16,34 @@ export const TRACE_KINDS: readonly TraceKind[] = [
   'wire-out',
 ];
 
+/** What a wire event was, as the MTProto layer classifies it (its WireKind). */
+export type TraceWireKind = 'plain' | 'encrypted' | 'service' | 'transport-error' | 'check-failed' | 'key';
+
+export const TRACE_WIRE_KINDS: readonly TraceWireKind[] = ['plain', 'encrypted', 'service', 'transport-error', 'check-failed', 'key'];
+
+/**
+ * The wire-level facts of a wire event as data, so a reader never parses them out of `note` (which repeats them
+ * for people). JSON-ready: msg_ids are decimal strings.
+ */
+export interface TraceWire {
+  kind: TraceWireKind;
+  /** Constructor or method name; for rpc_result `rpc_result:<result constructor>`. */
+  ctor: string;
+  /** Size of the message body (of the whole encrypted packet for containers and failed checks). */
+  bytes: number;
+  /** Decimal msg_id of the message. */
+  msgId?: string;
+  seqno?: number;
+  /** Decimal msg_id of the msg_container the message travelled in. */
+  containerMsgId?: string;
+  /** Decimal msg_id of the request this message answers (rpc_result, pong, bad_msg_notification…). */
+  reqMsgId?: string;
+  /** Decimal msg_ids a msgs_ack acknowledges. */
+  ackMsgIds?: string[];
+  /** The other side acknowledged the message (msgs_ack, quick ack or an answer). */
+  acked?: boolean;
+}
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export interface TraceEventInput {
@@ -41,6 +69,8 @@ export interface TraceEventInput {
   /** Raw TL values are fine: TraceStore.add() redacts and converts to JSON. */
   payload?: unknown;
   note?: string;
+  /** Wire events (TraceStore.addWire): the message's wire fields. */
+  wire?: TraceWire;
   /** ms since the epoch; TraceStore.add() fills it when absent. */
   time?: number;
 }

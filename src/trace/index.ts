@@ -1,5 +1,5 @@
-export { TRACE_KINDS, TRACE_FORMAT, TRACE_VERSION } from './event';
-export type { TraceKind, TraceEvent, TraceEventInput, TraceExport, JsonValue } from './event';
+export { TRACE_KINDS, TRACE_FORMAT, TRACE_VERSION, TRACE_WIRE_KINDS } from './event';
+export type { TraceKind, TraceEvent, TraceEventInput, TraceExport, TraceWire, TraceWireKind, JsonValue } from './event';
 export { TraceStore, TraceImportError, DEFAULT_TRACE_CAPACITY } from './store';
 export type { TraceListener } from './store';
 export { redact } from './redact';

@@ -1,5 +1,17 @@
 // A bounded, in-memory ring of trace events with monotonic ids, listeners, chains and JSON export/import.
-import { TRACE_FORMAT, TRACE_KINDS, TRACE_VERSION, type JsonValue, type TraceEvent, type TraceEventInput, type TraceExport, type TraceKind } from './event';
+import {
+  TRACE_FORMAT,
+  TRACE_KINDS,
+  TRACE_VERSION,
+  TRACE_WIRE_KINDS,
+  type JsonValue,
+  type TraceEvent,
+  type TraceEventInput,
+  type TraceExport,
+  type TraceKind,
+  type TraceWire,
+  type TraceWireKind,
+} from './event';
 import { redact } from './redact';
 import type { WireTraceEvent } from './timeline';
 
@@ -74,9 +86,19 @@ export class TraceStore {
     return e;
   }
 
-  /** Adds a wire event of the MTProto layer (out → wire-out, in → wire-in, local → state). */
+  /**
+   * Adds a wire event of the MTProto layer (out → wire-out, in → wire-in, local → state): its fields go into `wire`
+   * for programs and, as one line, into `note` for people (the CLI prints notes).
+   */
   addWire(w: WireTraceEvent, parentId?: number): TraceEvent {
     const kind: TraceKind = w.dir === 'out' ? 'wire-out' : w.dir === 'in' ? 'wire-in' : 'state';
+    const wire: TraceWire = { kind: w.kind, ctor: w.ctor, bytes: w.size };
+    if (w.msgId !== undefined) wire.msgId = w.msgId;
+    if (w.seqno !== undefined) wire.seqno = w.seqno;
+    if (w.containerId !== undefined) wire.containerMsgId = w.containerId;
+    if (w.reqMsgId !== undefined) wire.reqMsgId = w.reqMsgId;
+    if (w.ackMsgIds?.length) wire.ackMsgIds = [...w.ackMsgIds];
+    if (w.acked) wire.acked = true;
     const note = [
       w.kind,
       `${w.size}B`,
@@ -95,6 +117,7 @@ export class TraceStore {
       connId: w.connId,
       time: w.time,
       note,
+      wire,
       ...(w.msgId !== undefined ? { msgId: w.msgId } : {}),
       ...(parentId !== undefined ? { parentId } : {}),
     });
@@ -249,7 +272,45 @@ function validateEvent(raw: unknown, path: string, prevId: number): TraceEvent {
   if (raw.parentId !== undefined && (raw.parentId as number) >= (raw.id as number))
     throw new TraceImportError(`${path}.parentId`, `a parent must come before its child (parentId ${show(raw.parentId)} ≥ id ${show(raw.id)})`);
   const e = stripUndefined({ ...raw }) as unknown as TraceEvent;
+  if (raw.wire !== undefined) e.wire = validateWire(raw.wire, `${path}.wire`);
   // Imported payloads are redacted again: a hand-edited or foreign file must not smuggle a secret into the UI.
   if (raw.payload !== undefined) e.payload = redact(raw.payload, { method: raw.name as string }) as JsonValue;
   return e;
+}
+
+const DECIMAL_ID = /^-?\d{1,20}$/;
+
+/** A trace's `wire` field, rebuilt from known fields only: a foreign file cannot pass other data on to the panel. */
+function validateWire(raw: unknown, path: string): TraceWire {
+  if (!isRecord(raw)) throw new TraceImportError(path, `expected an object, got ${show(raw)}`);
+  if (!TRACE_WIRE_KINDS.includes(raw.kind as TraceWireKind))
+    throw new TraceImportError(`${path}.kind`, `expected one of ${TRACE_WIRE_KINDS.join(', ')}, got ${show(raw.kind)}`);
+  if (typeof raw.ctor !== 'string') throw new TraceImportError(`${path}.ctor`, `expected a string, got ${show(raw.ctor)}`);
+  if (!Number.isSafeInteger(raw.bytes) || (raw.bytes as number) < 0)
+    throw new TraceImportError(`${path}.bytes`, `expected a non-negative integer, got ${show(raw.bytes)}`);
+  const w: TraceWire = { kind: raw.kind as TraceWireKind, ctor: raw.ctor, bytes: raw.bytes as number };
+  for (const k of ['msgId', 'containerMsgId', 'reqMsgId'] as const) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !DECIMAL_ID.test(v)) throw new TraceImportError(`${path}.${k}`, `expected a decimal msg_id string, got ${show(v)}`);
+    w[k] = v;
+  }
+  if (raw.seqno !== undefined) {
+    if (!Number.isSafeInteger(raw.seqno) || (raw.seqno as number) < 0)
+      throw new TraceImportError(`${path}.seqno`, `expected a non-negative integer, got ${show(raw.seqno)}`);
+    w.seqno = raw.seqno as number;
+  }
+  if (raw.ackMsgIds !== undefined) {
+    if (!Array.isArray(raw.ackMsgIds)) throw new TraceImportError(`${path}.ackMsgIds`, `expected an array, got ${show(raw.ackMsgIds)}`);
+    raw.ackMsgIds.forEach((v: unknown, i) => {
+      if (typeof v !== 'string' || !DECIMAL_ID.test(v))
+        throw new TraceImportError(`${path}.ackMsgIds[${i}]`, `expected a decimal msg_id string, got ${show(v)}`);
+    });
+    w.ackMsgIds = [...(raw.ackMsgIds as string[])];
+  }
+  if (raw.acked !== undefined) {
+    if (typeof raw.acked !== 'boolean') throw new TraceImportError(`${path}.acked`, `expected a boolean, got ${show(raw.acked)}`);
+    if (raw.acked) w.acked = true;
+  }
+  return w;
 }

@@ -1,4 +1,4 @@
-import type { TraceEvent } from './event';
+import type { TraceEvent, TraceWireKind } from './event';
 
 /**
  * A wire-level trace line as the trace layer sees it. Structurally the same as the MTProto layer's WireEvent,
@@ -9,7 +9,7 @@ export interface WireTraceEvent {
   dir: 'in' | 'out' | 'local';
   dcId: number;
   connId: string;
-  kind: string;
+  kind: TraceWireKind;
   msgId?: string;
   seqno?: number;
   ctor: string;
@@ -17,6 +17,7 @@ export interface WireTraceEvent {
   containerId?: string;
   acked?: boolean;
   reqMsgId?: string;
+  ackMsgIds?: string[];
   note?: string;
 }
 

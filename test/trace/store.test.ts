@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TraceStore, TraceImportError, type TraceEvent } from '../../src/trace/index';
+import type { WireEvent } from '../../src/mtproto/wire-event';
+import { startSandbox } from '../../src/sandbox/index';
+import { profileFromSandboxInfo } from '../../src/dc/profile';
+import { createDcClient } from '../../src/lifecycle/client';
 
 test('TraceStore: default bound is 100,000 — the 100,001st event evicts the first', () => {
   const s = new TraceStore();
@@ -171,4 +178,157 @@ test('TraceStore.addWire maps an MTProto wire event', () => {
   assert.match(e.note!, /encrypted 40B seqno=3/);
   assert.equal(s.addWire({ time: 6, dir: 'in', dcId: 1, connId: 'c1', kind: 'encrypted', ctor: 'pong', size: 40 }).kind, 'wire-in');
   assert.equal(s.addWire({ time: 7, dir: 'local', dcId: 1, connId: 'c1', kind: 'service', ctor: 'time_sync', size: 0 }).kind, 'state');
+});
+
+/** What addWire must carry over from a wire event, under the trace's names. */
+function wireOf(w: WireEvent): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries({
+      kind: w.kind,
+      ctor: w.ctor,
+      bytes: w.size,
+      msgId: w.msgId,
+      seqno: w.seqno,
+      containerMsgId: w.containerId,
+      reqMsgId: w.reqMsgId,
+      ackMsgIds: w.ackMsgIds,
+      acked: w.acked || undefined,
+    }).filter(([, v]) => v !== undefined),
+  );
+}
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('TraceStore.addWire: real sandbox traffic carries its wire fields as data, through export and import', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dclab-trace-wire-'));
+  const serverPairs: [WireEvent, TraceEvent][] = [];
+  const serverStore = new TraceStore();
+  const sandbox = await startSandbox({
+    basePort: 0,
+    dataDir: dir,
+    ipv6: false,
+    log: () => {},
+    onWire: (w) => void serverPairs.push([w, serverStore.addWire(w)]),
+  });
+  const store = new TraceStore();
+  const pairs: [WireEvent, TraceEvent][] = [];
+  const client = createDcClient({
+    profile: profileFromSandboxInfo(sandbox.info, { firstDc: 2 }),
+    trace: store,
+    onWire: (w) => void pairs.push([w, store.addWire(w)]),
+  });
+  try {
+    const phone = '9996621234'; // a user of DC 2, the first DC
+    await client.start();
+    await client.login({
+      phone,
+      code: async () =>
+        sandbox
+          .inbox()
+          .filter((m) => m.phone === phone)
+          .at(-1)!.code,
+    });
+    // Calls queued in one tick travel in one msg_container; their answers get acknowledged with msgs_ack.
+    await Promise.all([client.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }), client.call({ _: 'help.getNearestDc' })]);
+    await until(() => pairs.some(([w]) => w.dir === 'out' && w.ctor === 'msgs_ack'), 'a msgs_ack from the client');
+    await client.ping(2);
+    await until(() => serverPairs.some(([w]) => w.dir === 'in' && w.ctor === 'msgs_ack'), 'the sandbox to receive a msgs_ack');
+
+    // Every wire event of either side is one trace event whose `wire` holds the event's fields; the note stays.
+    for (const [w, e] of [...pairs, ...serverPairs]) {
+      assert.equal(e.kind, w.dir === 'out' ? 'wire-out' : w.dir === 'in' ? 'wire-in' : 'state');
+      assert.deepEqual(e.wire, wireOf(w), `wire of #${e.id} ${e.name}`);
+      assert.ok(e.note?.startsWith(`${w.kind} ${w.size}B`), e.note);
+      if (w.seqno !== undefined) assert.ok(e.note!.includes(`seqno=${w.seqno}`), e.note);
+    }
+    const wires = store.events().filter((e) => e.wire);
+    const connWire = (e: TraceEvent) => wires.filter((x) => x.connId === e.connId);
+
+    // An answer names its request: the rpc_result of users.getUsers points at the msg_id the call went out with.
+    const callOut = wires.find((e) => e.kind === 'wire-out' && e.wire!.ctor === 'users.getUsers')!;
+    assert.ok(callOut.wire!.msgId && callOut.wire!.seqno !== undefined, 'the call went out with a msg_id and a seqno');
+    const answer = connWire(callOut).find((e) => e.kind === 'wire-in' && e.wire!.reqMsgId === callOut.wire!.msgId);
+    assert.ok(answer, 'an answer with req_msg_id = the call');
+    assert.match(answer.wire!.ctor, /^rpc_result:/);
+    assert.equal(answer.wire!.kind, 'encrypted');
+
+    // The two calls of one tick went out in a container: a msg_container event whose msg_id they both name.
+    const inContainer = wires.filter((e) => e.kind === 'wire-out' && e.wire!.containerMsgId !== undefined);
+    assert.ok(inContainer.length >= 2, 'messages sent in a container');
+    for (const m of inContainer) {
+      const container = connWire(m).find((e) => e.kind === 'wire-out' && e.wire!.ctor === 'msg_container' && e.wire!.msgId === m.wire!.containerMsgId);
+      assert.ok(container, `the container of #${m.id} ${m.name} is in the trace`);
+      assert.equal(container.wire!.kind, 'service');
+    }
+    assert.ok(
+      inContainer.some((e) => e.wire!.ctor === 'help.getNearestDc') && inContainer.some((e) => e.wire!.ctor === 'users.getUsers'),
+      'both calls of the tick in a container',
+    );
+
+    // The client's msgs_ack names the answers it acknowledges, and the sandbox receives those very ids.
+    const ackOut = wires.find((e) => e.kind === 'wire-out' && e.wire!.ctor === 'msgs_ack')!;
+    assert.ok(ackOut.wire!.ackMsgIds?.length, 'msgs_ack lists its msg_ids');
+    const received = new Set(
+      connWire(ackOut)
+        .filter((e) => e.kind === 'wire-in')
+        .map((e) => e.wire!.msgId),
+    );
+    for (const id of ackOut.wire!.ackMsgIds!) assert.ok(received.has(id), `acknowledged ${id} was received`);
+    const ackIn = serverStore.events().find((e) => e.kind === 'wire-in' && e.wire?.ctor === 'msgs_ack' && e.wire.msgId === ackOut.wire!.msgId);
+    assert.ok(ackIn, 'the sandbox saw the same msgs_ack');
+    assert.deepEqual(ackIn.wire!.ackMsgIds, ackOut.wire!.ackMsgIds);
+
+    // Export and import keep `wire` as it is, on both sides.
+    for (const s of [store, serverStore]) {
+      const back = TraceStore.import(s.exportJson());
+      assert.deepEqual(back.events(), s.events());
+    }
+
+    // A foreign file's `wire` is checked field by field (errors name the path); unknown fields are dropped.
+    const exp = store.export();
+    const at = exp.events.findIndex((e) => e.id === ackOut.id);
+    const bad = (mut: (w: any) => void): unknown => {
+      const o = structuredClone(exp);
+      mut(o.events[at]!.wire);
+      return o;
+    };
+    const cases: [unknown, RegExp, string][] = [
+      [bad((w) => (w.kind = 'rpc')), /expected one of plain, encrypted/, 'kind'],
+      [bad((w) => (w.ctor = 7)), /expected a string/, 'ctor'],
+      [bad((w) => (w.bytes = -1)), /expected a non-negative integer/, 'bytes'],
+      [bad((w) => (w.msgId = 123)), /expected a decimal msg_id string/, 'msgId'],
+      [bad((w) => (w.seqno = 1.5)), /expected a non-negative integer/, 'seqno'],
+      [bad((w) => (w.containerMsgId = 'abc')), /expected a decimal msg_id string/, 'containerMsgId'],
+      [bad((w) => (w.ackMsgIds = w.ackMsgIds.join(','))), /expected an array/, 'ackMsgIds'],
+      [bad((w) => w.ackMsgIds.push(null)), /expected a decimal msg_id string, got null/, `ackMsgIds[${ackOut.wire!.ackMsgIds!.length}]`],
+      [bad((w) => (w.acked = 'yes')), /expected a boolean/, 'acked'],
+    ];
+    for (const [input, re, field] of cases) {
+      const path = `events[${at}].wire.${field}`;
+      assert.throws(
+        () => TraceStore.import(input),
+        (e: unknown) => e instanceof TraceImportError && re.test(e.message) && e.path === path,
+        `case ${path}`,
+      );
+    }
+    const notObject = structuredClone(exp);
+    (notObject.events[at] as any).wire = 'msgs_ack';
+    assert.throws(
+      () => TraceStore.import(notObject),
+      (e: unknown) => e instanceof TraceImportError && e.path === `events[${at}].wire` && /expected an object/.test(e.message),
+    );
+    const extra = structuredClone(exp);
+    (extra.events[at]!.wire as any).html = '<img src=x>';
+    assert.deepEqual(TraceStore.import(extra).get(ackOut.id)!.wire, ackOut.wire);
+  } finally {
+    await client.stop().catch(() => undefined);
+    await sandbox.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -16,35 +16,6 @@ export interface TraceFilter {
   errorsOnly?: boolean;
 }
 
-export interface WireFields {
-  msgId?: string;
-  seqno?: number;
-  container?: string;
-  reqMsgId?: string;
-  acked?: boolean;
-  size?: number;
-  kind?: string;
-}
-
-/** Wire fields as TraceStore.addWire writes them into `note` ("encrypted 120B seqno=3 container=… req=… acked"). */
-export function wireFields(e: IpcTraceEvent): WireFields {
-  const out: WireFields = {};
-  if (e.msgId) out.msgId = e.msgId;
-  const note = e.note ?? '';
-  const m = /(?:^|\s)seqno=(\d+)/.exec(note);
-  if (m) out.seqno = Number(m[1]);
-  const c = /(?:^|\s)container=(\S+)/.exec(note);
-  if (c) out.container = c[1];
-  const r = /(?:^|\s)req=(\S+)/.exec(note);
-  if (r) out.reqMsgId = r[1];
-  if (/(?:^|\s)acked(?:\s|$)/.test(note)) out.acked = true;
-  const s = /(?:^|\s)(\d+)B(?:\s|$)/.exec(note);
-  if (s) out.size = Number(s[1]);
-  const k = /^(plain|encrypted|service|transport-error|check-failed|key)\b/.exec(note);
-  if (k) out.kind = k[1];
-  return out;
-}
-
 function isWire(e: IpcTraceEvent): boolean {
   return e.kind === 'wire-in' || e.kind === 'wire-out';
 }
@@ -445,15 +416,20 @@ export class TraceView {
     opt('from', e.from);
     opt('to', e.to);
     opt('note', e.note);
-    const w = wireFields(e);
+    const w = e.wire;
+    // Events without wire fields still show their msg_id (a call's, for one).
+    if (!w) opt('msg_id', e.msgId);
     const wireRows: [string, string][] = [];
-    if (w.msgId) wireRows.push(['msg_id', w.msgId]);
-    if (w.seqno !== undefined) wireRows.push(['seqno', String(w.seqno)]);
-    if (w.container) wireRows.push(['container', w.container]);
-    if (w.reqMsgId) wireRows.push(['req_msg_id', w.reqMsgId]);
-    if (w.acked) wireRows.push(['acks', 'acked']);
-    if (w.size !== undefined) wireRows.push(['size', `${w.size} B`]);
-    if (w.kind) wireRows.push(['message kind', w.kind]);
+    if (w) {
+      if (w.msgId) wireRows.push(['msg_id', w.msgId]);
+      if (w.seqno !== undefined) wireRows.push(['seqno', String(w.seqno)]);
+      if (w.containerMsgId) wireRows.push(['container', w.containerMsgId]);
+      if (w.reqMsgId) wireRows.push(['req_msg_id', w.reqMsgId]);
+      if (w.ackMsgIds?.length) wireRows.push(['acknowledges', w.ackMsgIds.join(' ')]);
+      if (w.acked) wireRows.push(['acked', 'by the other side']);
+      wireRows.push(['size', `${w.bytes} B`]);
+      wireRows.push(['message kind', w.kind]);
+    }
     const table = (rows: [string, string][], testid: string) =>
       h('table', { class: 'kv', 'data-testid': testid }, h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', { class: 'mono' }, v)))));
     // The chain this event belongs to and the wire messages related to it (same msg_id, or wire children).
@@ -477,7 +453,8 @@ export class TraceView {
       const idx = this.indexById.get(e.id)!;
       for (let i = Math.max(0, idx - 500); i < Math.min(this.events.length, idx + 500); i++) {
         const x = this.events[i]!;
-        if (x.id !== e.id && (x.msgId === e.msgId || wireFields(x).reqMsgId === e.msgId) && !related.includes(x)) related.push(x);
+        if (x.id !== e.id && (x.msgId === e.msgId || x.wire?.reqMsgId === e.msgId || x.wire?.ackMsgIds?.includes(e.msgId)) && !related.includes(x))
+          related.push(x);
       }
     }
     const link = (x: IpcTraceEvent) =>
