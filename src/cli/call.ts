@@ -1,8 +1,8 @@
 // `dclab call METHOD 'JSON' [--dc N] [--json]`: params validated with tlFromJson against the API schema (a wrong
 // field names its path and the expected type: exit 2, before any connection), the call routed by the lifecycle
 // (home DC, migrations, transfer to DC N), the result printed as JSON with secrets redacted, the chain on stderr.
-import { LifecycleError } from '../lifecycle';
-import { RpcError } from '../mtproto/errors';
+import { CallFailure, describeCallError, formatHops, routedCall, type CallAnswer } from '../lifecycle';
+import { callChain } from '../reqfile/client-call';
 import { apiSchema, API_LAYER } from '../tl/bundled';
 import { tlFromJson, TlJsonError } from '../tl/json';
 import type { TlSchema } from '../tl/schema';
@@ -10,7 +10,6 @@ import type { TlObject } from '../tl/types';
 import { redact } from '../trace';
 import { flagBool, flagInt, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import type { CliContext } from './context';
-import { callChainSummary } from './events';
 
 export const CALL_FLAGS: FlagSpecs = {
   '--dc': { kind: 'int', value: 'a DC id 1..65535', min: 1, max: 65535 },
@@ -80,29 +79,30 @@ export async function runCall(ctx: CliContext, p: ParsedArgs): Promise<number> {
   if (dcId !== undefined && !profile.dcs.some((d) => d.id === dcId)) {
     throw new UsageError(`--dc ${dcId}: the ${ctx.opts.profileName} profile has DCs ${profile.dcs.map((d) => d.id).join(', ')}`, 'call');
   }
-  const mark = await ctx.beginTrace(false, `${method}${dcId !== undefined ? ` --dc ${dcId}` : ''}`);
+  await ctx.beginTrace(false, `${method}${dcId !== undefined ? ` --dc ${dcId}` : ''}`);
   // a flood wait explains a pause: always shown; the rest with --verbose
   const client = ctx.createClient(profile, (e) => verbose || e.kind === 'flood-wait');
+  const noteChain = (traceId: number | undefined): void => {
+    const chain = traceId !== undefined ? callChain(ctx.trace, traceId) : undefined;
+    if (chain) ctx.note(chain);
+  };
   try {
     const st = await ctx.startClient(() => client.start());
     if (st.state !== 'authorized') ctx.note(`dclab call: not logged in on the ${ctx.opts.profileName} profile (home DC ${st.homeDc}); calling anyway`);
-    let result: unknown;
+    let answer: CallAnswer;
     try {
-      result = await client.call(call, dcId !== undefined ? { dcId } : {});
+      answer = await routedCall(client, { method: call, ...(dcId !== undefined ? { dcId } : {}) });
     } catch (e) {
-      const chain = callChainSummary(ctx.trace, mark, method);
-      if (chain) ctx.note(chain);
-      if (e instanceof RpcError) {
-        const hint = e.errorMessage === 'AUTH_KEY_UNREGISTERED' && st.state !== 'authorized' ? ' — log in first: dclab login --phone P' : '';
-        throw new Error(`${method} on DC${e.dcId}: ${e.code} ${e.errorMessage}${hint}`);
-      }
-      if (e instanceof LifecycleError) throw new Error(`${method}: ${e.message}`);
-      throw e;
+      if (!(e instanceof CallFailure)) throw e;
+      noteChain(e.traceId);
+      const described = describeCallError(e);
+      const hint = described.code === 'AUTH_KEY_UNREGISTERED' && st.state !== 'authorized' ? ' — log in first: dclab login --phone P' : '';
+      throw new Error(`${described.message}${hint}`);
     }
-    const out = redact(result, { schema, method });
+    const out = redact(answer.result, { schema, method });
     ctx.io.out(`${flagBool(p, '--json') ? JSON.stringify(out) : JSON.stringify(out, null, 2)}\n`);
-    const chain = callChainSummary(ctx.trace, mark, method);
-    if (chain) ctx.note(chain);
+    noteChain(answer.traceId);
+    if (answer.hops.length > 1) ctx.note(`answered by DC${answer.answeredDc}: ${formatHops(answer.hops)}`);
     return 0;
   } finally {
     await client.stop();

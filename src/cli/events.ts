@@ -1,8 +1,7 @@
-// Lifecycle events as one-line progress messages (the redirect chain "as it happens"), and the chain summary of
-// a call from the trace. Events never carry secrets (src/lifecycle redacts payloads), and these lines print no
-// payloads at all.
+// Lifecycle events as one-line progress messages (the redirect chain "as it happens"). Events never carry secrets
+// (src/lifecycle redacts payloads), and these lines print no payloads at all.
 import type { LifecycleEvent } from '../lifecycle';
-import { formatTraceTimeline, type TraceEvent, type TraceStore } from '../trace';
+import type { TraceEvent } from '../trace';
 
 export function progressLine(e: LifecycleEvent): string | undefined {
   const dc = e.dcId !== undefined ? `DC${e.dcId}` : '';
@@ -32,14 +31,6 @@ export function progressLine(e: LifecycleEvent): string | undefined {
     default:
       return undefined;
   }
-}
-
-/** The one-line summary (`users.getUsers @DC4 → … → Vector(1)`) of every root call since `sinceId` named `method`. */
-export function callChainSummary(trace: TraceStore, sinceId: number, method: string): string {
-  const roots = trace.since(sinceId).filter((e: TraceEvent) => e.kind === 'call' && e.name === method && (e.parentId === undefined || e.parentId <= sinceId));
-  const root = roots[roots.length - 1];
-  if (!root) return '';
-  return formatTraceTimeline(trace.chainOf(root.id), { details: false });
 }
 
 /** True for the XState transitions of the client and session actors ('client: …', 'DC4 session: …'). */

@@ -9,7 +9,7 @@ import { sharedDecryptPool } from '../mtproto/decrypt-pool';
 import type { TlObject } from '../tl/types';
 import { clientMachine, type ClientEvent } from './client-machine';
 import { LifecycleError } from './errors';
-import { ClientRuntime, type ClientRuntimeOptions } from './runtime';
+import { ClientRuntime, type CallOptions, type ClientRuntimeOptions } from './runtime';
 import { sessionStateName } from './session-machine';
 import { memoryLifecycleStore, type LifecycleStore } from './store';
 
@@ -61,7 +61,7 @@ export interface DcClient {
   start(): Promise<DcStatus>;
   login(opts: LoginOptions): Promise<TlObject>;
   sendEvent(e: ClientEvent): void;
-  call<T = unknown>(method: TlObject, opts?: { dcId?: number; timeoutMs?: number }): Promise<T>;
+  call<T = unknown>(method: TlObject, opts?: Pick<CallOptions, 'dcId' | 'timeoutMs' | 'route'>): Promise<T>;
   status(): DcStatus;
   /** Known DC ids (profile + topology), ascending. */
   dcIds(): number[];

@@ -9,6 +9,8 @@ export type LifecycleErrorCode =
   | 'DC_ID_INVALID'
   | 'NOT_AUTHORIZED'
   | 'STOPPED'
+  /** The caller's AbortSignal ended the wait for the answer (the request may still reach the server). */
+  | 'ABORTED'
   | 'BAD_STATE'
   | 'LOGIN_FAILED'
   /** SESSION_PASSWORD_NEEDED before login: the login continues with the 2FA password step. */

@@ -4,3 +4,4 @@ export * from './runtime';
 export * from './session-machine';
 export * from './client-machine';
 export * from './client';
+export * from './call';

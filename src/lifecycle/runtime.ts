@@ -53,6 +53,21 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Trace id of the event that caused this call. */
   parentId?: number;
+  /** Filled in as the call is routed: its root event and every DC it was sent to (see routedCall in call.ts). */
+  route?: CallRoute;
+}
+
+/** One DC a call was sent to; `redirect` is the answer that sent it on (`FILE_MIGRATE_4`, …), absent for the last. */
+export interface CallHop {
+  dcId: number;
+  redirect?: string;
+}
+
+/** Where a call went, as the router knows it (not read back from the trace). */
+export interface CallRoute {
+  /** Id of the call's root event (the trace's id when the client writes to a trace). */
+  rootId?: number;
+  hops: CallHop[];
 }
 
 /** Methods that need no authorization (no transfer before them on a non-home DC). */
@@ -365,6 +380,18 @@ export class ClientRuntime {
       ...(opts.parentId !== undefined ? { parentId: opts.parentId } : {}),
     });
     if (opts.track) this.currentCallId = rootId;
+    const route = opts.route;
+    if (route) {
+      route.rootId = rootId;
+      route.hops.push({ dcId: target });
+    }
+    /** The DC that was asked last answered `redirect`; the call goes to `to` next (none when the chain ends there). */
+    const routed = (redirect: string, to?: number): void => {
+      if (!route) return;
+      const last = route.hops[route.hops.length - 1];
+      if (last) last.redirect = redirect;
+      if (to !== undefined) route.hops.push({ dcId: to });
+    };
     const chain = [`${method._} @DC${target}`];
     const homeAtStart = this.homeDc;
     const visited = new Set<number>([target]);
@@ -417,6 +444,7 @@ export class ClientRuntime {
               });
               await this.migrateUser(x, rootId, err);
               await this.replaceMovedLogin(target, loginGen, rootId, `${err}: the login on DC${target} moved to DC${x}`);
+              routed(err, target);
               callId = repeat(`repeated on DC${target} after ${err}`);
               continue;
             }
@@ -425,6 +453,7 @@ export class ClientRuntime {
             const loop = visited.has(x);
             if (loop || hops > this.maxRedirects) {
               const code = loop ? 'REDIRECT_LOOP' : 'TOO_MANY_REDIRECTS';
+              routed(err);
               this.emit({ kind: 'error', name: code, dcId: target, parentId: rootId, note: chain.join(' → ') });
               // a redirect chain that failed does not leave the home DC switched half-way (whichever hop switched it:
               // the DC the chain started from still holds the login)
@@ -443,6 +472,7 @@ export class ClientRuntime {
               await this.migrateUser(x, rootId, err);
             }
             target = x;
+            routed(err, target);
             await this.pool.get(target, { parentId: rootId });
             callId = repeat(`repeated after ${err}`);
             continue;

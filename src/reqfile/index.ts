@@ -13,6 +13,6 @@ export { tlSignature, docToMarkdown } from './schema-walk';
 export { loadEnvironment, findEnvironmentFile, EnvironmentError, ENV_FILE_NAME } from './environment';
 export { runRequests, attachCallTrace, RunCallError } from './run';
 export type { RunCall, RunCallOptions, RunCallResult, RequestRunResult, RequestRunError, RunOptions } from './run';
-export { clientRunCall, callTraceSince } from './client-call';
-export type { ClientRunCallOptions, CallTrace } from './client-call';
+export { clientRunCall, callChain } from './client-call';
+export type { ClientRunCallOptions } from './client-call';
 export { lineColumnAt, splitLines } from './text';

@@ -1,8 +1,8 @@
 // The runner: substitutes variables into each body, validates it (JSON, then tlFromJson), calls through the
 // caller's `call` (the CLI's or the extension's routed client), redacts the result and evaluates the request's
 // assignments for the requests after it. Nothing invalid reaches the server.
-import { LifecycleError } from '../lifecycle/errors';
-import { RpcError } from '../mtproto/errors';
+import { describeCallError } from '../lifecycle/call';
+import type { CallHop } from '../lifecycle/runtime';
 import { tlFromJson, TlJsonError } from '../tl/json';
 import type { TlSchema } from '../tl/schema';
 import type { TlObject } from '../tl/types';
@@ -23,6 +23,8 @@ export interface RunCallResult {
   result: unknown;
   /** The DC that answered. */
   dcId?: number;
+  /** Every DC the call was sent to, with the redirect each one answered. */
+  hops?: CallHop[];
   /** Id of the call's root event in the caller's trace. */
   traceId?: string;
   /** One-line summary of the call's trace (redirects included). */
@@ -46,7 +48,10 @@ export interface RequestRunResult {
   index: number;
   title?: string;
   method: string;
+  /** The DC that answered (or failed); before the call, the DC it is meant for. */
   dcId?: number;
+  /** Every DC the call was sent to, with the redirect each one answered. */
+  hops?: CallHop[];
   ok: boolean;
   /** The redacted result as JSON (tlToJson). */
   result?: unknown;
@@ -278,13 +283,15 @@ class Runner {
       res.ok = true;
       res.result = redact(answer.result, { schema: this.opts.schema, method: r.method });
       if (answer.dcId !== undefined) res.dcId = answer.dcId;
+      if (answer.hops !== undefined) res.hops = answer.hops;
       if (answer.traceId !== undefined) res.traceId = answer.traceId;
       if (answer.chain !== undefined) res.chain = answer.chain;
     } catch (e) {
       res.durationMs = Date.now() - t0;
       res.error = callError(e, r, this.opts.signal);
       if (res.error.dcId !== undefined) res.dcId = res.error.dcId;
-      const extra = e as { chain?: unknown; traceId?: unknown };
+      const extra = e as { chain?: unknown; traceId?: unknown; hops?: unknown };
+      if (Array.isArray(extra?.hops)) res.hops = extra.hops as CallHop[];
       if (typeof extra?.chain === 'string') res.chain = extra.chain;
       if (typeof extra?.traceId === 'string') res.traceId = extra.traceId;
       this.failed.add(r.index);
@@ -312,9 +319,9 @@ class Runner {
 }
 
 function callError(e: unknown, r: RequestBlock, signal: AbortSignal | undefined): RequestRunError {
-  if (e instanceof RpcError) return { code: e.errorMessage, message: `${e.code} ${e.errorMessage} from ${r.method} on DC${e.dcId}`, dcId: e.dcId };
   if (e instanceof RunCallError) return { code: e.code, message: e.message, ...(e.dcId !== undefined ? { dcId: e.dcId } : {}) };
-  if (e instanceof LifecycleError) return { code: e.code, message: e.message, ...(e.dcId !== undefined ? { dcId: e.dcId } : {}) };
-  if (signal?.aborted || (e instanceof Error && e.name === 'AbortError')) return { code: 'ABORTED', message: `${r.method}: aborted` };
-  return { code: 'ERROR', message: e instanceof Error ? e.message : String(e) };
+  const described = describeCallError(e, r.method);
+  // a failure the abort caused (a closed connection, …) is reported as the abort
+  if (described.code === 'ERROR' && signal?.aborted) return { code: 'ABORTED', message: `${r.method}: aborted` };
+  return described;
 }

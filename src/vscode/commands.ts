@@ -5,8 +5,7 @@ import * as vscode from 'vscode';
 import { readFileSync } from 'node:fs';
 import { listSavedMedia } from '../files';
 import { IPC_FAULT_ACTIONS, IPC_FAULT_SPECS, faultFieldValue, faultRequestError, faultRequestFrom, type IpcFaultField, type IpcFaultRequest } from '../ipc';
-import { LifecycleError } from '../lifecycle';
-import { RpcError } from '../mtproto/errors';
+import { describeCallError, formatHops, type CallAnswer } from '../lifecycle';
 import { parseProfileName } from '../storage';
 import { apiSchema } from '../tl/bundled';
 import { formatTraceTimeline, type TraceEvent } from '../trace';
@@ -26,9 +25,7 @@ export interface CommandDeps {
 }
 
 function errText(e: unknown): string {
-  if (e instanceof RpcError) return `${e.method ? `${e.method}: ` : ''}${e.code} ${e.errorMessage} (DC${e.dcId})`;
-  if (e instanceof LifecycleError) return e.message;
-  return e instanceof Error ? e.message : String(e);
+  return describeCallError(e).message;
 }
 
 function normalizePhone(raw: string): string | undefined {
@@ -50,12 +47,9 @@ export function guarded(deps: CommandDeps, name: string, fn: (...args: unknown[]
   };
 }
 
-/** The redirect chain of the root call named `method` since trace id `mark`, as one line. */
-function chainSince(lab: LabSession, mark: number, method: string): string {
-  const roots = lab.trace.since(mark).filter((e: TraceEvent) => e.kind === 'call' && e.name === method && (e.parentId === undefined || e.parentId <= mark));
-  const root = roots[0];
-  if (!root) return '';
-  const events = lab.trace.chainOf(root.id).filter((e) => !(e.kind === 'state' && /^(client|DC\d+ session): /.test(e.name)));
+/** The chain of the call whose root event is `traceId`, as one line (the client and session transitions left out). */
+function callChainLine(lab: LabSession, traceId: number): string {
+  const events = lab.trace.chainOf(traceId).filter((e: TraceEvent) => !(e.kind === 'state' && /^(client|DC\d+ session): /.test(e.name)));
   // the first line without its time/chain-id prefix ("+   0ms  chain #13: ")
   return (formatTraceTimeline(events, { details: false }).split('\n')[0] ?? '').replace(/^\+\s*\d+ms\s+chain #\d+:\s*/, '').trim();
 }
@@ -286,7 +280,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         },
       });
       const st = lab.status();
-      const chain = chainSince(lab, mark, 'auth.sendCode');
+      // the login's steps run inside the client machine, not through routedCall: its auth.sendCode is found in the trace
+      const sendCode = lab.trace.since(mark).find((e: TraceEvent) => e.kind === 'call' && e.name === 'auth.sendCode' && e.parentId === undefined);
+      const chain = sendCode ? callChainLine(lab, sendCode.id) : '';
       if (chain) log.info(`login chain: ${chain}`);
       const name = [user.first_name, user.last_name].filter((x) => typeof x === 'string' && x).join(' ');
       void vscode.window.showInformationMessage(
@@ -370,21 +366,20 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       }
       const params: unknown = JSON.parse(paramsText || '{}');
       await connectWithProgress(deps);
-      const mark = lab.trace.lastId;
       const res = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `DC Lab: ${method}${dcId !== undefined ? ` @DC${dcId}` : ''}`, cancellable: true },
         (progress, token) =>
-          new Promise<{ result: unknown; ms: number; traceId: number } | undefined>((resolve, reject) => {
+          new Promise<CallAnswer | undefined>((resolve, reject) => {
             token.onCancellationRequested(() => resolve(undefined)); // the call finishes in the background; its result is dropped
             lab.runQuery(method!, params, dcId).then(resolve, reject);
             progress.report({ message: 'running…' });
           }),
       );
       if (!res) return;
-      const chain = chainSince(lab, mark, method);
-      log.info(`${method}: ${res.ms} ms${chain ? ` — ${chain}` : ''}`);
+      const chain = callChainLine(lab, res.traceId);
+      log.info(`${method}: answered by DC${res.answeredDc} (${formatHops(res.hops)}) in ${res.ms} ms${chain ? ` — ${chain}` : ''}`);
       const links = res.traceId > 0 ? [{ line: 0, traceId: res.traceId, title: 'Show call in DC Lab trace' }] : [];
-      const uri = results.add(`${method}${dcId !== undefined ? `@DC${dcId}` : ''}`, `${JSON.stringify(res.result, null, 2)}\n`, links);
+      const uri = results.add(`${method}@DC${res.answeredDc}`, `${JSON.stringify(res.result, null, 2)}\n`, links);
       const doc = await vscode.workspace.openTextDocument(uri);
       await vscode.languages.setTextDocumentLanguage(doc, 'json');
       await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { customProfile, productionProfile, profileFromSandboxInfo, testProfile, type DcAddress, type Profile } from '../dc/profile';
-import { createDcClient, type DcClient, type DcStatus } from '../lifecycle';
+import { createDcClient, routedCall, type CallAnswer, type DcClient, type DcStatus } from '../lifecycle';
 import { downloadFile, locationFromJson, type DownloadProgress, type DownloadResult } from '../files';
 import { DEFAULT_BASE_PORT, startSandbox, testPhoneCode, type Sandbox } from '../sandbox';
 import { ProfileStore, parseProfileName, type ProfileBackends, type ProfileName } from '../storage';
@@ -343,20 +343,17 @@ export class LabSession extends EventEmitter {
 
   // ------------------------------------------------------------------ calls + downloads
 
-  /** Runs a method given as JSON params (validated against the API schema); returns the redacted JSON result. */
-  async runQuery(method: string, params: unknown, dcId?: number): Promise<{ result: unknown; ms: number; traceId: number }> {
+  /** Runs a method given as JSON params (validated against the API schema): the redacted JSON result, the DC that
+   *  answered and the hops the call took. A failure is a CallFailure (describeCallError words it). */
+  async runQuery(method: string, params: unknown, dcId?: number): Promise<CallAnswer> {
     const schema = apiSchema();
     if (!schema.methodByName(method)) throw new Error(`unknown method "${method}"`);
     const body = params && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
     const call = tlFromJson(schema, { ...body, _: method }) as TlObject;
     await this.connect();
-    const mark = this.trace.lastId;
-    const t0 = Date.now();
-    const result = await this.client!.call(call, dcId !== undefined ? { dcId } : {});
-    const ms = Date.now() - t0;
+    const answer = await routedCall(this.client!, { method: call, ...(dcId !== undefined ? { dcId } : {}) });
     if (dcId !== undefined) this.pingConnected();
-    const root = this.trace.since(mark).find((e) => e.kind === 'call' && e.name === method);
-    return { result: redact(result, { schema, method }), ms, traceId: root?.id ?? 0 };
+    return { ...answer, result: redact(answer.result, { schema, method }) };
   }
 
   async download(opts: {

@@ -161,7 +161,7 @@ test('a forgotten --sandbox-info does not drop a live login; a restarted sandbox
   const call = await dclabIn(['call', 'users.getUsers', '{"id":[{"_":"inputUserSelf"}]}', ...A]);
   assert.equal(call.code, 1);
   assert.match(call.stderr, /that world is gone, so it is dropped/);
-  assert.match(call.stderr, /AUTH_KEY_UNREGISTERED — log in first/);
+  assert.match(call.stderr, /401 AUTH_KEY_UNREGISTERED from users\.getUsers on DC2 — log in first/);
   st = JSON.parse((await dclabIn(['status', '--json', ...A])).stdout);
   assert.equal(st.loggedIn, false);
   assert.equal(st.world.current, true);

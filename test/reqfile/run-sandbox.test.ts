@@ -69,6 +69,7 @@ users.getFullUser
   const [sent, signIn, byId, full] = out.results as [(typeof out.results)[0], (typeof out.results)[0], (typeof out.results)[0], (typeof out.results)[0]];
   assert.equal(sent.title, 'send the code (DC2 sends us to DC4)');
   assert.equal(sent.dcId, 4, 'answered by DC4 after the redirect');
+  assert.deepEqual(sent.hops, [{ dcId: 2, redirect: 'PHONE_MIGRATE_4' }, { dcId: 4 }]);
   assert.match(sent.chain!, /auth\.sendCode @DC2 → PHONE_MIGRATE_4 → connect DC4 → auth key DC4 \(3 round trips\) → auth\.sendCode @DC4 → auth\.sentCode/);
   assert.match(sent.assigned.hash!, /^[0-9a-f]+$/);
   assert.equal(signIn.dcId, 4);
