@@ -10,10 +10,10 @@
 // than the stored one drops the stale state first (and says so); `status` only reports it.
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { customProfile, productionProfile, profileFromSandboxInfo, testProfile, type DcAddress, type Profile } from '../dc/profile';
+import type { DcAddress, Profile } from '../dc/profile';
 import { DEFAULT_BASE_PORT, startSandbox, type Sandbox, type SandboxInfo } from '../sandbox';
 import { cliBackends, DEFAULT_DCLAB_DIR, parseProfileName, ProfileStore, type ProfileBackends, type ProfileName } from '../storage';
-import { createDcClient, type DcClient, type LifecycleEvent } from '../lifecycle';
+import { createDcClient, resolveProfile, type CustomServer, type DcClient, type LifecycleEvent } from '../lifecycle';
 import { TraceStore, type TraceExport } from '../trace';
 import { progressLine } from './events';
 import type { TransportName } from '../transport/codec';
@@ -280,57 +280,61 @@ export class CliContext {
 
   // ------------------------------------------------------------------ profile
 
-  /** Builds the DC profile; for the sandbox profile this attaches to (or starts) the sandbox. */
+  /** Builds the DC profile (resolveProfile); for the sandbox profile this attaches to (or starts) the sandbox. */
   async connectProfile(): Promise<Profile> {
     if (this.profile) return this.profile;
     const o = this.opts;
-    const transport = o.transport ? { transport: o.transport } : {};
-    if (o.profileName === 'sandbox') {
-      if (o.sandboxInfoFile) {
-        const { world, info } = this.attachedWorld()!;
-        this.profile = profileFromSandboxInfo(info, transport);
-        this.world = world;
-      } else {
-        const dir = join(o.dataDir, 'sandbox');
-        try {
-          // one command's sandbox: nobody outside could drive it, so no control channel
-          this.sandbox = await startSandbox({ basePort: o.sandboxPort, dataDir: dir, ipv6: false, control: false, log: () => {} });
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          const ports = o.sandboxPort ? `ports ${o.sandboxPort + 1}..${o.sandboxPort + 5}` : 'ephemeral ports';
-          throw new Error(
-            `cannot start the embedded sandbox on ${ports}: ${code ?? (e as Error).message}` +
-              (code === 'EADDRINUSE' ? ' — is `dclab sandbox` running? Attach to it with --sandbox-info FILE, or pick --sandbox-port P (0 = ephemeral)' : ''),
-          );
-        }
-        this.profile = profileFromSandboxInfo(this.sandbox.info, transport);
-        this.world = { id: `embedded:${process.pid}:${Date.now()}`, kind: 'embedded', where: `embedded sandbox (pid ${process.pid})`, since: Date.now() };
-      }
-      await this.adoptWorld(this.world);
-      return this.profile;
-    }
-    const apiId = await this.apiId();
-    const apiHash = await this.apiHash();
-    const creds = { apiId, apiHash, ...transport };
-    if (o.profileName === 'test') this.profile = testProfile(creds);
-    else if (o.profileName === 'production') this.profile = productionProfile(creds);
-    else this.profile = await this.customProfile(creds);
+    this.profile = await resolveProfile(o.profileName, {
+      ...(o.transport ? { transport: o.transport } : {}),
+      sandbox: () => this.sandboxAddresses(),
+      apiId: () => this.apiId(),
+      apiHash: () => this.apiHash(),
+      customServer: () => this.customServer(),
+      howToSet: {
+        apiId: '--api-id N (stored for later commands)',
+        apiHash: 'pipe it to --api-hash-stdin or set DCLAB_API_HASH (stored in secrets.json for later commands)',
+        customServer: 'give --dc-address ID=HOST:PORT (one per DC) and --rsa-pem FILE',
+      },
+    });
+    if (this.world) await this.adoptWorld(this.world);
     return this.profile;
   }
 
-  private async apiId(): Promise<number> {
+  /** The attached sandbox (--sandbox-info), or the embedded one started now; records its world. */
+  private async sandboxAddresses(): Promise<SandboxInfo> {
+    const o = this.opts;
+    if (o.sandboxInfoFile) {
+      const { world, info } = this.attachedWorld()!;
+      this.world = world;
+      return info;
+    }
+    const dir = join(o.dataDir, 'sandbox');
+    try {
+      // one command's sandbox: nobody outside could drive it, so no control channel
+      this.sandbox = await startSandbox({ basePort: o.sandboxPort, dataDir: dir, ipv6: false, control: false, log: () => {} });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const ports = o.sandboxPort ? `ports ${o.sandboxPort + 1}..${o.sandboxPort + 5}` : 'ephemeral ports';
+      throw new Error(
+        `cannot start the embedded sandbox on ${ports}: ${code ?? (e as Error).message}` +
+          (code === 'EADDRINUSE' ? ' — is `dclab sandbox` running? Attach to it with --sandbox-info FILE, or pick --sandbox-port P (0 = ephemeral)' : ''),
+      );
+    }
+    this.world = { id: `embedded:${process.pid}:${Date.now()}`, kind: 'embedded', where: `embedded sandbox (pid ${process.pid})`, since: Date.now() };
+    return this.sandbox.info;
+  }
+
+  /** --api-id (stored for later commands), else the stored one. */
+  private async apiId(): Promise<number | undefined> {
     if (this.opts.apiId !== undefined) {
       await this.store.setApiId(this.opts.apiId);
       return this.opts.apiId;
     }
-    const stored = await this.store.getApiId();
-    if (stored === undefined)
-      throw new Error(`profile ${this.opts.profileName} needs an api_id (from my.telegram.org): --api-id N (stored for later commands)`);
-    return stored;
+    return this.store.getApiId();
   }
 
   /** api_hash: --api-hash-stdin, else DCLAB_API_HASH, else the stored one; a given one is stored in secrets. */
-  private async apiHash(): Promise<string> {
+  private async apiHash(): Promise<string | undefined> {
     let given: string | undefined;
     if (this.opts.apiHashStdin) given = (await this.stdinLines.line('--api-hash-stdin')).trim();
     else if (this.io.env.DCLAB_API_HASH) given = this.io.env.DCLAB_API_HASH.trim();
@@ -339,19 +343,14 @@ export class CliContext {
       await this.store.setApiHash(given);
       return given;
     }
-    const stored = await this.store.getApiHash();
-    if (stored === undefined)
-      throw new Error(
-        `profile ${this.opts.profileName} needs an api_hash: pipe it to --api-hash-stdin or set DCLAB_API_HASH (stored in secrets.json for later commands)`,
-      );
-    return stored;
+    return this.store.getApiHash();
   }
 
-  private async customProfile(creds: { apiId: number; apiHash: string; transport?: TransportName }): Promise<Profile> {
+  /** The custom server: the flags given now (stored), else the stored definition. */
+  private async customServer(): Promise<CustomServer | undefined> {
     const o = this.opts;
     const key = CUSTOM_KEY(o.profileName);
-    type Saved = { dcs: DcAddress[]; rsaPem: string; testMode: boolean };
-    let saved = ((await this.backends.plain.get<Saved>(key)) ?? undefined) as Saved | undefined;
+    let saved = ((await this.backends.plain.get<CustomServer>(key)) ?? undefined) as CustomServer | undefined;
     if (o.dcAddresses.length || o.rsaPemFile || o.testMode) {
       let rsaPem = saved?.rsaPem;
       if (o.rsaPemFile) {
@@ -366,8 +365,7 @@ export class CliContext {
       saved = { dcs, rsaPem, testMode: o.testMode || (saved?.testMode ?? false) };
       await this.backends.plain.set(key, saved);
     }
-    if (!saved) throw new Error(`profile ${o.profileName} is not defined yet: give --dc-address ID=HOST:PORT (one per DC) and --rsa-pem FILE`);
-    return customProfile({ ...creds, dcs: saved.dcs, rsaPem: saved.rsaPem, testMode: saved.testMode });
+    return saved;
   }
 
   /** client.start() with a hint when the DCs cannot be reached. */

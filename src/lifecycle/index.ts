@@ -5,3 +5,4 @@ export * from './session-machine';
 export * from './client-machine';
 export * from './client';
 export * from './call';
+export * from './profile';

@@ -8,8 +8,8 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { customProfile, productionProfile, profileFromSandboxInfo, testProfile, type DcAddress, type Profile } from '../dc/profile';
-import { createDcClient, routedCall, type CallAnswer, type DcClient, type DcStatus } from '../lifecycle';
+import type { Profile } from '../dc/profile';
+import { createDcClient, resolveProfile, routedCall, type CallAnswer, type CustomServer, type DcClient, type DcStatus } from '../lifecycle';
 import { downloadFile, locationFromJson, type DownloadProgress, type DownloadResult } from '../files';
 import { DEFAULT_BASE_PORT, startSandbox, testPhoneCode, type Sandbox } from '../sandbox';
 import { ProfileStore, parseProfileName, type ProfileBackends, type ProfileName } from '../storage';
@@ -33,12 +33,6 @@ export interface LabLog {
   warn(msg: string): void;
   error(msg: string): void;
   debug(msg: string): void;
-}
-
-export interface CustomServer {
-  dcs: DcAddress[];
-  rsaPem: string;
-  testMode: boolean;
 }
 
 export interface LoginPrompts {
@@ -184,25 +178,22 @@ export class LabSession extends EventEmitter {
     return ((await this.backends.plain.get<string[]>('vscode:customNames')) ?? []) as string[];
   }
 
+  /** The active profile's DCs and credentials (resolveProfile; the sandbox profile starts the embedded sandbox). */
   async buildProfile(): Promise<Profile> {
     const s = this.settings();
-    const name = this.profileName;
-    const transport = { transport: s.transport };
-    if (name === 'sandbox') {
-      const sb = await this.startSandbox();
-      return profileFromSandboxInfo(sb.info, transport);
-    }
     const store = this.store;
-    const apiId = s.apiId > 0 ? s.apiId : await store.getApiId();
-    if (!apiId) throw new Error(`the ${name} profile needs an api_id (from my.telegram.org): set "dclab.apiId" in the settings`);
-    const apiHash = await store.getApiHash();
-    if (!apiHash) throw new Error(`the ${name} profile needs an api_hash: run "DC Lab: Set api_hash" (kept in SecretStorage)`);
-    const creds = { apiId, apiHash, ...transport };
-    if (name === 'test') return testProfile(creds);
-    if (name === 'production') return productionProfile(creds);
-    const custom = await this.customServer(name);
-    if (!custom) throw new Error(`profile ${name} is not defined: run "DC Lab: Add Custom Server"`);
-    return customProfile({ ...creds, dcs: custom.dcs, rsaPem: custom.rsaPem, testMode: custom.testMode });
+    return resolveProfile(this.profileName, {
+      transport: s.transport,
+      sandbox: async () => (await this.startSandbox()).info,
+      apiId: async () => (s.apiId > 0 ? s.apiId : store.getApiId()),
+      apiHash: () => store.getApiHash(),
+      customServer: (name) => this.customServer(name),
+      howToSet: {
+        apiId: 'set "dclab.apiId" in the settings',
+        apiHash: 'run "DC Lab: Set api_hash" (kept in SecretStorage)',
+        customServer: 'run "DC Lab: Add Custom Server"',
+      },
+    });
   }
 
   /** Connects the active profile (starting the embedded sandbox for the sandbox profile). */
