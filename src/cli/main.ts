@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSandboxCommand } from '../sandbox/command';
-import { runDemo } from '../demo';
+import { runDemo } from './demo';
 import { parseArgs, UsageError, type FlagSpecs, type ParsedArgs } from './args';
 import { CALL_FLAGS, runCall } from './call';
 import { CliContext, COMMON_FLAGS, parseCommon } from './context';

@@ -3,22 +3,22 @@
  * temporary data dir): a login with a number of another DC (PHONE_MIGRATE), a call on a third DC (transfer:
  * exportAuthorization / importAuthorization), a USER_MIGRATE triggered with sandbox.moveUser and its recovery, then
  * the trace timeline (formatTraceTimeline) and a status table. `--wire` adds the wire-level timeline; `--core` runs
- * the issue-2 demo that follows the PHONE_MIGRATE by hand with the protocol core (runCoreDemo, below).
+ * the demo that follows the PHONE_MIGRATE by hand with the protocol core (runCoreDemo, below).
  */
-import { startSandbox, type Sandbox } from './sandbox';
-import { openSession } from './mtproto/client';
-import { RpcError } from './mtproto/errors';
-import type { MtprotoSession } from './mtproto/session';
-import type { WireEvent } from './mtproto/wire-event';
-import type { TransportName } from './transport/codec';
-import type { TlObject } from './tl/types';
-import { srpProof } from './crypto/srp';
-import { formatTimeline, formatTraceTimeline, TraceStore } from './trace';
-import { profileFromSandboxInfo } from './dc/profile';
-import { createDcClient } from './lifecycle';
-import { progressLine, withoutMachineTransitions } from './cli/events';
-import { statusTable, type StatusDc } from './cli/status';
-import { UsageError } from './cli/args';
+import { startSandbox, type Sandbox } from '../sandbox';
+import { openSession } from '../mtproto/client';
+import { RpcError } from '../mtproto/errors';
+import type { MtprotoSession } from '../mtproto/session';
+import type { WireEvent } from '../mtproto/wire-event';
+import type { TransportName } from '../transport/codec';
+import type { TlObject } from '../tl/types';
+import { srpProof } from '../crypto/srp';
+import { formatTimeline, formatTraceTimeline, TraceStore } from '../trace';
+import { profileFromSandboxInfo } from '../dc/profile';
+import { createDcClient } from '../lifecycle';
+import { progressLine, withoutMachineTransitions } from './events';
+import { statusTable, type StatusDc } from './status';
+import { UsageError } from './args';
 
 const TRANSPORTS: TransportName[] = ['abridged', 'intermediate', 'padded', 'full'];
 const SANDBOX_PASSWORD = 'sandbox';
@@ -128,7 +128,7 @@ export async function runDemo(argv: string[], dataDir: string, out: (line: strin
   }
 }
 
-/** The issue-2 demo: PHONE_MIGRATE and the transfer followed by hand with the protocol core. */
+/** The core demo: PHONE_MIGRATE and the transfer followed by hand with the protocol core. */
 export async function runCoreDemo(argv: string[], dataDir: string, out: (line: string) => void): Promise<number> {
   const transport = (option(argv, '--transport') ?? 'intermediate') as TransportName;
   if (!TRANSPORTS.includes(transport)) throw new UsageError(`--transport needs one of ${TRANSPORTS.join(', ')}, got "${transport}"`, 'demo');
