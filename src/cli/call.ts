@@ -3,6 +3,7 @@
 // (home DC, migrations, transfer to DC N), the result printed as JSON with secrets redacted, the chain on stderr.
 import { CallFailure, describeCallError, formatHops, routedCall, type CallAnswer } from '../lifecycle';
 import { callChain } from '../reqfile/client-call';
+import { closestNames } from '../reqfile/schema-walk';
 import { apiSchema, API_LAYER } from '../tl/bundled';
 import { tlFromJson, TlJsonError } from '../tl/json';
 import type { TlSchema } from '../tl/schema';
@@ -17,23 +18,15 @@ export const CALL_FLAGS: FlagSpecs = {
   '--verbose': { kind: 'boolean' },
 };
 
-function suggest(schema: TlSchema, name: string): string[] {
-  const want = name.toLowerCase();
-  const tail = want.slice(want.lastIndexOf('.') + 1);
-  return schema.entries
-    .filter((e) => e.kind === 'method')
-    .map((e) => e.name)
-    .filter(
-      (n) => n.toLowerCase() === want || (tail.length >= 3 && n.toLowerCase().endsWith(`.${tail}`)) || (tail.length >= 4 && n.toLowerCase().includes(tail)),
-    )
-    .slice(0, 5);
-}
-
 /** METHOD + JSON text → a validated TL method object (UsageError naming the field and expected type). */
 export function buildMethodCall(method: string, jsonText: string | undefined, schema: TlSchema = apiSchema()): TlObject {
   const entry = schema.methodByName(method);
   if (!entry) {
-    const near = suggest(schema, method);
+    const near = closestNames(
+      method,
+      schema.entries.filter((e) => e.kind === 'method').map((e) => e.name),
+      5,
+    );
     const isCtor = schema.constructorByName(method) !== undefined;
     throw new UsageError(
       `unknown method "${method}" in API layer ${API_LAYER}${isCtor ? ' (that is a constructor, not a method)' : ''}${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
