@@ -205,7 +205,15 @@ export class FileKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     const v = entries.get(key);
     if (v === undefined) return undefined;
     // keyv hands us JSON text; the file keeps it parsed for readability, keyv gets the text back.
-    return (typeof v === 'string' ? v : JSON.stringify(v)) as StoredData<Value>;
+    if (typeof v !== 'string') return JSON.stringify(v) as StoredData<Value>;
+    // a string entry is keyv's text as it was written; one that is not JSON was edited by hand and would fail
+    // deep inside keyv, so it is refused here with the entry's name (its value may be a secret: not quoted)
+    try {
+      JSON.parse(v);
+    } catch {
+      throw new StoreFileError(this.filePath, `entry "${key}" is not a stored value (expected {"value": …}); fix or remove it`);
+    }
+    return v as StoredData<Value>;
   }
 
   async has(key: string): Promise<boolean> {

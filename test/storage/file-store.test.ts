@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileKeyv, createMemoryKeyv, cliBackends, type FileKeyvStore, StoreFileError } from '../../src/storage/index';
+import { createFileKeyv, createMemoryKeyv, cliBackends, type FileKeyvStore, ProfileStore, StoreFileError } from '../../src/storage/index';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'dclab-store-'));
@@ -144,4 +144,16 @@ test('file store: a JSON syntax error reports line and column', async (t) => {
   const file = join(dir, 'state.json');
   writeFileSync(file, '{\n  "format": "dclab-store",\n  "version": 1\n  "entries": {}\n}');
   await assert.rejects(createFileKeyv(file).get('k'), /not valid JSON at line 4, column 3\)/);
+});
+
+test('file store: an entry edited into a bare non-JSON string is a StoreFileError naming the entry, never the value', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dclab-filestore-bare-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const entries = { 'dclab:sandbox:dc:2:authKey': 'WuGaCDtKJzlkZ24Ft3Q==' };
+  writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ format: 'dclab-store', version: 1, entries }));
+  const store = new ProfileStore(cliBackends(dir), 'sandbox');
+  await assert.rejects(
+    store.getDcKey(2),
+    (e: Error) => e instanceof StoreFileError && /entry "dclab:sandbox:dc:2:authKey" is not a stored value/.test(e.message) && !e.message.includes('WuGa'),
+  );
 });
